@@ -1,0 +1,110 @@
+#include "framework/autograd.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "framework/ops/elementwise.h"
+
+namespace heed {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+
+// Depth-first post-order over the nodes reachable from `root`, iteratively: an unrolled RNN makes
+// graphs deep enough to overflow the stack of a recursive walk.
+// Shared pointers keep every node alive while inputs are released along the way.
+std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      const Tensor& input = node->inputs[next++];
+      if (!input.defined()) continue;
+      const std::shared_ptr<Node>& child = input.grad_fn();
+      if (child && seen.insert(child.get()).second) stack.push_back({child, 0});
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;  // inputs before the nodes that use them
+}
+
+void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? ops::add(slot, g) : g; }
+
+void accumulate_leaf(const Tensor& leaf, const Tensor& g) {
+  Tensor current = leaf.grad();
+  Tensor sum = current.defined() ? ops::add(current, g) : g.contiguous();
+  // A gradient that is a view (an expand of a scalar, say) must own its storage before an
+  // optimizer writes through it.
+  if (sum.same(g) || !sum.is_contiguous()) sum = sum.clone();
+  leaf.set_grad(sum);
+}
+}  // namespace
+
+bool grad_enabled() { return g_grad_enabled; }
+
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, BackwardFn backward) {
+  if (!g_grad_enabled) return out;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || needs_grad(t);
+  if (!any) return out;
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  out.impl().grad_fn = std::move(node);
+  return out;
+}
+
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+  HEED_CHECK(root.requires_grad(), "backward: tensor of shape ", root.shape(),
+             " does not require grad and has no grad_fn");
+  Tensor seed = grad;
+  if (!seed.defined()) {
+    HEED_CHECK(root.numel() == 1, "backward: grad can be implicitly created only for scalar outputs;",
+               " this output has shape ", root.shape(), ", so pass a gradient of that shape");
+    seed = Tensor::ones(root.shape());
+  }
+  HEED_CHECK(seed.shape() == root.shape(), "backward: gradient of shape ", seed.shape(),
+             " for an output of shape ", root.shape());
+  NoGradGuard no_grad;
+  if (root.is_leaf()) {
+    accumulate_leaf(root, seed);
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
+  std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* node = it->get();
+    auto found = pending.find(node);
+    if (found == pending.end()) continue;
+    Tensor g = std::move(found->second);
+    pending.erase(found);
+    HEED_CHECK(node->backward != nullptr, "backward: trying to backward through the graph a second ",
+               "time (at '", node->name, "'); its saved tensors were freed by the first backward. ",
+               "Pass retain_graph=true to the first call.");
+    Grads grads = node->backward(g);
+    for (size_t i = 0; i < node->inputs.size() && i < grads.size(); ++i) {
+      const Tensor& input = node->inputs[i];
+      if (!grads[i].defined() || !needs_grad(input)) continue;
+      HEED_CHECK(grads[i].shape() == input.shape(), "backward: '", node->name, "' produced a gradient of shape ",
+                 grads[i].shape(), " for an input of shape ", input.shape());
+      if (input.is_leaf())
+        accumulate_leaf(input, grads[i]);
+      else
+        accumulate(pending[input.grad_fn().get()], grads[i]);
+    }
+    if (!retain_graph) {
+      node->backward = nullptr;  // frees what the closure saved
+      node->inputs.clear();
+    }
+  }
+}
+
+}  // namespace heed

@@ -1,0 +1,57 @@
+#pragma once
+// The autograd graph, define-by-run.
+//
+// Each result of a differentiable op holds a Node: the op's inputs and a closure that turns the
+// gradient of the output into one gradient per input (an undefined Tensor where an input needs
+// none). Tensor::backward() orders the nodes reachable from the root in reverse topological order,
+// runs each closure once with the sum of the gradients that reached it, and accumulates into the
+// leaves' .grad. This is micrograd's engine, with tensors.
+//
+// An op records itself with
+//   return record("mul", out, {a, b}, [a, b](const Tensor& g) -> Grads {
+//     return {needs_grad(a) ? sum_to(g * b, a.shape()) : Tensor(), ...};
+//   });
+// A closure that needs the op's own output must capture `out.detach()`, never `out` itself:
+// the output owns the node, so capturing it would make a cycle that is never freed.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "framework/tensor.h"
+
+namespace heed {
+
+using Grads = std::vector<Tensor>;
+using BackwardFn = std::function<Grads(const Tensor& grad_output)>;
+
+struct Node {
+  std::string name;
+  std::vector<Tensor> inputs;
+  BackwardFn backward;  // null once freed by a backward without retain_graph
+};
+
+/// True while recording is on (the default; a NoGradGuard turns it off for its scope).
+bool grad_enabled();
+
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+/// True when `t` is defined and gradients must flow into it.
+inline bool needs_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
+
+/// Attaches a node to `out` when recording is on and any input needs a gradient; returns `out`.
+Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, BackwardFn backward);
+
+/// Runs the backward pass from `root` with the given output gradient (see Tensor::backward).
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+
+}  // namespace heed

@@ -1,0 +1,74 @@
+#include "framework/ops/norm.h"
+
+#include <cmath>
+
+#include "framework/autograd.h"
+#include "framework/ops/iter.h"
+
+namespace heed::ops {
+
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+  HEED_CHECK(x.dim() >= 1 && x.dtype() == Dtype::Float32, "layer_norm: expected a float32 input, got ",
+             x.shape());
+  const int64_t d = x.size(-1), rows = x.numel() / std::max<int64_t>(d, 1);
+  for (const Tensor* p : {&weight, &bias})
+    HEED_CHECK(!p->defined() || p->shape() == Shape{d}, "layer_norm: parameter of shape ", p->shape(),
+               " for normalized_shape [", d, "] and input ", x.shape());
+  const Tensor in = x.contiguous();
+  const Tensor w = weight.defined() ? weight.contiguous() : Tensor::ones({d});
+  const Tensor b = bias.defined() ? bias.contiguous() : Tensor::zeros({d});
+  Tensor out = Tensor::empty(x.shape());
+  Tensor xhat = Tensor::empty(x.shape());
+  Tensor rstd = Tensor::empty({rows});
+#pragma omp parallel for schedule(static) if (x.numel() >= kParallelGrain)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = in.data() + r * d;
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < d; ++i) mean += p[i];
+    mean /= d;
+    for (int64_t i = 0; i < d; ++i) var += (p[i] - mean) * (p[i] - mean);
+    const float rs = static_cast<float>(1.0 / std::sqrt(var / d + eps));
+    rstd.data()[r] = rs;
+    float* h = xhat.data() + r * d;
+    float* q = out.data() + r * d;
+    for (int64_t i = 0; i < d; ++i) {
+      h[i] = static_cast<float>(p[i] - mean) * rs;
+      q[i] = h[i] * w.data()[i] + b.data()[i];
+    }
+  }
+  return record("layer_norm", out, {x, weight, bias}, [xhat, rstd, w, x, weight, bias](const Tensor& g) -> Grads {
+    const int64_t d = xhat.size(-1), rows = xhat.numel() / std::max<int64_t>(d, 1);
+    const Tensor gc = g.contiguous();
+    Tensor dx = Tensor::empty(xhat.shape());
+    // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight.
+#pragma omp parallel for schedule(static) if (xhat.numel() >= kParallelGrain)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* gr = gc.data() + r * d;
+      const float* h = xhat.data() + r * d;
+      double m1 = 0, m2 = 0;
+      for (int64_t i = 0; i < d; ++i) {
+        const double gw = gr[i] * w.data()[i];
+        m1 += gw;
+        m2 += gw * h[i];
+      }
+      m1 /= d;
+      m2 /= d;
+      float* o = dx.data() + r * d;
+      for (int64_t i = 0; i < d; ++i)
+        o[i] = rstd.data()[r] * static_cast<float>(gr[i] * w.data()[i] - m1 - h[i] * m2);
+    }
+    Tensor dw = Tensor::zeros({d}), db = Tensor::zeros({d});
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* gr = gc.data() + r * d;
+      const float* h = xhat.data() + r * d;
+      for (int64_t i = 0; i < d; ++i) {
+        dw.data()[i] += gr[i] * h[i];
+        db.data()[i] += gr[i];
+      }
+    }
+    return {needs_grad(x) ? dx : Tensor(), needs_grad(weight) ? dw : Tensor(),
+            needs_grad(bias) ? db : Tensor()};
+  });
+}
+
+}  // namespace heed::ops

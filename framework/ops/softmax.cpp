@@ -1,0 +1,99 @@
+#include "framework/ops/softmax.h"
+
+#include <cmath>
+#include <limits>
+
+#include "framework/autograd.h"
+#include "framework/ops/iter.h"
+#include "framework/ops/shape.h"
+
+namespace heed::ops {
+
+namespace {
+
+// Runs `f(in_row, out_row, n)` over the rows of x's last dimension, on contiguous copies.
+template <class F>
+Tensor row_map(const Tensor& x, F f) {
+  const Tensor in = x.contiguous();
+  Tensor out = Tensor::empty(x.shape());
+  const int64_t n = x.dim() == 0 ? 1 : x.size(-1);
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  const float* p = in.data();
+  float* q = out.data();
+#pragma omp parallel for schedule(static) if (x.numel() >= kParallelGrain && rows > 1)
+  for (int64_t r = 0; r < rows; ++r) f(p + r * n, q + r * n, n);
+  return out;
+}
+
+// Applies a last-dimension op along `dim` by moving `dim` last and back.
+template <class Op>
+Tensor along(const Tensor& x, int64_t dim, Op op) {
+  dim = x.wrap_dim(dim);
+  if (x.dim() == 0 || dim == x.dim() - 1) return op(x);
+  return op(x.transpose(dim, -1)).transpose(dim, -1);
+}
+
+// Row maximum; a row of -inf (every key masked) gives max 0, so its result is 0/NaN-free.
+float row_max(const float* p, int64_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, p[i]);
+  return std::isinf(m) && m < 0 ? 0.f : m;
+}
+
+Tensor softmax_last(const Tensor& x) {
+  Tensor out = row_map(x, [](const float* p, float* q, int64_t n) {
+    const float m = row_max(p, n);
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += q[i] = std::exp(p[i] - m);
+    const float inv = s > 0 ? static_cast<float>(1.0 / s) : 0.f;
+    for (int64_t i = 0; i < n; ++i) q[i] *= inv;
+  });
+  return record("softmax", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
+    // dx = y * (g - sum(g * y))
+    const Tensor gc = g.contiguous();
+    Tensor dx = Tensor::empty(y.shape());
+    const int64_t n = y.size(-1), rows = y.numel() / std::max<int64_t>(n, 1);
+    const float *pg = gc.data(), *py = y.data();
+    float* pd = dx.data();
+#pragma omp parallel for schedule(static) if (y.numel() >= kParallelGrain)
+    for (int64_t r = 0; r < rows; ++r) {
+      double dot = 0;
+      for (int64_t i = 0; i < n; ++i) dot += pg[r * n + i] * py[r * n + i];
+      for (int64_t i = 0; i < n; ++i) pd[r * n + i] = py[r * n + i] * (pg[r * n + i] - static_cast<float>(dot));
+    }
+    return {dx};
+  });
+}
+
+Tensor log_softmax_last(const Tensor& x) {
+  Tensor out = row_map(x, [](const float* p, float* q, int64_t n) {
+    const float m = row_max(p, n);
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += std::exp(p[i] - m);
+    const float lse = m + static_cast<float>(std::log(s));
+    for (int64_t i = 0; i < n; ++i) q[i] = p[i] - lse;
+  });
+  return record("log_softmax", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
+    // dx = g - exp(y) * sum(g)
+    const Tensor gc = g.contiguous();
+    Tensor dx = Tensor::empty(y.shape());
+    const int64_t n = y.size(-1), rows = y.numel() / std::max<int64_t>(n, 1);
+    const float *pg = gc.data(), *py = y.data();
+    float* pd = dx.data();
+#pragma omp parallel for schedule(static) if (y.numel() >= kParallelGrain)
+    for (int64_t r = 0; r < rows; ++r) {
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += pg[r * n + i];
+      for (int64_t i = 0; i < n; ++i)
+        pd[r * n + i] = pg[r * n + i] - std::exp(py[r * n + i]) * static_cast<float>(s);
+    }
+    return {dx};
+  });
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t dim) { return along(x, dim, softmax_last); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return along(x, dim, log_softmax_last); }
+
+}  // namespace heed::ops

@@ -1,0 +1,314 @@
+#include "framework/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "framework/autograd.h"
+#include "framework/ops/iter.h"
+#include "framework/ops/shape.h"
+#include "framework/random.h"
+
+namespace heed {
+
+std::string shape_str(const Shape& shape) {
+  std::ostringstream out;
+  out << '[';
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+std::ostream& operator<<(std::ostream& out, const Shape& shape) { return out << shape_str(shape); }
+
+const char* dtype_name(Dtype dtype) { return dtype == Dtype::Float32 ? "float32" : "int64"; }
+
+int64_t numel_of(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t stride = 1;
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+
+Storage::Storage(size_t nbytes_) : nbytes(nbytes_) {
+  // aligned_alloc wants a multiple of the alignment, and a non-zero size.
+  const size_t rounded = ((nbytes_ + 63) / 64) * 64;
+  data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  HEED_CHECK(data != nullptr, "out of memory allocating ", nbytes_, " bytes");
+}
+
+Storage::~Storage() { std::free(data); }
+
+namespace {
+size_t element_size(Dtype dtype) { return dtype == Dtype::Float32 ? 4 : 8; }
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, Dtype dtype) {
+  for (int64_t s : shape) HEED_CHECK(s >= 0, "tensor: negative size in shape ", shape);
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(numel_of(shape) * element_size(dtype));
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::zeros(const Shape& shape, Dtype dtype) {
+  Tensor t = empty(shape, dtype);
+  std::memset(t.impl().storage->data, 0, t.impl().storage->nbytes);
+  return t;
+}
+
+Tensor Tensor::ones(const Shape& shape) { return full(shape, 1.f); }
+
+Tensor Tensor::full(const Shape& shape, float value) {
+  Tensor t = empty(shape);
+  t.fill_(value);
+  return t;
+}
+
+Tensor Tensor::arange(int64_t end, Dtype dtype) {
+  Tensor t = empty({end}, dtype);
+  for (int64_t i = 0; i < end; ++i) {
+    if (dtype == Dtype::Float32)
+      t.data()[i] = static_cast<float>(i);
+    else
+      t.data_i64()[i] = i;
+  }
+  return t;
+}
+
+Tensor Tensor::rand(const Shape& shape, Generator& gen, float low, float high) {
+  Tensor t = empty(shape);
+  float* p = t.data();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = low + (high - low) * gen.uniform();
+  return t;
+}
+
+Tensor Tensor::randn(const Shape& shape, Generator& gen) {
+  Tensor t = empty(shape);
+  float* p = t.data();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = gen.normal();
+  return t;
+}
+
+Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) {
+  HEED_CHECK(static_cast<int64_t>(values.size()) == numel_of(shape), "from_vector: ", values.size(),
+             " values cannot fill shape ", shape);
+  Tensor t = empty(shape);
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
+Tensor Tensor::from_vector_i64(const std::vector<int64_t>& values, const Shape& shape) {
+  HEED_CHECK(static_cast<int64_t>(values.size()) == numel_of(shape), "from_vector: ", values.size(),
+             " values cannot fill shape ", shape);
+  Tensor t = empty(shape, Dtype::Int64);
+  std::copy(values.begin(), values.end(), t.data_i64());
+  return t;
+}
+
+TensorImpl& Tensor::impl() const {
+  HEED_CHECK(impl_ != nullptr, "tensor: use of an undefined tensor");
+  return *impl_;
+}
+
+int64_t Tensor::wrap_dim(int64_t d, bool extra) const {
+  const int64_t n = dim() + (extra ? 1 : 0);
+  HEED_CHECK(d >= -n && d < std::max<int64_t>(n, 1), "dimension ", d, " is out of range for a ",
+             dim(), "-d tensor of shape ", shape());
+  return d < 0 ? d + n : d;
+}
+
+int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d)]; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int64_t d = dim() - 1; d >= 0; --d) {
+    if (shape()[d] != 1 && strides()[d] != expected) return false;
+    expected *= shape()[d];
+  }
+  return true;
+}
+
+float* Tensor::data() const {
+  HEED_CHECK(dtype() == Dtype::Float32, "tensor: float32 data requested from an int64 tensor of shape ",
+             shape());
+  return static_cast<float*>(impl().storage->data) + offset();
+}
+
+int64_t* Tensor::data_i64() const {
+  HEED_CHECK(dtype() == Dtype::Int64, "tensor: int64 data requested from a float32 tensor of shape ",
+             shape());
+  return static_cast<int64_t*>(impl().storage->data) + offset();
+}
+
+float Tensor::item() const {
+  HEED_CHECK(numel() == 1, "item: tensor of shape ", shape(), " has ", numel(), " elements, not 1");
+  return dtype() == Dtype::Float32 ? *data() : static_cast<float>(*data_i64());
+}
+
+int64_t Tensor::item_i64() const {
+  HEED_CHECK(numel() == 1, "item: tensor of shape ", shape(), " has ", numel(), " elements, not 1");
+  return dtype() == Dtype::Int64 ? *data_i64() : static_cast<int64_t>(*data());
+}
+
+namespace {
+int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> index) {
+  HEED_CHECK(static_cast<int64_t>(index.size()) == t.dim(), "at: ", index.size(),
+             " indices for a tensor of shape ", t.shape());
+  int64_t off = 0, d = 0;
+  for (int64_t i : index) {
+    HEED_CHECK(i >= 0 && i < t.shape()[d], "at: index ", i, " out of range in dimension ", d,
+               " of shape ", t.shape());
+    off += i * t.strides()[d++];
+  }
+  return off;
+}
+}  // namespace
+
+float Tensor::at(std::initializer_list<int64_t> index) const {
+  return data()[element_offset(*this, index)];
+}
+
+int64_t Tensor::at_i64(std::initializer_list<int64_t> index) const {
+  return data_i64()[element_offset(*this, index)];
+}
+
+std::vector<float> Tensor::to_vector() const {
+  Tensor c = contiguous();
+  return std::vector<float>(c.data(), c.data() + c.numel());
+}
+
+std::vector<int64_t> Tensor::to_vector_i64() const {
+  Tensor c = contiguous();
+  return std::vector<int64_t>(c.data_i64(), c.data_i64() + c.numel());
+}
+
+bool Tensor::requires_grad() const { return impl().requires_grad || impl().grad_fn != nullptr; }
+
+Tensor& Tensor::requires_grad_(bool on) {
+  HEED_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad");
+  HEED_CHECK(!on || dtype() == Dtype::Float32, "requires_grad_: int64 tensors have no gradient");
+  impl().requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
+
+void Tensor::set_grad(const Tensor& grad) const {
+  if (grad.defined())
+    HEED_CHECK(grad.shape() == shape(), "set_grad: gradient of shape ", grad.shape(),
+               " for a tensor of shape ", shape());
+  impl().grad = grad.defined() ? grad.impl_ptr() : nullptr;
+}
+
+void Tensor::backward(const Tensor& grad, bool retain_graph) const {
+  run_backward(*this, grad, retain_graph);
+}
+
+Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
+
+Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl().storage;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::reshape(const Shape& s) const { return ops::reshape(*this, s); }
+Tensor Tensor::view(const Shape& s) const { return ops::view(*this, s); }
+Tensor Tensor::transpose(int64_t d0, int64_t d1) const { return ops::transpose(*this, d0, d1); }
+Tensor Tensor::permute(const Shape& dims) const { return ops::permute(*this, dims); }
+Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
+  return ops::narrow(*this, d, start, length);
+}
+Tensor Tensor::select(int64_t d, int64_t index) const { return ops::select(*this, d, index); }
+Tensor Tensor::unsqueeze(int64_t d) const { return ops::unsqueeze(*this, d); }
+Tensor Tensor::squeeze(int64_t d) const { return ops::squeeze(*this, d); }
+Tensor Tensor::expand(const Shape& s) const { return ops::expand(*this, s); }
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : ops::clone(*this); }
+Tensor Tensor::clone() const { return ops::clone(*this); }
+
+Tensor Tensor::to(Dtype target) const {
+  Tensor src = contiguous();
+  Tensor out = empty(shape(), target);
+  const int64_t n = numel();
+  if (dtype() == target) {
+    std::memcpy(out.impl().storage->data, src.dtype() == Dtype::Float32
+                                              ? static_cast<void*>(src.data())
+                                              : static_cast<void*>(src.data_i64()),
+                n * element_size(target));
+  } else if (target == Dtype::Float32) {
+    for (int64_t i = 0; i < n; ++i) out.data()[i] = static_cast<float>(src.data_i64()[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out.data_i64()[i] = static_cast<int64_t>(src.data()[i]);
+  }
+  return out;
+}
+
+void Tensor::copy_(const Tensor& src) const {
+  HEED_CHECK(src.dtype() == dtype(), "copy_: cannot copy ", dtype_name(src.dtype()), " into ",
+             dtype_name(dtype()));
+  const Shape src_strides = ops::broadcast_strides(src, shape());
+  const size_t es = element_size(dtype());
+  char* dst_base = static_cast<char*>(impl().storage->data);
+  const char* src_base = static_cast<const char*>(src.impl().storage->data);
+  ops::for_each_row<2>(shape(), {strides(), src_strides}, {offset(), src.offset()},
+                       [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
+                         if (st[0] == 1 && st[1] == 1) {
+                           std::memcpy(dst_base + off[0] * es, src_base + off[1] * es, n * es);
+                           return;
+                         }
+                         for (int64_t i = 0; i < n; ++i)
+                           std::memcpy(dst_base + (off[0] + i * st[0]) * es,
+                                       src_base + (off[1] + i * st[1]) * es, es);
+                       });
+}
+
+void Tensor::fill_(float value) const {
+  if (is_contiguous() && dtype() == Dtype::Float32) {
+    std::fill(data(), data() + numel(), value);
+    return;
+  }
+  Tensor v = empty({}, dtype());
+  if (dtype() == Dtype::Float32)
+    *v.data() = value;
+  else
+    *v.data_i64() = static_cast<int64_t>(value);
+  copy_(v);
+}
+
+std::string Tensor::to_string() const {
+  std::ostringstream out;
+  out << "tensor(shape=" << shape_str(shape()) << ", dtype=" << dtype_name(dtype()) << ", [";
+  const int64_t n = numel(), shown = std::min<int64_t>(n, 12);
+  Tensor c = contiguous();
+  for (int64_t i = 0; i < shown; ++i) {
+    out << (i ? ", " : "");
+    if (dtype() == Dtype::Float32)
+      out << std::setprecision(6) << c.data()[i];
+    else
+      out << c.data_i64()[i];
+  }
+  out << (n > shown ? ", ...])" : "])");
+  return out.str();
+}
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t) { return out << t.to_string(); }
+
+}  // namespace heed
