@@ -1,0 +1,236 @@
+#include "datasets/idx.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+#include "framework/error.h"
+
+namespace heed::data {
+namespace {
+
+constexpr uint8_t kUnsignedByteType = 0x08;
+constexpr uint64_t kMaxElements = uint64_t{1} << 31;
+// Caps one gzread call (it takes an unsigned) and how far the buffer grows ahead of the bytes
+// actually present, so a corrupt header cannot make us allocate 2 GiB for a 20-byte file.
+constexpr size_t kChunkBytes = size_t{1} << 24;
+constexpr int64_t kImageSide = 28;
+constexpr int kClasses = 10;
+
+struct GzCloser {
+  void operator()(gzFile file) const { gzclose(file); }
+};
+using GzHandle = std::unique_ptr<gzFile_s, GzCloser>;
+
+std::string hex_bytes(const uint8_t* bytes, size_t count) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) out += ' ';
+    out += kDigits[bytes[i] >> 4];
+    out += kDigits[bytes[i] & 0xf];
+  }
+  return out;
+}
+
+std::string dims_string(const std::vector<int64_t>& dims) {
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i) out += (i > 0 ? ", " : "") + std::to_string(dims[i]);
+  return out + "]";
+}
+
+// Names the IDX element types so that "float32 is unsupported" reads better than a bare code.
+const char* type_name(uint8_t type) {
+  switch (type) {
+    case 0x08:
+      return "unsigned byte";
+    case 0x09:
+      return "signed byte";
+    case 0x0B:
+      return "int16";
+    case 0x0C:
+      return "int32";
+    case 0x0D:
+      return "float32";
+    case 0x0E:
+      return "float64";
+    default:
+      return "not an IDX type";
+  }
+}
+
+GzHandle open_file(const std::string& path) {
+  errno = 0;
+  GzHandle file(gzopen(path.c_str(), "rb"));
+  HEED_CHECK(file != nullptr, path,
+             ": cannot open: ", errno != 0 ? std::strerror(errno) : "zlib out of memory");
+  return file;
+}
+
+// gzread reports a cut-short gzip stream not by returning -1 but by a Z_BUF_ERROR left in
+// gzerror, so the error state is checked after every call, not just on a negative result.
+void check_stream(gzFile file, const std::string& path, int result) {
+  int errnum = Z_OK;
+  std::string_view message = gzerror(file, &errnum);
+  if (result >= 0 && errnum == Z_OK) return;
+  // zlib prefixes its message with the path it was opened with; ours already starts with it.
+  const std::string prefix = path + ": ";
+  if (message.starts_with(prefix)) message.remove_prefix(prefix.size());
+  const char* what = errnum == Z_ERRNO ? "read failed" : "gzip stream is corrupt or truncated";
+  throw Error(detail::concat(path, ": ", what, ": ", message));
+}
+
+// Reads until `count` bytes or end of file and returns how many were read.
+size_t read_up_to(gzFile file, const std::string& path, uint8_t* out, size_t count) {
+  size_t got = 0;
+  while (got < count) {
+    const auto want = static_cast<unsigned>(std::min(count - got, kChunkBytes));
+    const int result = gzread(file, out + got, want);
+    check_stream(file, path, result);
+    if (result == 0) break;
+    got += static_cast<size_t>(result);
+  }
+  return got;
+}
+
+std::vector<int64_t> read_dims(gzFile file, const std::string& path, int ndims) {
+  std::vector<uint8_t> raw(4 * static_cast<size_t>(ndims));
+  const size_t got = read_up_to(file, path, raw.data(), raw.size());
+  HEED_CHECK(got == raw.size(), path, ": truncated header: ", ndims, " dimensions need ",
+             raw.size(), " bytes, found ", got);
+  std::vector<int64_t> dims(ndims);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const uint8_t* b = &raw[4 * i];
+    dims[i] = int64_t{b[0]} << 24 | int64_t{b[1]} << 16 | int64_t{b[2]} << 8 | int64_t{b[3]};
+  }
+  return dims;
+}
+
+// Each dim is below 2^32 and the running product is kept below 2^31, so it cannot overflow.
+void check_dims(const std::vector<int64_t>& dims, const std::string& path) {
+  uint64_t elements = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    HEED_CHECK(dims[i] > 0, path, ": dimension ", i, " is 0 in dims ", dims_string(dims));
+    elements *= static_cast<uint64_t>(dims[i]);
+    HEED_CHECK(elements < kMaxElements, path, ": dims ", dims_string(dims),
+               " hold 2^31 or more elements; the header is corrupt");
+  }
+}
+
+std::vector<int64_t> read_header(gzFile file, const std::string& path) {
+  uint8_t magic[4];
+  const size_t got = read_up_to(file, path, magic, sizeof(magic));
+  HEED_CHECK(got == sizeof(magic), path, ": truncated header: expected a 4-byte magic, found ", got,
+             " bytes");
+  HEED_CHECK(magic[0] == 0 && magic[1] == 0, path, ": bad magic: expected 00 00 08 <ndims>, found ",
+             hex_bytes(magic, 4), "; not an IDX file");
+  HEED_CHECK(magic[2] == kUnsignedByteType, path, ": unsupported element type 0x",
+             hex_bytes(&magic[2], 1), " (", type_name(magic[2]),
+             "); only 0x08 (unsigned byte) is supported");
+  HEED_CHECK(magic[3] > 0, path, ": header declares 0 dimensions");
+  std::vector<int64_t> dims = read_dims(file, path, magic[3]);
+  check_dims(dims, path);
+  return dims;
+}
+
+// Grows the buffer with the bytes actually present: the header's promise is not trusted until the
+// data is there.
+std::vector<uint8_t> read_data(gzFile file, const std::string& path, size_t count) {
+  std::vector<uint8_t> data;
+  size_t got = 0;
+  while (got < count) {
+    const size_t want = std::min(count, got + kChunkBytes);
+    if (data.capacity() < want) data.reserve(std::min(count, std::max(want, 2 * data.capacity())));
+    data.resize(want);
+    const size_t read = read_up_to(file, path, data.data() + got, want - got);
+    got += read;
+    if (got < want) break;
+  }
+  HEED_CHECK(got == count, path, ": truncated data: header promises ", count, " bytes, found ",
+             got);
+  return data;
+}
+
+uint64_t count_remaining(gzFile file, const std::string& path) {
+  std::vector<uint8_t> scratch(size_t{1} << 16);
+  uint64_t total = 0;
+  for (;;) {
+    const size_t read = read_up_to(file, path, scratch.data(), scratch.size());
+    total += read;
+    if (read < scratch.size()) return total;
+  }
+}
+
+size_t element_count(const std::vector<int64_t>& dims) {
+  size_t count = 1;
+  for (int64_t dim : dims) count *= static_cast<size_t>(dim);
+  return count;
+}
+
+std::string file_prefix(const std::string& dir, const std::string& split) {
+  if (split == "train") return "train";
+  if (split == "test") return "t10k";
+  throw Error(detail::concat("read_fashion_mnist(", dir, "): unknown split \"", split,
+                             "\"; valid splits are \"train\" and \"test\""));
+}
+
+// People often gunzip the downloads, so the plain name is the fallback; errors name the .gz file.
+std::string pick_file(const std::string& dir, const std::string& name) {
+  const std::filesystem::path gzipped = std::filesystem::path(dir) / (name + ".gz");
+  const std::filesystem::path plain = std::filesystem::path(dir) / name;
+  std::error_code ignored;
+  if (!std::filesystem::exists(gzipped, ignored) && std::filesystem::exists(plain, ignored)) {
+    return plain.string();
+  }
+  return gzipped.string();
+}
+
+void check_images(const IdxArray& images, const std::string& path) {
+  const std::vector<int64_t>& dims = images.dims;
+  HEED_CHECK(dims.size() == 3 && dims[1] == kImageSide && dims[2] == kImageSide, path,
+             ": expected Fashion-MNIST images of dims [N, 28, 28], found ", dims_string(dims));
+}
+
+void check_labels(const IdxArray& labels, const std::string& path, int64_t image_count,
+                  const std::string& images_path) {
+  HEED_CHECK(labels.dims.size() == 1, path, ": expected labels of dims [N], found ",
+             dims_string(labels.dims));
+  HEED_CHECK(labels.dims[0] == image_count, path, ": ", labels.dims[0], " labels but ", images_path,
+             " holds ", image_count, " images");
+  const auto bad = std::find_if(labels.data.begin(), labels.data.end(),
+                                [](uint8_t label) { return label >= kClasses; });
+  HEED_CHECK(bad == labels.data.end(), path, ": label ", static_cast<int>(*bad), " at index ",
+             bad - labels.data.begin(), " is not a class id 0..9");
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  GzHandle file = open_file(path);
+  IdxArray array;
+  array.dims = read_header(file.get(), path);
+  array.data = read_data(file.get(), path, element_count(array.dims));
+  const uint64_t trailing = count_remaining(file.get(), path);
+  HEED_CHECK(trailing == 0, path, ": ", trailing, " trailing bytes after the ", array.data.size(),
+             " data bytes");
+  return array;
+}
+
+FashionMnistSplit read_fashion_mnist(const std::string& dir, const std::string& split) {
+  const std::string prefix = file_prefix(dir, split);
+  const std::string images_path = pick_file(dir, prefix + "-images-idx3-ubyte");
+  const std::string labels_path = pick_file(dir, prefix + "-labels-idx1-ubyte");
+  FashionMnistSplit out;
+  out.images = read_idx(images_path);
+  check_images(out.images, images_path);
+  out.labels = read_idx(labels_path);
+  check_labels(out.labels, labels_path, out.images.dims[0], images_path);
+  return out;
+}
+
+}  // namespace heed::data

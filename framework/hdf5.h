@@ -1,0 +1,93 @@
+#pragma once
+// heed::h5: a small RAII wrapper over the HDF5 C API, enough for checkpoints.
+//
+// Names are paths from the root group with '/' as the only separator; dots are ordinary
+// characters, so a PyTorch state_dict key is stored as one dataset name:
+//
+//   h5::File out = h5::File::create("runs/x/last.h5", "checkpoint");
+//   out.write_f32("model/encoder.layers.0.self_attn.in_proj_weight", {1536, 512}, w.data());
+//   out.set_attr_i64("/", "format_version", 1);
+//   out.close();
+//
+// Every failure throws heed::Error whose message starts with the file, e.g.
+//   "checkpoint runs/x/last.h5: dataset model/weight has type int64, expected float32".
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace heed::h5 {
+
+/// An open HDF5 file, read-only (open) or freshly truncated for writing (create).
+///
+/// Move-only; the destructor closes the file and swallows errors, so call close() when a write
+/// must be known to have reached the disk. Datasets are written once: writing a name that exists
+/// throws, while attributes are replaced. Reads never convert: read_f32 of an int64 dataset throws
+/// instead of rounding. The serial HDF5 library is not thread-safe, so use one thread at a time.
+class File {
+ public:
+  /// Creates `path`, truncating any existing file. `kind` names the file in error messages
+  /// ("checkpoint runs/x/last.h5: ...").
+  static File create(const std::string& path, const std::string& kind = "HDF5 file");
+  /// Opens `path` read-only.
+  static File open(const std::string& path, const std::string& kind = "HDF5 file");
+
+  File(File&& other) noexcept;
+  File& operator=(File&& other) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File();
+
+  const std::string& path() const { return path_; }
+  bool is_open() const { return id_ >= 0; }
+
+  // Writing. Missing parent groups are created; shape {} writes a scalar dataspace. `data` holds
+  // the product of `shape` elements in row-major order and may be null when that product is 0.
+  void write_f32(const std::string& name, const std::vector<int64_t>& shape, const float* data);
+  void write_i64(const std::string& name, const std::vector<int64_t>& shape, const int64_t* data);
+  void write_u64(const std::string& name, const std::vector<int64_t>& shape, const uint64_t* data);
+  /// A scalar variable-length UTF-8 string (h5py reads it as bytes; `.asstr()[()]` gives str).
+  void write_string(const std::string& name, const std::string& text);
+  /// `object_name` is a group or dataset that exists already; "/" is the root group.
+  void set_attr_i64(const std::string& object_name, const std::string& attr, int64_t value);
+  void set_attr_string(const std::string& object_name, const std::string& attr,
+                       const std::string& value);
+
+  // Reading.
+  /// True if a group or dataset of that name exists; false (not an error) if a parent is missing.
+  bool has(const std::string& name) const;
+  bool is_group(const std::string& name) const;
+  bool has_attr(const std::string& object_name, const std::string& attr) const;
+  /// {} for a scalar dataset.
+  std::vector<int64_t> shape(const std::string& name) const;
+  /// "float32", "float64", "int64", "uint8", "string", ... for messages such as
+  /// "expected float32, found int64".
+  std::string dtype_name(const std::string& name) const;
+  std::vector<float> read_f32(const std::string& name) const;
+  std::vector<int64_t> read_i64(const std::string& name) const;
+  std::vector<uint64_t> read_u64(const std::string& name) const;
+  /// Reads a one-element string dataset, variable- or fixed-length (as h5py writes np.bytes_).
+  std::string read_string(const std::string& name) const;
+  int64_t get_attr_i64(const std::string& object_name, const std::string& attr) const;
+  std::string get_attr_string(const std::string& object_name, const std::string& attr) const;
+  /// Names of the direct children of `group` ("/" for the root), sorted bytewise.
+  std::vector<std::string> list(const std::string& group) const;
+
+  void flush();
+  /// Closes the file, throwing if HDF5 fails to write it out. Closing twice is a no-op; any other
+  /// call on a closed file throws.
+  void close();
+
+ private:
+  File(int64_t id, std::string path, std::string kind, bool writable);
+  std::string where() const { return kind_ + " " + path_; }
+  void require_open() const;
+  void require_writable(const std::string& name) const;
+
+  int64_t id_ = -1;  // an hid_t; kept as int64_t so this header does not pull in <hdf5.h>
+  std::string path_;
+  std::string kind_;
+  bool writable_ = false;
+};
+
+}  // namespace heed::h5
