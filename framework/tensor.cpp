@@ -265,19 +265,23 @@ void Tensor::copy_(const Tensor& src) const {
   HEED_CHECK(src.dtype() == dtype(), "copy_: cannot copy ", dtype_name(src.dtype()), " into ",
              dtype_name(dtype()));
   const Shape src_strides = ops::broadcast_strides(src, shape());
-  const size_t es = element_size(dtype());
-  char* dst_base = static_cast<char*>(impl().storage->data);
-  const char* src_base = static_cast<const char*>(src.impl().storage->data);
-  ops::for_each_row<2>(shape(), {strides(), src_strides}, {offset(), src.offset()},
-                       [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
-                         if (st[0] == 1 && st[1] == 1) {
-                           std::memcpy(dst_base + off[0] * es, src_base + off[1] * es, n * es);
-                           return;
-                         }
-                         for (int64_t i = 0; i < n; ++i)
-                           std::memcpy(dst_base + (off[0] + i * st[0]) * es,
-                                       src_base + (off[1] + i * st[1]) * es, es);
-                       });
+  // Typed inner loops: the strided case (a transpose, a broadcast) is most of a contiguous() call.
+  auto copy_rows = [&](auto* dst, const auto* from) {
+    ops::for_each_row<2>(shape(), {strides(), src_strides}, {offset(), src.offset()},
+                         [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
+                           auto* d = dst + off[0];
+                           const auto* s = from + off[1];
+                           if (st[0] == 1 && st[1] == 1) {
+                             std::memcpy(d, s, n * sizeof(*d));
+                           } else {
+                             for (int64_t i = 0; i < n; ++i) d[i * st[0]] = s[i * st[1]];
+                           }
+                         });
+  };
+  if (dtype() == Dtype::Float32)
+    copy_rows(static_cast<float*>(impl().storage->data), static_cast<const float*>(src.impl().storage->data));
+  else
+    copy_rows(static_cast<int64_t*>(impl().storage->data), static_cast<const int64_t*>(src.impl().storage->data));
 }
 
 void Tensor::fill_(float value) const {

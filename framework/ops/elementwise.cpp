@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "framework/autograd.h"
+#include "framework/ops/fastmath.h"
 #include "framework/ops/iter.h"
 #include "framework/ops/shape.h"
 
@@ -123,7 +124,7 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
-  Tensor out = unary_map(x, "exp", [](float v) { return std::exp(v); });
+  Tensor out = unary_map(x, "exp", [](float v) { return fast_exp(v); });
   return record("exp", out, {x}, [y = out.detach()](const Tensor& g) -> Grads { return {mul(g, y)}; });
 }
 
@@ -140,14 +141,14 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor out = unary_map(x, "tanh", [](float v) { return std::tanh(v); });
+  Tensor out = unary_map(x, "tanh", [](float v) { return fast_tanh(v); });
   return record("tanh", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
     return {binary_map(g, y, "tanh_backward", [](float gv, float yv) { return gv * (1.f - yv * yv); })};
   });
 }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor out = unary_map(x, "sigmoid", [](float v) { return 1.f / (1.f + std::exp(-v)); });
+  Tensor out = unary_map(x, "sigmoid", [](float v) { return fast_sigmoid(v); });
   return record("sigmoid", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
     return {binary_map(g, y, "sigmoid_backward", [](float gv, float yv) { return gv * yv * (1.f - yv); })};
   });

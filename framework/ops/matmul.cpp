@@ -96,6 +96,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return mm(expand(a, sa), expand(b, sb));
 }
 
+Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias) {
+  HEED_CHECK(a.dim() == b.dim() && a.dim() >= 2 && a.size(-1) == b.size(-2), "gemm: shapes ", a.shape(),
+             " and ", b.shape(), " cannot be multiplied");
+  return mm_kernel(a, b, bias);
+}
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   HEED_CHECK(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ",
              x.shape(), " and weight of shape ", weight.shape(), " do not match (weight is [out_features, in_features])");

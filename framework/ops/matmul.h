@@ -15,4 +15,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 /// bias fused into the oneDNN primitive (PyTorch's F.linear).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
+/// a @ b (+ bias [N]) for equal-rank operands, NOT recorded: the building block of fused ops
+/// (LSTM) that write their own backward.
+Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias = Tensor());
+
 }  // namespace heed::ops

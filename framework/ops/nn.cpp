@@ -63,8 +63,10 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
     const Tensor gc = g.contiguous();
     Tensor dx = Tensor::empty(mask.shape());
     const int64_t n = mask.numel();
+    float* d = dx.data();
+    const float *pg = gc.data(), *pm = mask.data();
 #pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) dx.data()[i] = gc.data()[i] * mask.data()[i];
+    for (int64_t i = 0; i < n; ++i) d[i] = pg[i] * pm[i];
     return {dx};
   });
 }

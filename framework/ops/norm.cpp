@@ -20,50 +20,55 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   Tensor out = Tensor::empty(x.shape());
   Tensor xhat = Tensor::empty(x.shape());
   Tensor rstd = Tensor::empty({rows});
+  const float *pw = w.data(), *pb = b.data(), *px = in.data();
+  float *prs = rstd.data(), *ph = xhat.data(), *po = out.data();
 #pragma omp parallel for schedule(static) if (x.numel() >= kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
-    const float* p = in.data() + r * d;
+    const float* p = px + r * d;
     double mean = 0, var = 0;
     for (int64_t i = 0; i < d; ++i) mean += p[i];
     mean /= d;
     for (int64_t i = 0; i < d; ++i) var += (p[i] - mean) * (p[i] - mean);
     const float rs = static_cast<float>(1.0 / std::sqrt(var / d + eps));
-    rstd.data()[r] = rs;
-    float* h = xhat.data() + r * d;
-    float* q = out.data() + r * d;
+    prs[r] = rs;
+    float* h = ph + r * d;
+    float* q = po + r * d;
     for (int64_t i = 0; i < d; ++i) {
       h[i] = static_cast<float>(p[i] - mean) * rs;
-      q[i] = h[i] * w.data()[i] + b.data()[i];
+      q[i] = h[i] * pw[i] + pb[i];
     }
   }
   return record("layer_norm", out, {x, weight, bias}, [xhat, rstd, w, x, weight, bias](const Tensor& g) -> Grads {
     const int64_t d = xhat.size(-1), rows = xhat.numel() / std::max<int64_t>(d, 1);
     const Tensor gc = g.contiguous();
     Tensor dx = Tensor::empty(xhat.shape());
+    const float *pg = gc.data(), *ph = xhat.data(), *pw = w.data(), *prs = rstd.data();
+    float* pdx = dx.data();
     // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight.
 #pragma omp parallel for schedule(static) if (xhat.numel() >= kParallelGrain)
     for (int64_t r = 0; r < rows; ++r) {
-      const float* gr = gc.data() + r * d;
-      const float* h = xhat.data() + r * d;
+      const float* gr = pg + r * d;
+      const float* h = ph + r * d;
       double m1 = 0, m2 = 0;
       for (int64_t i = 0; i < d; ++i) {
-        const double gw = gr[i] * w.data()[i];
+        const double gw = gr[i] * pw[i];
         m1 += gw;
         m2 += gw * h[i];
       }
       m1 /= d;
       m2 /= d;
-      float* o = dx.data() + r * d;
+      float* o = pdx + r * d;
       for (int64_t i = 0; i < d; ++i)
-        o[i] = rstd.data()[r] * static_cast<float>(gr[i] * w.data()[i] - m1 - h[i] * m2);
+        o[i] = prs[r] * static_cast<float>(gr[i] * pw[i] - m1 - h[i] * m2);
     }
     Tensor dw = Tensor::zeros({d}), db = Tensor::zeros({d});
+    float *pdw = dw.data(), *pdb = db.data();
     for (int64_t r = 0; r < rows; ++r) {
-      const float* gr = gc.data() + r * d;
-      const float* h = xhat.data() + r * d;
+      const float* gr = pg + r * d;
+      const float* h = ph + r * d;
       for (int64_t i = 0; i < d; ++i) {
-        dw.data()[i] += gr[i] * h[i];
-        db.data()[i] += gr[i];
+        pdw[i] += gr[i] * h[i];
+        pdb[i] += gr[i];
       }
     }
     return {needs_grad(x) ? dx : Tensor(), needs_grad(weight) ? dw : Tensor(),

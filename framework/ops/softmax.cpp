@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "framework/autograd.h"
+#include "framework/ops/fastmath.h"
 #include "framework/ops/iter.h"
 #include "framework/ops/shape.h"
 
@@ -43,8 +44,10 @@ float row_max(const float* p, int64_t n) {
 Tensor softmax_last(const Tensor& x) {
   Tensor out = row_map(x, [](const float* p, float* q, int64_t n) {
     const float m = row_max(p, n);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) q[i] = fast_exp(p[i] - m);
     double s = 0;
-    for (int64_t i = 0; i < n; ++i) s += q[i] = std::exp(p[i] - m);
+    for (int64_t i = 0; i < n; ++i) s += q[i];
     const float inv = s > 0 ? static_cast<float>(1.0 / s) : 0.f;
     for (int64_t i = 0; i < n; ++i) q[i] *= inv;
   });
@@ -68,8 +71,9 @@ Tensor softmax_last(const Tensor& x) {
 Tensor log_softmax_last(const Tensor& x) {
   Tensor out = row_map(x, [](const float* p, float* q, int64_t n) {
     const float m = row_max(p, n);
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) s += std::exp(p[i] - m);
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < n; ++i) s += fast_exp(p[i] - m);
     const float lse = m + static_cast<float>(std::log(s));
     for (int64_t i = 0; i < n; ++i) q[i] = p[i] - lse;
   });

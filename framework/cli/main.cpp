@@ -1,0 +1,158 @@
+// The `heed` command line: train, resume, evaluate and list (CLI11 parses the arguments).
+//
+//   heed train RECIPE.json [--out DIR] [--set path.to.key=value ...] [--dry-run]
+//   heed train --resume RUN_DIR [--set ...]
+//   heed eval RUN_DIR [--checkpoint FILE] [--split test|train]
+//   heed list
+//
+// Every failure prints one line "heed: error: ..." to stderr and exits with status 1; an
+// interrupted training run exits with 130 after saving its checkpoint.
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "framework/recipe.h"
+#include "framework/trainer.h"
+
+namespace fs = std::filesystem;
+using heed::Error;
+
+namespace {
+
+struct TrainArgs {
+  std::string recipe, out, resume;
+  std::vector<std::string> sets;
+  bool dry_run = false;
+};
+
+struct EvalArgs {
+  std::string run_dir, checkpoint, split = "test";
+};
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("run " + path.parent_path().string() + ": " + path.filename().string() + " is missing");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": corrupt JSON (" + e.what() + ")");
+  }
+}
+
+void write_json(const fs::path& path, const nlohmann::json& value) {
+  const fs::path tmp = path.string() + ".tmp";
+  std::ofstream(tmp) << value.dump(2) << "\n";
+  fs::rename(tmp, path);
+}
+
+bool non_empty_dir(const fs::path& p) { return fs::exists(p) && !fs::is_empty(p); }
+
+// --out as given; else output.dir; else runs/<recipe name>, with -2, -3, ... when taken.
+std::string choose_run_dir(const TrainArgs& a, const nlohmann::json& recipe) {
+  if (!a.out.empty()) {
+    if (non_empty_dir(a.out))
+      throw Error("run directory " + a.out + " already holds a run; continue it with `heed train --resume " + a.out +
+                  "` or choose another --out");
+    return a.out;
+  }
+  const auto output = recipe.value("output", nlohmann::json::object());
+  std::string base = output.is_object() && output.contains("dir") && output["dir"].is_string()
+                         ? output["dir"].get<std::string>()
+                         : "runs/" + fs::path(a.recipe).stem().string();
+  std::string dir = base;
+  for (int i = 2; non_empty_dir(dir); ++i) dir = base + "-" + std::to_string(i);
+  return dir;
+}
+
+int train_new(const TrainArgs& a) {
+  const nlohmann::json recipe = heed::load_recipe(a.recipe, a.sets);
+  const std::string run_dir = a.dry_run ? std::string("(dry run)") : choose_run_dir(a, recipe);
+  heed::Trainer trainer(recipe, run_dir);
+  std::cout << trainer.describe();
+  if (a.dry_run) {
+    std::cout << "recipe " << a.recipe << " is valid; --dry-run trains nothing\n";
+    return 0;
+  }
+  fs::create_directories(run_dir);
+  write_json(fs::path(run_dir) / "recipe.resolved.json", recipe);
+  std::cerr << "run directory: " << run_dir << "\n";
+  const nlohmann::json summary = trainer.train();
+  std::cout << summary.dump() << "\n";
+  return summary["status"] == "interrupted" ? 130 : 0;
+}
+
+int train_resume(const TrainArgs& a) {
+  const fs::path dir = a.resume;
+  if (!fs::is_directory(dir)) throw Error("run " + a.resume + ": no such directory");
+  nlohmann::json recipe = read_json(dir / "recipe.resolved.json");
+  heed::apply_overrides(recipe, a.sets);
+  heed::Trainer trainer(recipe, a.resume);
+  const fs::path ckpt = dir / "checkpoints" / "last.h5";
+  trainer.restore(ckpt.string());
+  write_json(dir / "recipe.resolved.json", recipe);
+  std::cerr << "resuming " << a.resume << " from " << ckpt.string() << "\n";
+  const nlohmann::json summary = trainer.train();
+  std::cout << summary.dump() << "\n";
+  return summary["status"] == "interrupted" ? 130 : 0;
+}
+
+int evaluate(const EvalArgs& a) {
+  const fs::path dir = a.run_dir;
+  if (!fs::is_directory(dir)) throw Error("run " + a.run_dir + ": no such directory");
+  heed::Trainer trainer(read_json(dir / "recipe.resolved.json"), a.run_dir);
+  const std::string ckpt = a.checkpoint.empty() ? (dir / "checkpoints" / "last.h5").string() : a.checkpoint;
+  trainer.restore(ckpt);
+  nlohmann::json result = trainer.evaluate(a.split);
+  result["checkpoint"] = ckpt;
+  std::cout << result.dump() << "\n";
+  return 0;
+}
+
+int list_registered() {
+  for (const auto& group : {heed::list_datasets(), heed::list_models(), heed::list_optimizers()})
+    for (const heed::RegistryEntry& e : group)
+      std::cout << e.kind << " " << e.name << "\n  " << e.description << "\n  options: " << e.options << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"heed: train, resume, evaluate and compare models from JSON recipes"};
+  app.require_subcommand(1);
+  TrainArgs train_args;
+  EvalArgs eval_args;
+
+  CLI::App* train = app.add_subcommand("train", "train a recipe, or resume a run with --resume");
+  auto* recipe_opt = train->add_option("recipe", train_args.recipe, "recipe JSON file")->check(CLI::ExistingFile);
+  auto* resume_opt = train->add_option("--resume", train_args.resume, "run directory to continue");
+  recipe_opt->excludes(resume_opt);
+  train->add_option("--out", train_args.out, "run directory (default: output.dir, else runs/<recipe name>)")
+      ->excludes(resume_opt);
+  train->add_option("--set", train_args.sets, "override a recipe key: path.to.key=value (repeatable)");
+  train->add_flag("--dry-run", train_args.dry_run, "validate, build and print the model; train nothing")
+      ->excludes(resume_opt);
+
+  CLI::App* eval = app.add_subcommand("eval", "evaluate a run's checkpoint on a split");
+  eval->add_option("run_dir", eval_args.run_dir, "run directory")->required();
+  eval->add_option("--checkpoint", eval_args.checkpoint, "checkpoint file (default: RUN_DIR/checkpoints/last.h5)");
+  eval->add_option("--split", eval_args.split, "split to evaluate")->check(CLI::IsMember({"test", "train"}));
+
+  app.add_subcommand("list", "list the registered datasets, models and optimizers with their options");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (train->parsed()) {
+      if (train_args.recipe.empty() && train_args.resume.empty())
+        throw Error("train: give a recipe file or --resume RUN_DIR (see heed train --help)");
+      return train_args.resume.empty() ? train_new(train_args) : train_resume(train_args);
+    }
+    if (eval->parsed()) return evaluate(eval_args);
+    return list_registered();
+  } catch (const std::exception& e) {
+    std::cerr << "heed: error: " << e.what() << "\n";
+    return 1;
+  }
+}

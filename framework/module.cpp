@@ -1,0 +1,109 @@
+#include "framework/module.h"
+
+#include <map>
+#include <sstream>
+
+namespace heed {
+
+Tensor Module::register_parameter(const std::string& name, Tensor value) {
+  if (value.is_leaf() && !value.requires_grad()) value.requires_grad_();
+  params_.emplace_back(name, value);
+  return value;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor value) {
+  buffers_.emplace_back(name, value);
+  return value;
+}
+
+void Module::collect(const std::string& prefix, bool params, StateDict& out) const {
+  for (const auto& [name, t] : params ? params_ : buffers_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", params, out);
+}
+
+StateDict Module::named_parameters() const {
+  StateDict out;
+  collect("", true, out);
+  return out;
+}
+
+StateDict Module::named_buffers() const {
+  StateDict out;
+  collect("", false, out);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+StateDict Module::state_dict() const {
+  StateDict out = named_parameters();
+  for (auto& entry : named_buffers()) out.push_back(entry);
+  return out;
+}
+
+void Module::load_state_dict(const StateDict& state) {
+  std::map<std::string, Tensor> given(state.begin(), state.end());
+  std::vector<std::string> missing, mismatched;
+  const StateDict mine = state_dict();
+  for (const auto& [name, t] : mine) {
+    auto it = given.find(name);
+    if (it == given.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    if (it->second.shape() != t.shape())
+      mismatched.push_back(name + " (checkpoint " + shape_str(it->second.shape()) + ", model " +
+                           shape_str(t.shape()) + ")");
+    given.erase(it);
+  }
+  if (!missing.empty() || !given.empty() || !mismatched.empty()) {
+    std::ostringstream msg;
+    msg << "load_state_dict: state does not match " << repr() << ":";
+    auto list = [&](const char* what, const std::vector<std::string>& names) {
+      if (names.empty()) return;
+      msg << " " << what << " keys:";
+      for (size_t i = 0; i < names.size(); ++i) msg << (i ? ", " : " ") << names[i];
+      msg << ";";
+    };
+    std::vector<std::string> unexpected;
+    for (auto& [name, t] : given) unexpected.push_back(name);
+    list("missing", missing);
+    list("unexpected", unexpected);
+    list("mis-shaped", mismatched);
+    throw Error(msg.str());
+  }
+  std::map<std::string, Tensor> by_name(state.begin(), state.end());
+  for (const auto& [name, t] : mine) t.copy_(by_name.at(name));
+}
+
+int64_t Module::num_parameters() const {
+  int64_t n = 0;
+  for (auto& [name, t] : named_parameters()) n += t.numel();
+  return n;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+void Module::zero_grad() {
+  for (auto& [name, t] : named_parameters()) t.set_grad(Tensor());
+}
+
+void Module::print(std::string& out, const std::string& name, int depth) const {
+  out += std::string(2 * depth, ' ') + (name.empty() ? "" : "(" + name + "): ") + repr() + "\n";
+  for (const auto& [child_name, child] : children_) child->print(out, child_name, depth + 1);
+}
+
+std::string Module::to_string() const {
+  std::string out;
+  print(out, "", 0);
+  return out;
+}
+
+}  // namespace heed

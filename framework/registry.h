@@ -1,0 +1,57 @@
+#pragma once
+// The registries: framework/ declares what the trainer needs, and each folder implements it as one
+// explicit list (layers/registry.cpp, optim/registry.cpp, datasets/registry.cpp), so framework/
+// never includes a concrete layer, optimizer or dataset, and no static-initialization trick can be
+// dropped by the linker.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framework/config.h"
+#include "framework/model.h"
+
+namespace heed {
+
+class Generator;
+
+namespace optim {
+class Optimizer;
+}
+
+/// A source of examples: size() of them, served as a Batch for any list of indices.
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual int64_t size() const = 0;
+  virtual Batch get(const std::vector<int64_t>& indices) const = 0;
+};
+
+/// What a model needs to know about its data to size itself.
+struct DataInfo {
+  Shape input_shape;        // one example's input, e.g. [28, 28] (28 steps of 28 features)
+  int64_t num_classes = 0;  // output classes, or the vocabulary size
+};
+
+struct DataSplits {
+  std::shared_ptr<Dataset> train, test;
+  DataInfo info;
+};
+
+/// One registered name with its one-line description and options, for `heed list`.
+struct RegistryEntry {
+  std::string kind, name, description, options;
+};
+
+/// From the recipe's "data" section.
+DataSplits build_dataset(const Config& config);
+/// From the recipe's "model" section.
+std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, Generator& gen);
+/// From the recipe's "optimizer" section, over the model's named parameters.
+std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const StateDict& params);
+
+std::vector<RegistryEntry> list_datasets();
+std::vector<RegistryEntry> list_models();
+std::vector<RegistryEntry> list_optimizers();
+
+}  // namespace heed

@@ -1,0 +1,71 @@
+#include "layers/models/sequence_classifier.h"
+
+#include "framework/ops.h"
+
+namespace heed::nn {
+
+SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Generator& gen) {
+  HEED_CHECK(info.input_shape.size() == 2, "sequence_classifier: needs inputs of [seq, features] per example, got ",
+             info.input_shape, " (for images, use data.layout \"rows\")");
+  const int64_t seq = info.input_shape[0], input_size = info.input_shape[1];
+  const Config e = c.child("encoder");
+  encoder_type_ = e.choice("type", "lstm", {"lstm", "transformer"});
+  int64_t features = 0;
+  if (encoder_type_ == "lstm") {
+    LSTMOptions o;
+    o.input_size = input_size;
+    o.hidden_size = e.get<int64_t>("hidden_size", 128);
+    o.num_layers = e.get<int64_t>("num_layers", 1);
+    o.dropout = e.get<float>("dropout", 0.f);
+    lstm_ = register_module("lstm", std::make_shared<LSTM>(o, gen));
+    features = o.hidden_size;
+  } else {
+    TransformerEncoderLayerOptions o;
+    o.d_model = e.get<int64_t>("d_model", 64);
+    o.nhead = e.get<int64_t>("nhead", 4);
+    o.dim_feedforward = e.get<int64_t>("dim_feedforward", 4 * o.d_model);
+    o.dropout = e.get<float>("dropout", 0.1f);
+    o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
+    o.norm_first = e.get<bool>("norm_first", true);
+    const int64_t num_layers = e.get<int64_t>("num_layers", 2);
+    input_proj_ = register_module("input_proj", std::make_shared<Linear>(input_size, o.d_model, gen));
+    pos_embedding_ = register_module("pos_embedding", std::make_shared<LearnedPositionalEmbedding>(seq, o.d_model, gen));
+    encoder_ = register_module("encoder", std::make_shared<TransformerEncoder>(o, num_layers, o.norm_first, gen));
+    features = o.d_model;
+  }
+  e.finish();
+  pooling_ = c.choice("pooling", encoder_type_ == "lstm" ? "last" : "mean", {"last", "mean"});
+  label_smoothing_ = c.get<float>("label_smoothing", 0.f);
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(c.get<float>("dropout", 0.f), gen));
+  fc_ = register_module("fc", std::make_shared<Linear>(features, info.num_classes, gen));
+  c.finish();
+}
+
+Tensor SequenceClassifier::encode(const Tensor& x) const {
+  if (lstm_) return lstm_->forward(x).output;
+  return encoder_->forward(pos_embedding_->forward(input_proj_->forward(x)));
+}
+
+Tensor SequenceClassifier::logits(const Tensor& input) const {
+  const Tensor h = encode(input);
+  const Tensor pooled = pooling_ == "last" ? h.select(1, -1) : ops::mean(h, {1});
+  return fc_->forward(dropout_->forward(pooled));
+}
+
+ModelOutput SequenceClassifier::forward(const Batch& batch) {
+  const Tensor out = logits(batch.input);
+  ModelOutput result;
+  result.loss = ops::cross_entropy(out, batch.target, -100, label_smoothing_);
+  const std::vector<int64_t> predicted = ops::argmax(out, 1).to_vector_i64();
+  const std::vector<int64_t> target = batch.target.to_vector_i64();
+  int64_t correct = 0;
+  for (size_t i = 0; i < target.size(); ++i) correct += predicted[i] == target[i];
+  result.metrics["accuracy"] = static_cast<double>(correct) / static_cast<double>(target.size());
+  return result;
+}
+
+std::string SequenceClassifier::repr() const {
+  return "SequenceClassifier(encoder=" + encoder_type_ + ", pooling=" + pooling_ + ")";
+}
+
+}  // namespace heed::nn

@@ -1,0 +1,43 @@
+#pragma once
+// SequenceClassifier: a sequence [batch, seq, input_size] -> one class per sequence, trained with
+// cross-entropy; the model that the Fashion-MNIST row recipes name ("sequence_classifier"), where
+// an image is read as 28 steps of 28-pixel rows. Two encoders, so an RNN baseline and an attention
+// model differ only in the encoder section of the recipe:
+//   "lstm":        LSTM (children "lstm"), pooling "last" (the last step's output) by default;
+//   "transformer": Linear input projection ("input_proj") + learned positions ("pos_embedding") +
+//                  TransformerEncoder ("encoder"), pooling "mean" over steps by default.
+// Then dropout and a Linear head ("fc") to num_classes logits.
+// Metrics: "accuracy" (fraction of the batch whose argmax is the target).
+
+#include "framework/config.h"
+#include "framework/registry.h"
+#include "layers/dropout.h"
+#include "layers/embedding.h"
+#include "layers/linear.h"
+#include "layers/lstm.h"
+#include "layers/transformer.h"
+
+namespace heed::nn {
+
+class SequenceClassifier : public Model {
+ public:
+  /// Reads the recipe's model section (see docs/recipes.md); throws heed::Error on bad options.
+  SequenceClassifier(const Config& config, const DataInfo& info, Generator& gen);
+  ModelOutput forward(const Batch& batch) override;
+  /// logits [batch, num_classes] for input [batch, seq, input_size].
+  Tensor logits(const Tensor& input) const;
+  std::string repr() const override;
+
+ private:
+  Tensor encode(const Tensor& x) const;  // [batch, seq, features]
+  std::string encoder_type_, pooling_;
+  float label_smoothing_;
+  std::shared_ptr<LSTM> lstm_;
+  std::shared_ptr<Linear> input_proj_;
+  std::shared_ptr<LearnedPositionalEmbedding> pos_embedding_;
+  std::shared_ptr<TransformerEncoder> encoder_;
+  std::shared_ptr<Dropout> dropout_;
+  std::shared_ptr<Linear> fc_;
+};
+
+}  // namespace heed::nn

@@ -1,0 +1,47 @@
+// The model registry: every model a recipe can name under "model.type", one explicit list.
+
+#include "framework/registry.h"
+#include "layers/models/sequence_classifier.h"
+
+namespace heed {
+
+namespace {
+
+struct Entry {
+  RegistryEntry about;
+  std::shared_ptr<Model> (*build)(const Config&, const DataInfo&, Generator&);
+};
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> list = {
+      {{"model", "sequence_classifier",
+        "[batch, seq, features] -> class; LSTM or Transformer encoder, pooled, Linear head; cross-entropy",
+        "encoder.type (\"lstm\" | \"transformer\"); lstm: hidden_size, num_layers, dropout; transformer: d_model, "
+        "nhead, num_layers, dim_feedforward, dropout, activation, norm_first; pooling (\"last\" | \"mean\"), "
+        "dropout, label_smoothing"},
+       [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
+         return std::make_shared<nn::SequenceClassifier>(c, info, gen);
+       }},
+  };
+  return list;
+}
+
+}  // namespace
+
+std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, Generator& gen) {
+  const std::string type = config.require<std::string>("type");
+  std::vector<std::string> names;
+  for (const Entry& e : entries()) {
+    if (e.about.name == type) return e.build(config, info, gen);
+    names.push_back(e.about.name);
+  }
+  throw Error(unknown_name_message("model type", config.path_of("type"), type, names));
+}
+
+std::vector<RegistryEntry> list_models() {
+  std::vector<RegistryEntry> out;
+  for (const Entry& e : entries()) out.push_back(e.about);
+  return out;
+}
+
+}  // namespace heed
