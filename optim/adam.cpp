@@ -1,0 +1,109 @@
+#include "optim/adam.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "framework/ops/iter.h"
+
+namespace heed::optim {
+
+namespace {
+
+// Float32 coefficients of one step, each rounded once from its double as PyTorch rounds a Python
+// scalar argument of a tensor op.
+struct AdamCoefficients {
+  float weight_decay, beta1, one_minus_beta1, beta2, one_minus_beta2;
+  float bias_correction2_sqrt, eps, neg_step_size;
+  bool decay;
+};
+
+// One parameter's update (the equations in adam.h); `max_v` is only read with kAmsgrad.
+// Each line is one PyTorch op, rounded where PyTorch rounds: a product that is its own op
+// (mul_) is rounded before the next op adds to it, and `a.add_(b, alpha=s)` and addcmul_'s
+// final addition are fused multiply-adds, as in PyTorch's CPU kernels (vec::fmadd). Spelling
+// the fma out also keeps results independent of the compiler's own contraction choices.
+// The options are template parameters so that the loop has no branches to keep it from being
+// vectorized.
+template <bool kDecay, bool kAmsgrad>
+void adam_update(float* p, const float* g, float* m, float* v, float* max_v, int64_t n,
+                 const AdamCoefficients& c) {
+#pragma omp parallel for simd if (n >= ops::kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    float grad = g[i];
+    if constexpr (kDecay) grad = std::fma(p[i], c.weight_decay, grad);  // add(p, alpha=wd)
+    m[i] = std::fma(grad, c.one_minus_beta1, m[i] * c.beta1);  // mul_(b1).add_(g, alpha=1-b1)
+    const float scaled_grad = c.one_minus_beta2 * grad;        // addcmul_(g, g, value=1-b2)
+    v[i] = std::fma(scaled_grad, grad, v[i] * c.beta2);        //   on top of mul_(b2)
+    float second = v[i];
+    if constexpr (kAmsgrad) {  // torch.maximum(max_v, v, out=max_v), which propagates NaN
+      second = v[i] > max_v[i] || std::isnan(v[i]) ? v[i] : max_v[i];
+      max_v[i] = second;
+    }
+    // Vectorized only under -fno-math-errno: otherwise sqrt's errno path is a branch GCC cannot
+    // vectorize (and neither the optimize attribute nor the pragma turns it off per function).
+    const float denom = std::sqrt(second) / c.bias_correction2_sqrt + c.eps;
+    p[i] = p[i] + c.neg_step_size * m[i] / denom;  // addcdiv_(m, denom, value=-step_size)
+  }
+}
+
+}  // namespace
+
+std::vector<Optimizer::StateSpec> Adam::state_spec(const AdamOptions& o) {
+  using K = StateKind;
+  std::vector<Optimizer::StateSpec> spec = {
+      {"step", K::StepCount}, {"exp_avg", K::LikeParam}, {"exp_avg_sq", K::LikeParam}};
+  if (o.amsgrad) spec.push_back({"max_exp_avg_sq", K::LikeParam});
+  return spec;
+}
+
+Adam::Adam(StateDict params, AdamOptions options)
+    : Optimizer("Adam", std::move(params), options.lr, state_spec(options)), options_(options) {
+  HEED_CHECK(options.eps >= 0, "Adam: invalid epsilon value: ", options.eps);
+  HEED_CHECK(options.beta1 >= 0 && options.beta1 < 1,
+             "Adam: invalid beta parameter at index 0: ", options.beta1);
+  HEED_CHECK(options.beta2 >= 0 && options.beta2 < 1,
+             "Adam: invalid beta parameter at index 1: ", options.beta2);
+  HEED_CHECK(options.weight_decay >= 0, "Adam: invalid weight_decay value: ", options.weight_decay);
+}
+
+void Adam::step() {
+  const AdamOptions& o = options_;
+  for (const auto& [name, param] : params()) {
+    const Tensor grad = grad_of(param);
+    if (!grad.defined()) continue;
+    ParamState& s = state(name);
+    const double t = static_cast<double>(++s.at("step").data_i64()[0]);
+    const double bias_correction1 = 1 - std::pow(o.beta1, t);
+    const double bias_correction2 = 1 - std::pow(o.beta2, t);
+    const AdamCoefficients c{static_cast<float>(o.weight_decay),
+                             static_cast<float>(o.beta1),
+                             static_cast<float>(1 - o.beta1),
+                             static_cast<float>(o.beta2),
+                             static_cast<float>(1 - o.beta2),
+                             static_cast<float>(std::sqrt(bias_correction2)),
+                             static_cast<float>(o.eps),
+                             static_cast<float>(-(lr() / bias_correction1)),
+                             o.weight_decay != 0};
+    float* max_v = o.amsgrad ? s.at("max_exp_avg_sq").data() : nullptr;
+    auto* update = c.decay ? (o.amsgrad ? adam_update<true, true> : adam_update<true, false>)
+                           : (o.amsgrad ? adam_update<false, true> : adam_update<false, false>);
+    update(param.data(), grad.data(), s.at("exp_avg").data(), s.at("exp_avg_sq").data(), max_v,
+           param.numel(), c);
+  }
+}
+
+std::string Adam::repr() const {
+  std::ostringstream out;
+  out << "Adam(lr=" << lr() << ", betas=(" << options_.beta1 << ", " << options_.beta2
+      << "), eps=" << options_.eps << ", weight_decay=" << options_.weight_decay
+      << ", amsgrad=" << (options_.amsgrad ? "true" : "false") << ")";
+  return out.str();
+}
+
+AdamOptions Adam::options() const {
+  AdamOptions o = options_;
+  o.lr = lr();
+  return o;
+}
+
+}  // namespace heed::optim

@@ -1,0 +1,103 @@
+#include "optim/sgd.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "framework/ops/iter.h"
+
+namespace heed::optim {
+
+namespace {
+
+// Float32 coefficients, each rounded once from its double as PyTorch rounds a Python scalar.
+struct SGDCoefficients {
+  float weight_decay, momentum, one_minus_dampening, neg_lr;
+  bool decay, use_momentum, nesterov;
+};
+
+// One parameter's update (the equations in sgd.h); `buf` is only used with kMomentum, and
+// `first` says it is not initialized yet. `a.add(b, alpha=s)` is a fused multiply-add in
+// PyTorch's CPU kernels (vec::fmadd), and buf.mul_(momentum) a rounded op of its own; spelling
+// the fma out keeps that rounding whatever the compiler would contract. The options are template
+// parameters so that the loop has no branches to keep it from being vectorized.
+template <bool kDecay, bool kMomentum, bool kNesterov>
+void sgd_update(float* p, const float* g, float* buf, int64_t n, const SGDCoefficients& c,
+                bool first) {
+#pragma omp parallel for simd if (n >= ops::kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    float d = g[i];
+    if constexpr (kDecay) d = std::fma(p[i], c.weight_decay, d);  // d.add(p, alpha=weight_decay)
+    if constexpr (kMomentum) {
+      // buf = clone(d) at the first step, else buf.mul_(momentum).add_(d, alpha=1-dampening)
+      buf[i] = first ? d : std::fma(d, c.one_minus_dampening, buf[i] * c.momentum);
+      if constexpr (kNesterov)
+        d = std::fma(buf[i], c.momentum, d);  // d.add(buf, alpha=momentum)
+      else
+        d = buf[i];
+    }
+    p[i] = std::fma(d, c.neg_lr, p[i]);  // param.add_(d, alpha=-lr)
+  }
+}
+
+using SGDUpdate = void (*)(float*, const float*, float*, int64_t, const SGDCoefficients&, bool);
+
+SGDUpdate sgd_kernel(bool decay, bool momentum, bool nesterov) {
+  if (!momentum) return decay ? sgd_update<true, false, false> : sgd_update<false, false, false>;
+  if (nesterov) return decay ? sgd_update<true, true, true> : sgd_update<false, true, true>;
+  return decay ? sgd_update<true, true, false> : sgd_update<false, true, false>;
+}
+
+}  // namespace
+
+std::vector<Optimizer::StateSpec> SGD::state_spec(const SGDOptions& o) {
+  if (o.momentum == 0) return {};
+  return {{"momentum_buffer", StateKind::LikeParam}};
+}
+
+SGD::SGD(StateDict params, SGDOptions options)
+    : Optimizer("SGD", std::move(params), options.lr, state_spec(options)), options_(options) {
+  HEED_CHECK(options.momentum >= 0, "SGD: invalid momentum value: ", options.momentum);
+  HEED_CHECK(options.weight_decay >= 0, "SGD: invalid weight_decay value: ", options.weight_decay);
+  HEED_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
+             "SGD: Nesterov momentum requires a momentum and zero dampening, got momentum=",
+             options.momentum, ", dampening=", options.dampening);
+}
+
+void SGD::step() {
+  const SGDOptions& o = options_;
+  const SGDCoefficients c{static_cast<float>(o.weight_decay),
+                          static_cast<float>(o.momentum),
+                          static_cast<float>(1 - o.dampening),
+                          static_cast<float>(-lr()),
+                          o.weight_decay != 0,
+                          o.momentum != 0,
+                          o.nesterov};
+  for (const auto& [name, param] : params()) {
+    const Tensor grad = grad_of(param);
+    if (!grad.defined()) continue;
+    float* buf = nullptr;
+    bool first = false;
+    if (c.use_momentum) {
+      first = find_state(name) == nullptr;
+      buf = state(name).at("momentum_buffer").data();
+    }
+    sgd_kernel(c.decay, c.use_momentum, c.nesterov)(param.data(), grad.data(), buf, param.numel(),
+                                                    c, first);
+  }
+}
+
+std::string SGD::repr() const {
+  std::ostringstream out;
+  out << "SGD(lr=" << lr() << ", momentum=" << options_.momentum
+      << ", dampening=" << options_.dampening << ", weight_decay=" << options_.weight_decay
+      << ", nesterov=" << (options_.nesterov ? "true" : "false") << ")";
+  return out.str();
+}
+
+SGDOptions SGD::options() const {
+  SGDOptions o = options_;
+  o.lr = lr();
+  return o;
+}
+
+}  // namespace heed::optim

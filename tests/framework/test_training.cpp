@@ -1,0 +1,256 @@
+// Checkpoints, resuming, recipes and the CLI's handling of bad input, on the real Fashion-MNIST
+// files (a few hundred examples, so the whole file runs in seconds).
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "framework/checkpoint.h"
+#include "framework/hdf5.h"
+#include "framework/recipe.h"
+#include "framework/trainer.h"
+
+using namespace heed;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("heed_test_training_" + std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+// A small run that exercises dropout (the random stream), Adam's moments and an epoch boundary:
+// 384 examples in batches of 32 are 12 steps an epoch.
+nlohmann::json small_recipe(int64_t max_steps) {
+  return {{"data", {{"name", "fashion_mnist"}, {"max_train_samples", 384}, {"max_test_samples", 64}}},
+          {"model",
+           {{"type", "sequence_classifier"},
+            {"encoder",
+             {{"type", "transformer"}, {"d_model", 16}, {"nhead", 2}, {"num_layers", 1}, {"dim_feedforward", 32},
+              {"dropout", 0.1}}},
+            {"dropout", 0.2}}},
+          {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
+          {"train", {{"epochs", 3}, {"max_steps", max_steps}, {"batch_size", 32}, {"seed", 7}, {"log_interval", 5}}}};
+}
+
+std::vector<float> flat_parameters(const fs::path& checkpoint) {
+  std::vector<float> all;
+  for (const auto& [name, t] : load_checkpoint(checkpoint.string()).model) {
+    const auto v = t.to_vector();
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+struct CliResult {
+  int status;
+  std::string err;
+};
+
+CliResult run_cli(const std::string& args, const fs::path& dir) {
+  const fs::path err = dir / "stderr.txt";
+  const std::string cmd = std::string(HEED_BINARY) + " " + args + " > /dev/null 2> " + err.string();
+  const int raw = std::system(cmd.c_str());
+  std::ifstream in(err);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return {WEXITSTATUS(raw), text};
+}
+
+}  // namespace
+
+TEST_CASE("training N steps straight equals N/2, resume, N/2: identical parameters") {
+  TempDir tmp;
+  {
+    Trainer straight(small_recipe(20), (tmp.path / "straight").string());
+    straight.train();
+  }
+  {
+    Trainer first_half(small_recipe(10), (tmp.path / "resumed").string());
+    first_half.train();
+  }
+  Trainer second_half(small_recipe(20), (tmp.path / "resumed").string());
+  second_half.restore((tmp.path / "resumed" / "checkpoints" / "last.h5").string());
+  const nlohmann::json summary = second_half.train();
+  CHECK(summary["steps"] == 20);
+  const auto a = flat_parameters(tmp.path / "straight" / "checkpoints" / "last.h5");
+  const auto b = flat_parameters(tmp.path / "resumed" / "checkpoints" / "last.h5");
+  REQUIRE(a.size() == b.size());
+  CHECK(a == b);  // bitwise: same data order, same dropout masks, same optimizer state
+
+  // metrics.jsonl has train lines (every 5 steps) and eval lines with the documented fields.
+  std::ifstream metrics(tmp.path / "straight" / "metrics.jsonl");
+  int train_lines = 0, eval_lines = 0;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["kind"] == "train") {
+      ++train_lines;
+      for (const char* key : {"epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "elapsed_s"})
+        CHECK_MESSAGE(j.contains(key), key);
+    } else {
+      ++eval_lines;
+      CHECK(j.contains("accuracy"));
+    }
+  }
+  CHECK(train_lines == 4);
+  CHECK(eval_lines >= 2);
+}
+
+TEST_CASE("checkpoint round trip keeps every tensor, the generator and the progress") {
+  TempDir tmp;
+  Checkpoint c;
+  Generator gen(3);
+  c.model = {{"encoder.layers.0.self_attn.in_proj_weight", Tensor::randn({6, 2}, gen)}, {"fc.bias", Tensor::randn({3}, gen)}};
+  c.optimizer = {{"fc.bias.exp_avg", Tensor::randn({3}, gen)}, {"fc.bias.step", Tensor::from_vector_i64({5}, {})}};
+  c.rng = gen.state();
+  c.progress = {2, 123, 0xfedcba9876543210ull, 64, 4500};
+  c.recipe = R"({"train": {"epochs": 3}})";
+  const std::string path = (tmp.path / "c.h5").string();
+  save_checkpoint(path, c);
+  const Checkpoint d = load_checkpoint(path);
+  REQUIRE(d.model.size() == 2);
+  for (size_t i = 0; i < d.model.size(); ++i) {
+    const auto& [name, t] = d.model[i];
+    const auto it = std::find_if(c.model.begin(), c.model.end(), [&](const auto& e) { return e.first == name; });
+    REQUIRE(it != c.model.end());
+    CHECK(t.to_vector() == it->second.to_vector());
+  }
+  CHECK(d.optimizer.size() == 2);
+  CHECK(d.rng == c.rng);
+  CHECK(d.progress.epoch == 2);
+  CHECK(d.progress.step == 123);
+  CHECK(d.progress.epoch_key == 0xfedcba9876543210ull);
+  CHECK(d.progress.position == 64);
+  CHECK(d.recipe == c.recipe);
+  // No temporary file is left beside it.
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path)) ++files;
+  CHECK(files == 1);
+}
+
+TEST_CASE("bad checkpoints are reported with the file and the problem") {
+  TempDir tmp;
+  const fs::path garbage = tmp.path / "garbage.h5";
+  std::ofstream(garbage) << "not a checkpoint at all";
+  CHECK(error_of([&] { load_checkpoint(garbage.string()); }) == "checkpoint " + garbage.string() + ": not an HDF5 file");
+  CHECK(error_of([&] { load_checkpoint((tmp.path / "missing.h5").string()); }).find("no such file") != std::string::npos);
+
+  const fs::path other = tmp.path / "other.h5";
+  {
+    h5::File f = h5::File::create(other.string());
+    f.write_string("hello", "world");
+  }
+  CHECK(error_of([&] { load_checkpoint(other.string()); }).find("not a heed checkpoint") != std::string::npos);
+
+  // A save into a missing directory fails cleanly and leaves no temporary file anywhere.
+  CHECK_THROWS_AS(save_checkpoint((tmp.path / "no" / "dir" / "x.h5").string(), Checkpoint{}), Error);
+  CHECK_FALSE(fs::exists(tmp.path / "no"));
+}
+
+TEST_CASE("recipe errors give the JSON path and the nearest valid key or name") {
+  TempDir tmp;
+  auto error_for = [&](nlohmann::json recipe) {
+    return error_of([&] { Trainer(recipe, (tmp.path / "run").string()); });
+  };
+  nlohmann::json r = small_recipe(1);
+  r["model"]["encoder"]["d_modle"] = 16;
+  CHECK(error_for(r).find("unknown key \"model.encoder.d_modle\"; did you mean \"d_model\"?") != std::string::npos);
+
+  r = small_recipe(1);
+  r["train"]["epochs"] = "three";
+  CHECK(error_for(r) == "recipe: \"train.epochs\" must be an integer, got \"three\" (a string)");
+
+  r = small_recipe(1);
+  r["optimizer"]["name"] = "adamm";
+  CHECK(error_for(r).find("unknown optimizer \"adamm\" at \"optimizer.name\"; did you mean \"adam\"?") !=
+        std::string::npos);
+
+  r = small_recipe(1);
+  r["model"]["type"] = "sequence_clasifier";
+  CHECK(error_for(r).find("did you mean \"sequence_classifier\"") != std::string::npos);
+
+  r = small_recipe(1);
+  r["trian"] = nlohmann::json::object();
+  CHECK(error_for(r).find("unknown key \"trian\"; did you mean \"train\"?") != std::string::npos);
+
+  r = small_recipe(1);
+  r["optimizer"]["lr"] = -1;
+  CHECK(error_for(r).find("optimizer") != std::string::npos);
+
+  r = small_recipe(1);
+  r["data"]["path"] = (tmp.path / "nowhere").string();
+  CHECK(error_for(r).find((tmp.path / "nowhere").string()) != std::string::npos);
+}
+
+TEST_CASE("recipes: include, --set overrides and syntax errors with line and column") {
+  TempDir tmp;
+  std::ofstream(tmp.path / "base.json") << R"({"train": {"epochs": 5, "batch_size": 32}, "model": {"type": "x"}})";
+  std::ofstream(tmp.path / "top.json") << R"({"include": "base.json", "train": {"epochs": 2}})";
+  const nlohmann::json r =
+      load_recipe((tmp.path / "top.json").string(), {"train.seed=9", "model.encoder.type=lstm", "output.dir=runs/a"});
+  CHECK(r["train"]["epochs"] == 2);
+  CHECK(r["train"]["batch_size"] == 32);
+  CHECK(r["train"]["seed"] == 9);
+  CHECK(r["model"]["encoder"]["type"] == "lstm");
+  CHECK(r["output"]["dir"] == "runs/a");
+
+  std::ofstream(tmp.path / "broken.json") << "{\n  \"train\": {\"epochs\": 2,}\n}";
+  const std::string e = error_of([&] { load_recipe((tmp.path / "broken.json").string()); });
+  CHECK(e.find("broken.json: parse error at line 2") != std::string::npos);
+  CHECK(error_of([&] { load_recipe((tmp.path / "missing.json").string()); }).find("no such file") != std::string::npos);
+  CHECK(error_of([&] { load_recipe((tmp.path / "top.json").string(), {"novalue"}); }) ==
+        "--set novalue: expected path.to.key=value");
+}
+
+TEST_CASE("the CLI answers bad input with one line on stderr and a non-zero status") {
+  TempDir tmp;
+  const std::string recipe = (tmp.path / "r.json").string();
+  std::ofstream(recipe) << small_recipe(2).dump();
+
+  CliResult r = run_cli("train " + recipe + " --set train.epochz=2 --dry-run", tmp.path);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("heed: error: recipe: unknown key \"train.epochz\"; did you mean \"epochs\"?") == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+
+  r = run_cli("train " + recipe + " --dry-run", tmp.path);
+  CHECK(r.status == 0);
+
+  r = run_cli("train " + (tmp.path / "none.json").string(), tmp.path);
+  CHECK(r.status != 0);
+
+  r = run_cli("train --resume " + (tmp.path / "norun").string(), tmp.path);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("no such directory") != std::string::npos);
+
+  // A run whose checkpoint is corrupt: the error names the file; nothing is overwritten.
+  const fs::path run = tmp.path / "run";
+  r = run_cli("train " + recipe + " --out " + run.string(), tmp.path);
+  REQUIRE(r.status == 0);
+  const fs::path ckpt = run / "checkpoints" / "last.h5";
+  fs::resize_file(ckpt, fs::file_size(ckpt) / 2);
+  const auto size_before = fs::file_size(ckpt);
+  r = run_cli("eval " + run.string(), tmp.path);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("checkpoint " + ckpt.string()) != std::string::npos);
+  CHECK(fs::file_size(ckpt) == size_before);
+
+  // --out into an existing run refuses instead of mixing two runs.
+  r = run_cli("train " + recipe + " --out " + run.string(), tmp.path);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--resume") != std::string::npos);
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what heed needs on Debian 12 (only the packages that are missing), then configures and
+# builds the release preset. Safe to run again: it does nothing that is already done.
+#   tools/bootstrap.sh            build/release (heed, heed_tests, heed_bench)
+#   tools/bootstrap.sh asan       build/asan, AddressSanitizer + UndefinedBehaviorSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${1:-release}"
+
+packages=(
+  g++ cmake make pkg-config
+  libdnnl-dev             # oneDNN: matmul (and later convolution, RNN) primitives
+  nlohmann-json3-dev      # recipes and configuration
+  libhdf5-dev             # checkpoints
+  doctest-dev             # tests
+  libcli11-dev            # the heed command line
+  zlib1g-dev              # gzipped IDX files
+  dataset-fashion-mnist   # the data: /usr/share/datasets/fashion-mnist
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
