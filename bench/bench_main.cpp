@@ -43,18 +43,23 @@ double median_ms(const Args& a, const std::function<void()>& step) {
   std::vector<double> ms;
   const auto start = std::chrono::steady_clock::now();
   while (static_cast<int>(ms.size()) < a.min_steps ||
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < a.min_seconds) {
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
+             a.min_seconds) {
     const auto t0 = std::chrono::steady_clock::now();
     step();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
   return ms[ms.size() / 2];
 }
 
-void print(const Args& a, double ms, double throughput, const std::string& unit, nlohmann::json extra = {}) {
-  nlohmann::json line = {{"workload", a.workload}, {"impl", "heed"}, {"threads", a.threads}, {"step_ms_median", ms},
-                         {"throughput", throughput}, {"unit", unit}, {"peak_rss_mb", peak_rss_mb()}};
+void print(const Args& a, double ms, double throughput, const std::string& unit,
+           nlohmann::json extra = {}) {
+  nlohmann::json line = {{"workload", a.workload},      {"impl", "heed"},
+                         {"threads", a.threads},        {"step_ms_median", ms},
+                         {"throughput", throughput},    {"unit", unit},
+                         {"peak_rss_mb", peak_rss_mb()}};
   if (extra.is_object()) line.update(extra);
   std::cout << line.dump() << std::endl;
 }
@@ -83,7 +88,8 @@ void matmul_peak(const Args& a) {
     const Tensor x = Tensor::randn({n, n}, gen), y = Tensor::randn({n, n}, gen);
     const double ms = median_ms(a, [&] { ops::matmul(x, y); });
     const double gflops = 2.0 * n * n * n / (ms * 1e6);
-    print(a, ms, gflops, "GFLOP/s", {{"n", n}, {"pct_of_peak", 100.0 * gflops / (128.0 * a.threads)}});
+    print(a, ms, gflops, "GFLOP/s",
+          {{"n", n}, {"pct_of_peak", 100.0 * gflops / (128.0 * a.threads)}});
   }
 }
 
@@ -99,8 +105,13 @@ const std::map<std::string, std::function<void(const Args&)>>& workloads() {
        [](const Args& a) {
          row_classifier(a, {{"type", "sequence_classifier"},
                             {"encoder",
-                             {{"type", "transformer"}, {"d_model", 64}, {"nhead", 4}, {"num_layers", 2},
-                              {"dim_feedforward", 128}, {"dropout", 0.1}, {"activation", "relu"},
+                             {{"type", "transformer"},
+                              {"d_model", 64},
+                              {"nhead", 4},
+                              {"num_layers", 2},
+                              {"dim_feedforward", 128},
+                              {"dropout", 0.1},
+                              {"activation", "relu"},
                               {"norm_first", true}}},
                             {"pooling", "mean"}});
        }},
@@ -115,12 +126,18 @@ int main(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--workload") a.workload = value;
-    else if (flag == "--threads") a.threads = std::stoi(value);
-    else if (flag == "--min-steps") a.min_steps = std::stoi(value);
-    else if (flag == "--min-seconds") a.min_seconds = std::stod(value);
-    else if (flag == "--warmup") a.warmup = std::stoi(value);
-    else if (flag == "--seed") a.seed = std::stoull(value);
+    if (flag == "--workload")
+      a.workload = value;
+    else if (flag == "--threads")
+      a.threads = std::stoi(value);
+    else if (flag == "--min-steps")
+      a.min_steps = std::stoi(value);
+    else if (flag == "--min-seconds")
+      a.min_seconds = std::stod(value);
+    else if (flag == "--warmup")
+      a.warmup = std::stoi(value);
+    else if (flag == "--seed")
+      a.seed = std::stoull(value);
     else {
       std::cerr << "heed_bench: unknown flag " << flag << "\n";
       return 2;

@@ -10,8 +10,8 @@ namespace {
 constexpr float kMean = 0.2860f, kStd = 0.3530f;
 }
 
-FashionMnist::FashionMnist(const std::string& dir, const std::string& split, const std::string& layout,
-                           int64_t limit)
+FashionMnist::FashionMnist(const std::string& dir, const std::string& split,
+                           const std::string& layout, int64_t limit)
     : image_layout_(layout == "image") {
   const FashionMnistSplit raw = read_fashion_mnist(dir, split);
   const int64_t n = limit > 0 ? std::min(limit, raw.labels.dims[0]) : raw.labels.dims[0];
@@ -27,8 +27,10 @@ Batch FashionMnist::get(const std::vector<int64_t>& indices) const {
   Tensor input = Tensor::empty(image_layout_ ? Shape{b, 1, 28, 28} : Shape{b, 28, 28});
   Tensor target = Tensor::empty({b}, Dtype::Int64);
   for (int64_t i = 0; i < b; ++i) {
-    HEED_CHECK(indices[i] >= 0 && indices[i] < size(), "fashion_mnist: index ", indices[i], " out of range");
-    std::memcpy(input.data() + i * pixels, images_.data() + indices[i] * pixels, pixels * sizeof(float));
+    HEED_CHECK(indices[i] >= 0 && indices[i] < size(), "fashion_mnist: index ", indices[i],
+               " out of range");
+    std::memcpy(input.data() + i * pixels, images_.data() + indices[i] * pixels,
+                pixels * sizeof(float));
     target.data_i64()[i] = labels_.data_i64()[indices[i]];
   }
   return {input, target};

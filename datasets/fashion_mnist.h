@@ -19,7 +19,8 @@ class FashionMnist : public Dataset {
  public:
   /// Reads split "train" or "test" from `dir`, keeping the first `limit` examples when limit > 0.
   /// Throws heed::Error naming the file on a missing or corrupt file.
-  FashionMnist(const std::string& dir, const std::string& split, const std::string& layout, int64_t limit);
+  FashionMnist(const std::string& dir, const std::string& split, const std::string& layout,
+               int64_t limit);
   int64_t size() const override { return labels_.size(0); }
   Batch get(const std::vector<int64_t>& indices) const override;
 

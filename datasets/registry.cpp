@@ -1,7 +1,7 @@
 // The dataset registry: every dataset a recipe can name under "data.name", one explicit list.
 
-#include "datasets/fashion_mnist.h"
 #include "framework/registry.h"
+#include "datasets/fashion_mnist.h"
 
 namespace heed {
 
@@ -27,8 +27,10 @@ struct Entry {
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
-      {{"dataset", "fashion_mnist", "Fashion-MNIST, 60k/10k 28x28 images in 10 classes (Debian dataset-fashion-mnist)",
-        "path (string, /usr/share/datasets/fashion-mnist), layout (\"rows\" [batch, 28, 28] | \"image\" "
+      {{"dataset", "fashion_mnist",
+        "Fashion-MNIST, 60k/10k 28x28 images in 10 classes (Debian dataset-fashion-mnist)",
+        "path (string, /usr/share/datasets/fashion-mnist), layout (\"rows\" [batch, 28, 28] | "
+        "\"image\" "
         "[batch, 1, 28, 28]), max_train_samples (int, 0 = all), max_test_samples (int, 0 = all)"},
        fashion_mnist},
   };

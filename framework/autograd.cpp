@@ -32,7 +32,9 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
   return order;  // inputs before the nodes that use them
 }
 
-void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? ops::add(slot, g) : g; }
+void accumulate(Tensor& slot, const Tensor& g) {
+  slot = slot.defined() ? ops::add(slot, g) : g;
+}
 
 void accumulate_leaf(const Tensor& leaf, const Tensor& g) {
   Tensor current = leaf.grad();
@@ -44,10 +46,16 @@ void accumulate_leaf(const Tensor& leaf, const Tensor& g) {
 }
 }  // namespace
 
-bool grad_enabled() { return g_grad_enabled; }
+bool grad_enabled() {
+  return g_grad_enabled;
+}
 
-NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) {
+  g_grad_enabled = false;
+}
+NoGradGuard::~NoGradGuard() {
+  g_grad_enabled = previous_;
+}
 
 Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, BackwardFn backward) {
   if (!g_grad_enabled) return out;
@@ -67,7 +75,8 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
              " does not require grad and has no grad_fn");
   Tensor seed = grad;
   if (!seed.defined()) {
-    HEED_CHECK(root.numel() == 1, "backward: grad can be implicitly created only for scalar outputs;",
+    HEED_CHECK(root.numel() == 1,
+               "backward: grad can be implicitly created only for scalar outputs;",
                " this output has shape ", root.shape(), ", so pass a gradient of that shape");
     seed = Tensor::ones(root.shape());
   }
@@ -86,15 +95,17 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     if (found == pending.end()) continue;
     Tensor g = std::move(found->second);
     pending.erase(found);
-    HEED_CHECK(node->backward != nullptr, "backward: trying to backward through the graph a second ",
-               "time (at '", node->name, "'); its saved tensors were freed by the first backward. ",
+    HEED_CHECK(node->backward != nullptr,
+               "backward: trying to backward through the graph a second ", "time (at '", node->name,
+               "'); its saved tensors were freed by the first backward. ",
                "Pass retain_graph=true to the first call.");
     Grads grads = node->backward(g);
     for (size_t i = 0; i < node->inputs.size() && i < grads.size(); ++i) {
       const Tensor& input = node->inputs[i];
       if (!grads[i].defined() || !needs_grad(input)) continue;
-      HEED_CHECK(grads[i].shape() == input.shape(), "backward: '", node->name, "' produced a gradient of shape ",
-                 grads[i].shape(), " for an input of shape ", input.shape());
+      HEED_CHECK(grads[i].shape() == input.shape(), "backward: '", node->name,
+                 "' produced a gradient of shape ", grads[i].shape(), " for an input of shape ",
+                 input.shape());
       if (input.is_leaf())
         accumulate_leaf(input, grads[i]);
       else

@@ -46,7 +46,9 @@ class NoGradGuard {
 };
 
 /// True when `t` is defined and gradients must flow into it.
-inline bool needs_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
+inline bool needs_grad(const Tensor& t) {
+  return t.defined() && t.requires_grad();
+}
 
 /// Attaches a node to `out` when recording is on and any input needs a gradient; returns `out`.
 Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, BackwardFn backward);

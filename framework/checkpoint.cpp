@@ -83,16 +83,19 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
 
 Checkpoint load_checkpoint(const std::string& path) {
   const h5::File file = h5::File::open(path, kKind);
-  HEED_CHECK(file.has_attr("/", "format") && file.get_attr_string("/", "format") == "heed-checkpoint", kKind, " ",
-             path, ": not a heed checkpoint (no format=\"heed-checkpoint\" attribute)");
+  HEED_CHECK(
+      file.has_attr("/", "format") && file.get_attr_string("/", "format") == "heed-checkpoint",
+      kKind, " ", path, ": not a heed checkpoint (no format=\"heed-checkpoint\" attribute)");
   const int64_t version = file.get_attr_i64("/", "format_version");
-  HEED_CHECK(version == 1, kKind, " ", path, ": format_version ", version, " is not supported (expected 1)");
+  HEED_CHECK(version == 1, kKind, " ", path, ": format_version ", version,
+             " is not supported (expected 1)");
   Checkpoint c;
   HEED_CHECK(file.has("model"), kKind, " ", path, ": group model is missing");
   c.model = read_tensors(file, "model");
   c.optimizer = read_tensors(file, "optimizer");
   const std::vector<uint64_t> rng = file.read_u64("rng/state");
-  HEED_CHECK(rng.size() == 4, kKind, " ", path, ": rng/state should hold 4 words, has ", rng.size());
+  HEED_CHECK(rng.size() == 4, kKind, " ", path, ": rng/state should hold 4 words, has ",
+             rng.size());
   std::copy(rng.begin(), rng.end(), c.rng.begin());
   c.progress.epoch = scalar_i64(file, "progress/epoch");
   c.progress.step = scalar_i64(file, "progress/step");

@@ -2,9 +2,9 @@
 // Checkpoints: one HDF5 file holding everything a run needs to continue exactly where it stopped.
 //
 // Layout (docs/checkpoint.md): /model/<state_dict key> and /optimizer/<state key> datasets,
-// /rng/state (uint64 [4], the run's generator), /progress/{epoch, step, epoch_key, position, elapsed_ms},
-// /recipe (the resolved recipe, JSON text), and root attributes format="heed-checkpoint",
-// format_version=1. h5py and h5dump read it as it is.
+// /rng/state (uint64 [4], the run's generator), /progress/{epoch, step, epoch_key, position,
+// elapsed_ms}, /recipe (the resolved recipe, JSON text), and root attributes
+// format="heed-checkpoint", format_version=1. h5py and h5dump read it as it is.
 //
 // save_checkpoint writes to a temporary file beside the target, syncs it to disk and renames it
 // over the target, so a crash or kill at any moment leaves either the old file or the new one,

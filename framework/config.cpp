@@ -25,20 +25,30 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 std::string type_of(const nlohmann::json& v) {
   switch (v.type()) {
-    case nlohmann::json::value_t::string: return "a string";
-    case nlohmann::json::value_t::boolean: return "a boolean";
+    case nlohmann::json::value_t::string:
+      return "a string";
+    case nlohmann::json::value_t::boolean:
+      return "a boolean";
     case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return "an integer";
-    case nlohmann::json::value_t::number_float: return "a number";
-    case nlohmann::json::value_t::object: return "an object";
-    case nlohmann::json::value_t::array: return "an array";
-    case nlohmann::json::value_t::null: return "null";
-    default: return "another type";
+    case nlohmann::json::value_t::number_unsigned:
+      return "an integer";
+    case nlohmann::json::value_t::number_float:
+      return "a number";
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::array:
+      return "an array";
+    case nlohmann::json::value_t::null:
+      return "null";
+    default:
+      return "another type";
   }
 }
 
-[[noreturn]] void wrong_type(const std::string& path, const char* expected, const nlohmann::json& v) {
-  throw Error("recipe: \"" + path + "\" must be " + expected + ", got " + v.dump() + " (" + type_of(v) + ")");
+[[noreturn]] void wrong_type(const std::string& path, const char* expected,
+                             const nlohmann::json& v) {
+  throw Error("recipe: \"" + path + "\" must be " + expected + ", got " + v.dump() + " (" +
+              type_of(v) + ")");
 }
 
 template <class T>
@@ -70,8 +80,8 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
   return best;
 }
 
-std::string unknown_name_message(const std::string& what, const std::string& path, const std::string& name,
-                                 const std::vector<std::string>& valid) {
+std::string unknown_name_message(const std::string& what, const std::string& path,
+                                 const std::string& name, const std::vector<std::string>& valid) {
   std::string msg = "recipe: unknown " + what + " \"" + name + "\" at \"" + path + "\"";
   const std::string guess = nearest(name, valid);
   if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
@@ -80,12 +90,15 @@ std::string unknown_name_message(const std::string& what, const std::string& pat
   return msg + ")";
 }
 
-Config::Config(const nlohmann::json& value, std::string path) : value_(value), path_(std::move(path)) {
+Config::Config(const nlohmann::json& value, std::string path)
+    : value_(value), path_(std::move(path)) {
   if (value_.is_null()) value_ = nlohmann::json::object();
   if (!value_.is_object()) wrong_type(path_.empty() ? "(root)" : path_, "an object", value_);
 }
 
-std::string Config::path_of(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+std::string Config::path_of(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
 
 bool Config::has(const std::string& key) const {
   known_.insert(key);
@@ -108,7 +121,7 @@ T Config::require(const std::string& key) const {
   return convert<T>(at(key), path_of(key));
 }
 
-#define HEED_CONFIG_TYPE(T)                                              \
+#define HEED_CONFIG_TYPE(T)                                      \
   template T Config::get<T>(const std::string&, const T&) const; \
   template T Config::require<T>(const std::string&) const;
 HEED_CONFIG_TYPE(bool)

@@ -53,7 +53,7 @@ class Config {
 /// The candidate nearest to `word` by edit distance, or "" when none is close enough to suggest.
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
 /// `"name" is not one of ...; did you mean "x"?` for unknown registry names and choices.
-std::string unknown_name_message(const std::string& what, const std::string& path, const std::string& name,
-                                 const std::vector<std::string>& valid);
+std::string unknown_name_message(const std::string& what, const std::string& path,
+                                 const std::string& name, const std::vector<std::string>& valid);
 
 }  // namespace heed

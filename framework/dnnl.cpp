@@ -13,7 +13,8 @@ dnnl::stream& stream() {
 }
 
 dnnl::memory::desc f32_desc(const Shape& shape, const Shape& strides) {
-  return dnnl::memory::desc(dnnl::memory::dims(shape.begin(), shape.end()), dnnl::memory::data_type::f32,
+  return dnnl::memory::desc(dnnl::memory::dims(shape.begin(), shape.end()),
+                            dnnl::memory::data_type::f32,
                             dnnl::memory::dims(strides.begin(), strides.end()));
 }
 

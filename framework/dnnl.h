@@ -2,8 +2,8 @@
 // The one place that owns oneDNN's CPU engine and stream, and caches primitives by shape.
 //
 // oneDNN builds a primitive for each problem shape (choosing the kernel for this CPU's ISA takes
-// tens of microseconds); a training loop reuses a handful of shapes, so each op keeps its primitives
-// in a PrimitiveCache keyed by a string of dimensions and strides.
+// tens of microseconds); a training loop reuses a handful of shapes, so each op keeps its
+// primitives in a PrimitiveCache keyed by a string of dimensions and strides.
 
 #include <oneapi/dnnl/dnnl.hpp>
 

@@ -7,7 +7,10 @@
 namespace heed {
 
 Loader::Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, bool shuffle, bool drop_last)
-    : dataset_(std::move(dataset)), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last) {
+    : dataset_(std::move(dataset)),
+      batch_size_(batch_size),
+      shuffle_(shuffle),
+      drop_last_(drop_last) {
   HEED_CHECK(batch_size > 0, "loader: batch_size must be positive, got ", batch_size);
   HEED_CHECK(dataset_->size() > 0, "loader: the dataset is empty");
   build_order();

@@ -23,7 +23,8 @@ struct LoaderState {
 class Loader {
  public:
   /// Throws heed::Error unless batch_size > 0.
-  Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, bool shuffle, bool drop_last = false);
+  Loader(std::shared_ptr<Dataset> dataset, int64_t batch_size, bool shuffle,
+         bool drop_last = false);
 
   /// Begins a new epoch: draws the key for its order from `gen`.
   void start_epoch(Generator& gen);

@@ -19,8 +19,8 @@ struct Batch {
 };
 
 struct ModelOutput {
-  Tensor loss;                             // scalar, mean over the batch
-  std::map<std::string, double> metrics;   // batch means, e.g. {"accuracy", 0.91}
+  Tensor loss;                            // scalar, mean over the batch
+  std::map<std::string, double> metrics;  // batch means, e.g. {"accuracy", 0.91}
 };
 
 class Model : public Module {

@@ -31,7 +31,8 @@ class Module {
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  /// One line with the options: "LSTM(input_size=28, hidden_size=128, num_layers=1, batch_first=true)".
+  /// One line with the options: "LSTM(input_size=28, hidden_size=128, num_layers=1,
+  /// batch_first=true)".
   virtual std::string repr() const = 0;
   /// The tree of modules, one per line, indented as PyTorch prints a model.
   std::string to_string() const;

@@ -9,23 +9,29 @@ namespace {
 std::string clock_text(double seconds) {
   const int64_t s = static_cast<int64_t>(seconds);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", static_cast<long>(s / 3600), static_cast<long>(s / 60 % 60),
-                static_cast<long>(s % 60));
+  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", static_cast<long>(s / 3600),
+                static_cast<long>(s / 60 % 60), static_cast<long>(s % 60));
   return buf;
 }
 }  // namespace
 
 ProgressLine::ProgressLine(int64_t total, int64_t first, bool terminal)
-    : total_(total), first_(first), terminal_(terminal), start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : total_(total),
+      first_(first),
+      terminal_(terminal),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
-std::string ProgressLine::text(int64_t step, int64_t epoch, double loss, double samples_per_s) const {
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+std::string ProgressLine::text(int64_t step, int64_t epoch, double loss,
+                               double samples_per_s) const {
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done = step - first_;
   const double eta = done > 0 ? elapsed / done * (total_ - step) : 0;
   char buf[160];
   std::snprintf(buf, sizeof buf, "epoch %ld  step %ld/%ld  loss %.4f  %.0f samples/s  ETA %s",
-                static_cast<long>(epoch + 1), static_cast<long>(step), static_cast<long>(total_), loss, samples_per_s,
-                clock_text(eta).c_str());
+                static_cast<long>(epoch + 1), static_cast<long>(step), static_cast<long>(total_),
+                loss, samples_per_s, clock_text(eta).c_str());
   return buf;
 }
 

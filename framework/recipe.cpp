@@ -14,15 +14,16 @@ namespace {
 
 nlohmann::json parse_file(const fs::path& path) {
   std::ifstream in(path);
-  HEED_CHECK(in.good(), "recipe ", path.string(), ": cannot open (", fs::exists(path) ? "unreadable" : "no such file",
-             ")");
+  HEED_CHECK(in.good(), "recipe ", path.string(), ": cannot open (",
+             fs::exists(path) ? "unreadable" : "no such file", ")");
   try {
     return nlohmann::json::parse(in, nullptr, true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
     std::string what = e.what();
     const size_t at = what.find("parse error");
-    throw Error("recipe " + path.string() + ": " + (at == std::string::npos ? what : what.substr(at)));
+    throw Error("recipe " + path.string() + ": " +
+                (at == std::string::npos ? what : what.substr(at)));
   }
 }
 
@@ -48,7 +49,8 @@ nlohmann::json resolve(const fs::path& path, std::set<std::string>& active) {
     HEED_CHECK(inc.is_string() || inc.is_array(), "recipe ", path.string(),
                ": \"include\" must be a file name or a list of them");
     for (const auto& name : inc.is_string() ? nlohmann::json::array({inc}) : inc) {
-      HEED_CHECK(name.is_string(), "recipe ", path.string(), ": \"include\" entries must be strings");
+      HEED_CHECK(name.is_string(), "recipe ", path.string(),
+                 ": \"include\" entries must be strings");
       merge(result, resolve(path.parent_path() / name.get<std::string>(), active));
     }
     recipe.erase("include");
@@ -71,7 +73,8 @@ void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& ove
     size_t start = 0;
     while (true) {
       const size_t dot = path.find('.', start);
-      const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      const std::string key =
+          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       HEED_CHECK(!key.empty(), "--set ", o, ": empty key in \"", path, "\"");
       HEED_CHECK(node->is_object(), "--set ", o, ": \"", path.substr(0, start ? start - 1 : 0),
                  "\" is not an object");

@@ -21,9 +21,13 @@ std::string shape_str(const Shape& shape) {
   return out.str();
 }
 
-std::ostream& operator<<(std::ostream& out, const Shape& shape) { return out << shape_str(shape); }
+std::ostream& operator<<(std::ostream& out, const Shape& shape) {
+  return out << shape_str(shape);
+}
 
-const char* dtype_name(Dtype dtype) { return dtype == Dtype::Float32 ? "float32" : "int64"; }
+const char* dtype_name(Dtype dtype) {
+  return dtype == Dtype::Float32 ? "float32" : "int64";
+}
 
 int64_t numel_of(const Shape& shape) {
   int64_t n = 1;
@@ -48,10 +52,14 @@ Storage::Storage(size_t nbytes_) : nbytes(nbytes_) {
   HEED_CHECK(data != nullptr, "out of memory allocating ", nbytes_, " bytes");
 }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() {
+  std::free(data);
+}
 
 namespace {
-size_t element_size(Dtype dtype) { return dtype == Dtype::Float32 ? 4 : 8; }
+size_t element_size(Dtype dtype) {
+  return dtype == Dtype::Float32 ? 4 : 8;
+}
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, Dtype dtype) {
@@ -70,7 +78,9 @@ Tensor Tensor::zeros(const Shape& shape, Dtype dtype) {
   return t;
 }
 
-Tensor Tensor::ones(const Shape& shape) { return full(shape, 1.f); }
+Tensor Tensor::ones(const Shape& shape) {
+  return full(shape, 1.f);
+}
 
 Tensor Tensor::full(const Shape& shape, float value) {
   Tensor t = empty(shape);
@@ -131,7 +141,9 @@ int64_t Tensor::wrap_dim(int64_t d, bool extra) const {
   return d < 0 ? d + n : d;
 }
 
-int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d)]; }
+int64_t Tensor::size(int64_t d) const {
+  return shape()[wrap_dim(d)];
+}
 
 bool Tensor::is_contiguous() const {
   int64_t expected = 1;
@@ -143,14 +155,14 @@ bool Tensor::is_contiguous() const {
 }
 
 float* Tensor::data() const {
-  HEED_CHECK(dtype() == Dtype::Float32, "tensor: float32 data requested from an int64 tensor of shape ",
-             shape());
+  HEED_CHECK(dtype() == Dtype::Float32,
+             "tensor: float32 data requested from an int64 tensor of shape ", shape());
   return static_cast<float*>(impl().storage->data) + offset();
 }
 
 int64_t* Tensor::data_i64() const {
-  HEED_CHECK(dtype() == Dtype::Int64, "tensor: int64 data requested from a float32 tensor of shape ",
-             shape());
+  HEED_CHECK(dtype() == Dtype::Int64,
+             "tensor: int64 data requested from a float32 tensor of shape ", shape());
   return static_cast<int64_t*>(impl().storage->data) + offset();
 }
 
@@ -196,7 +208,9 @@ std::vector<int64_t> Tensor::to_vector_i64() const {
   return std::vector<int64_t>(c.data_i64(), c.data_i64() + c.numel());
 }
 
-bool Tensor::requires_grad() const { return impl().requires_grad || impl().grad_fn != nullptr; }
+bool Tensor::requires_grad() const {
+  return impl().requires_grad || impl().grad_fn != nullptr;
+}
 
 Tensor& Tensor::requires_grad_(bool on) {
   HEED_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad");
@@ -205,7 +219,9 @@ Tensor& Tensor::requires_grad_(bool on) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
+Tensor Tensor::grad() const {
+  return impl().grad ? Tensor(impl().grad) : Tensor();
+}
 
 void Tensor::set_grad(const Tensor& grad) const {
   if (grad.defined())
@@ -218,7 +234,9 @@ void Tensor::backward(const Tensor& grad, bool retain_graph) const {
   run_backward(*this, grad, retain_graph);
 }
 
-Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
+Tensor Tensor::detach() const {
+  return make_view(*this, shape(), strides(), offset());
+}
 
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
@@ -230,27 +248,47 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, i
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::reshape(const Shape& s) const { return ops::reshape(*this, s); }
-Tensor Tensor::view(const Shape& s) const { return ops::view(*this, s); }
-Tensor Tensor::transpose(int64_t d0, int64_t d1) const { return ops::transpose(*this, d0, d1); }
-Tensor Tensor::permute(const Shape& dims) const { return ops::permute(*this, dims); }
+Tensor Tensor::reshape(const Shape& s) const {
+  return ops::reshape(*this, s);
+}
+Tensor Tensor::view(const Shape& s) const {
+  return ops::view(*this, s);
+}
+Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
+  return ops::transpose(*this, d0, d1);
+}
+Tensor Tensor::permute(const Shape& dims) const {
+  return ops::permute(*this, dims);
+}
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   return ops::narrow(*this, d, start, length);
 }
-Tensor Tensor::select(int64_t d, int64_t index) const { return ops::select(*this, d, index); }
-Tensor Tensor::unsqueeze(int64_t d) const { return ops::unsqueeze(*this, d); }
-Tensor Tensor::squeeze(int64_t d) const { return ops::squeeze(*this, d); }
-Tensor Tensor::expand(const Shape& s) const { return ops::expand(*this, s); }
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : ops::clone(*this); }
-Tensor Tensor::clone() const { return ops::clone(*this); }
+Tensor Tensor::select(int64_t d, int64_t index) const {
+  return ops::select(*this, d, index);
+}
+Tensor Tensor::unsqueeze(int64_t d) const {
+  return ops::unsqueeze(*this, d);
+}
+Tensor Tensor::squeeze(int64_t d) const {
+  return ops::squeeze(*this, d);
+}
+Tensor Tensor::expand(const Shape& s) const {
+  return ops::expand(*this, s);
+}
+Tensor Tensor::contiguous() const {
+  return is_contiguous() ? *this : ops::clone(*this);
+}
+Tensor Tensor::clone() const {
+  return ops::clone(*this);
+}
 
 Tensor Tensor::to(Dtype target) const {
   Tensor src = contiguous();
   Tensor out = empty(shape(), target);
   const int64_t n = numel();
   if (dtype() == target) {
-    std::memcpy(out.impl().storage->data, src.dtype() == Dtype::Float32
-                                              ? static_cast<void*>(src.data())
+    std::memcpy(out.impl().storage->data,
+                src.dtype() == Dtype::Float32 ? static_cast<void*>(src.data())
                                               : static_cast<void*>(src.data_i64()),
                 n * element_size(target));
   } else if (target == Dtype::Float32) {
@@ -267,21 +305,24 @@ void Tensor::copy_(const Tensor& src) const {
   const Shape src_strides = ops::broadcast_strides(src, shape());
   // Typed inner loops: the strided case (a transpose, a broadcast) is most of a contiguous() call.
   auto copy_rows = [&](auto* dst, const auto* from) {
-    ops::for_each_row<2>(shape(), {strides(), src_strides}, {offset(), src.offset()},
-                         [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
-                           auto* d = dst + off[0];
-                           const auto* s = from + off[1];
-                           if (st[0] == 1 && st[1] == 1) {
-                             std::memcpy(d, s, n * sizeof(*d));
-                           } else {
-                             for (int64_t i = 0; i < n; ++i) d[i * st[0]] = s[i * st[1]];
-                           }
-                         });
+    ops::for_each_row<2>(
+        shape(), {strides(), src_strides}, {offset(), src.offset()},
+        [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
+          auto* d = dst + off[0];
+          const auto* s = from + off[1];
+          if (st[0] == 1 && st[1] == 1) {
+            std::memcpy(d, s, n * sizeof(*d));
+          } else {
+            for (int64_t i = 0; i < n; ++i) d[i * st[0]] = s[i * st[1]];
+          }
+        });
   };
   if (dtype() == Dtype::Float32)
-    copy_rows(static_cast<float*>(impl().storage->data), static_cast<const float*>(src.impl().storage->data));
+    copy_rows(static_cast<float*>(impl().storage->data),
+              static_cast<const float*>(src.impl().storage->data));
   else
-    copy_rows(static_cast<int64_t*>(impl().storage->data), static_cast<const int64_t*>(src.impl().storage->data));
+    copy_rows(static_cast<int64_t*>(impl().storage->data),
+              static_cast<const int64_t*>(src.impl().storage->data));
 }
 
 void Tensor::fill_(float value) const {
@@ -313,6 +354,8 @@ std::string Tensor::to_string() const {
   return out.str();
 }
 
-std::ostream& operator<<(std::ostream& out, const Tensor& t) { return out << t.to_string(); }
+std::ostream& operator<<(std::ostream& out, const Tensor& t) {
+  return out << t.to_string();
+}
 
 }  // namespace heed

@@ -124,7 +124,9 @@ class Tensor {
   Tensor t() const { return transpose(0, 1); }
   Tensor permute(const Shape& dims) const;
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
-  Tensor slice(int64_t dim, int64_t start, int64_t end) const { return narrow(dim, start, end - start); }
+  Tensor slice(int64_t dim, int64_t start, int64_t end) const {
+    return narrow(dim, start, end - start);
+  }
   Tensor select(int64_t dim, int64_t index) const;
   Tensor unsqueeze(int64_t dim) const;
   Tensor squeeze(int64_t dim) const;

@@ -22,7 +22,9 @@ namespace {
 
 std::atomic<bool> g_stop_requested{false};
 
-extern "C" void request_stop(int) { g_stop_requested = true; }
+extern "C" void request_stop(int) {
+  g_stop_requested = true;
+}
 
 // Installs the stop handlers for the trainer's lifetime and restores the previous ones after.
 class StopSignals {
@@ -44,7 +46,8 @@ class StopSignals {
 
 int64_t positive(const Config& c, const std::string& key, int64_t fallback, int64_t minimum) {
   const int64_t v = c.get<int64_t>(key, fallback);
-  HEED_CHECK(v >= minimum, "recipe: \"", c.path_of(key), "\" must be at least ", minimum, ", got ", v);
+  HEED_CHECK(v >= minimum, "recipe: \"", c.path_of(key), "\" must be at least ", minimum, ", got ",
+             v);
   return v;
 }
 
@@ -111,7 +114,8 @@ void Trainer::restore(const std::string& path) {
 
 int64_t Trainer::elapsed_ms() const {
   return progress_.elapsed_ms + std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now() - started_).count();
+                                    std::chrono::steady_clock::now() - started_)
+                                    .count();
 }
 
 void Trainer::append_metrics(const nlohmann::json& line) {
@@ -135,8 +139,10 @@ void Trainer::save() {
 }
 
 nlohmann::json Trainer::evaluate(const std::string& split) {
-  HEED_CHECK(split == "train" || split == "test", "eval: unknown split \"", split, "\" (valid: train, test)");
-  Loader loader(split == "train" ? data_.train : data_.test, options_.eval_batch_size, /*shuffle=*/false);
+  HEED_CHECK(split == "train" || split == "test", "eval: unknown split \"", split,
+             "\" (valid: train, test)");
+  Loader loader(split == "train" ? data_.train : data_.test, options_.eval_batch_size,
+                /*shuffle=*/false);
   NoGradGuard no_grad;
   model_->eval();
   double loss = 0;
@@ -166,7 +172,8 @@ nlohmann::json Trainer::run_evaluation() {
   return line;
 }
 
-void Trainer::train_step(const Batch& batch, double& loss_sum, std::map<std::string, double>& metric_sums) {
+void Trainer::train_step(const Batch& batch, double& loss_sum,
+                         std::map<std::string, double>& metric_sums) {
   ModelOutput out = model_->forward(batch);
   out.loss.backward();
   optimizer_->step();
@@ -176,7 +183,8 @@ void Trainer::train_step(const Batch& batch, double& loss_sum, std::map<std::str
   for (const auto& [name, value] : out.metrics) metric_sums[name] += value;
 }
 
-void Trainer::log_train(int64_t window, double loss_sum, std::map<std::string, double>& metric_sums, double seconds) {
+void Trainer::log_train(int64_t window, double loss_sum, std::map<std::string, double>& metric_sums,
+                        double seconds) {
   nlohmann::json line = {{"kind", "train"},
                          {"epoch", progress_.epoch},
                          {"step", progress_.step},
@@ -189,15 +197,17 @@ void Trainer::log_train(int64_t window, double loss_sum, std::map<std::string, d
 }
 
 bool Trainer::finished() const {
-  return progress_.epoch >= options_.epochs || (options_.max_steps > 0 && progress_.step >= options_.max_steps);
+  return progress_.epoch >= options_.epochs ||
+         (options_.max_steps > 0 && progress_.step >= options_.max_steps);
 }
 
 nlohmann::json Trainer::train() {
   StopSignals signals;
   fs::create_directories(run_dir_);
   const int64_t per_epoch = loader_->batches_per_epoch();
-  const int64_t total_steps = options_.max_steps > 0 ? std::min(options_.max_steps, options_.epochs * per_epoch)
-                                                     : options_.epochs * per_epoch;
+  const int64_t total_steps = options_.max_steps > 0
+                                  ? std::min(options_.max_steps, options_.epochs * per_epoch)
+                                  : options_.epochs * per_epoch;
   ProgressLine bar(total_steps, progress_.step, isatty(STDERR_FILENO) != 0);
   std::string status = "finished";
   double loss_sum = 0, window_seconds = 0;
@@ -209,17 +219,22 @@ nlohmann::json Trainer::train() {
     while (!loader_->epoch_done() && !finished() && !g_stop_requested) {
       const auto t0 = std::chrono::steady_clock::now();
       train_step(loader_->next(), loss_sum, metric_sums);
-      window_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      window_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ++window;
-      bar.update(progress_.step, progress_.epoch, loss_sum / window, options_.batch_size * window / window_seconds);
+      bar.update(progress_.step, progress_.epoch, loss_sum / window,
+                 options_.batch_size * window / window_seconds);
       if (progress_.step % options_.log_interval == 0) {
         log_train(window, loss_sum, metric_sums, window_seconds);
-        bar.log(progress_.step, progress_.epoch, loss_sum / window, options_.batch_size * window / window_seconds);
+        bar.log(progress_.step, progress_.epoch, loss_sum / window,
+                options_.batch_size * window / window_seconds);
         loss_sum = 0, window_seconds = 0, window = 0;
         metric_sums.clear();
       }
-      if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0) bar.eval(run_evaluation());
-      if (options_.checkpoint_interval > 0 && progress_.step % options_.checkpoint_interval == 0) save();
+      if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0)
+        bar.eval(run_evaluation());
+      if (options_.checkpoint_interval > 0 && progress_.step % options_.checkpoint_interval == 0)
+        save();
     }
     if (g_stop_requested) {
       status = "interrupted";
@@ -236,13 +251,14 @@ nlohmann::json Trainer::train() {
   bar.finish();
   if (last_eval_.is_null() || last_eval_.value("step", -1) != progress_.step) run_evaluation();
   save();
-  nlohmann::json summary = {{"status", status},
-                            {"epochs_completed", progress_.epoch},
-                            {"steps", progress_.step},
-                            {"elapsed_s", elapsed_ms() / 1000.0},
-                            {"parameters", model_->num_parameters()},
-                            {"final_eval", last_eval_},
-                            {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
+  nlohmann::json summary = {
+      {"status", status},
+      {"epochs_completed", progress_.epoch},
+      {"steps", progress_.step},
+      {"elapsed_s", elapsed_ms() / 1000.0},
+      {"parameters", model_->num_parameters()},
+      {"final_eval", last_eval_},
+      {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
   std::ofstream(fs::path(run_dir_) / "summary.json") << summary.dump(2) << "\n";
   return summary;
 }

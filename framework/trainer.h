@@ -56,7 +56,8 @@ class Trainer {
 
  private:
   void train_step(const Batch& batch, double& loss_sum, std::map<std::string, double>& metric_sums);
-  void log_train(int64_t window, double loss_sum, std::map<std::string, double>& metric_sums, double seconds);
+  void log_train(int64_t window, double loss_sum, std::map<std::string, double>& metric_sums,
+                 double seconds);
   nlohmann::json run_evaluation();
   void save();
   void append_metrics(const nlohmann::json& line);

@@ -14,7 +14,8 @@ namespace heed::nn {
 
 class Embedding : public Module {
  public:
-  Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator& gen, int64_t padding_idx = -1);
+  Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator& gen,
+            int64_t padding_idx = -1);
   Tensor forward(const Tensor& ids) const;
   std::string repr() const override;
 
@@ -22,8 +23,9 @@ class Embedding : public Module {
   Tensor weight;
 };
 
-/// Learned absolute positions (as BERT and GPT-2): adds weight[t] to step t of x [batch, seq, d_model].
-/// weight [max_len, d_model] ~ N(0, 0.02^2), GPT-2's initialization. Throws when seq > max_len.
+/// Learned absolute positions (as BERT and GPT-2): adds weight[t] to step t of x [batch, seq,
+/// d_model]. weight [max_len, d_model] ~ N(0, 0.02^2), GPT-2's initialization. Throws when seq >
+/// max_len.
 class LearnedPositionalEmbedding : public Module {
  public:
   LearnedPositionalEmbedding(int64_t max_len, int64_t d_model, Generator& gen);

@@ -13,8 +13,8 @@ LayerNorm::LayerNorm(int64_t d, float eps_) : normalized_shape(d), eps(eps_) {
 }
 
 Tensor LayerNorm::forward(const Tensor& x) const {
-  HEED_CHECK(x.dim() >= 1 && x.size(-1) == normalized_shape, "LayerNorm: input of shape ", x.shape(),
-             " does not end in normalized_shape ", normalized_shape);
+  HEED_CHECK(x.dim() >= 1 && x.size(-1) == normalized_shape, "LayerNorm: input of shape ",
+             x.shape(), " does not end in normalized_shape ", normalized_shape);
   return ops::layer_norm(x, weight, bias, eps);
 }
 

@@ -7,17 +7,22 @@
 
 namespace heed::nn {
 
-Linear::Linear(int64_t in, int64_t out, Generator& gen, bool has_bias) : in_features(in), out_features(out) {
-  HEED_CHECK(in > 0 && out > 0, "Linear: in_features and out_features must be positive, got ", in, " and ", out);
+Linear::Linear(int64_t in, int64_t out, Generator& gen, bool has_bias)
+    : in_features(in), out_features(out) {
+  HEED_CHECK(in > 0 && out > 0, "Linear: in_features and out_features must be positive, got ", in,
+             " and ", out);
   const float bound = 1.f / std::sqrt(static_cast<float>(in));
   weight = register_parameter("weight", Tensor::rand({out, in}, gen, -bound, bound));
   if (has_bias) bias = register_parameter("bias", Tensor::rand({out}, gen, -bound, bound));
 }
 
-Tensor Linear::forward(const Tensor& x) const { return ops::linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) const {
+  return ops::linear(x, weight, bias);
+}
 
 std::string Linear::repr() const {
-  return "Linear(in_features=" + std::to_string(in_features) + ", out_features=" + std::to_string(out_features) +
+  return "Linear(in_features=" + std::to_string(in_features) +
+         ", out_features=" + std::to_string(out_features) +
          ", bias=" + (bias.defined() ? "true" : "false") + ")";
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Linear: y = x W^T + b (PyTorch's nn.Linear).
-//   x [..., in_features] -> y [..., out_features]; weight [out_features, in_features], bias [out_features].
+//   x [..., in_features] -> y [..., out_features]; weight [out_features, in_features], bias
+//   [out_features].
 // Initialization as PyTorch: weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)).
 //
 //   Linear fc(128, 10, gen);

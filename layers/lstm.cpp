@@ -12,8 +12,8 @@ namespace heed::nn {
 
 LSTM::LSTM(const LSTMOptions& o, Generator& gen) : options(o), gen_(&gen) {
   HEED_CHECK(o.input_size > 0 && o.hidden_size > 0 && o.num_layers > 0,
-             "LSTM: input_size, hidden_size and num_layers must be positive, got ", o.input_size, ", ",
-             o.hidden_size, " and ", o.num_layers);
+             "LSTM: input_size, hidden_size and num_layers must be positive, got ", o.input_size,
+             ", ", o.hidden_size, " and ", o.num_layers);
   check_dropout(o.dropout, "LSTM");
   const float bound = 1.f / std::sqrt(static_cast<float>(o.hidden_size));
   const int64_t gates = 4 * o.hidden_size;
@@ -35,14 +35,15 @@ LSTM::LSTM(const LSTMOptions& o, Generator& gen) : options(o), gen_(&gen) {
 }
 
 LSTMOutput LSTM::forward(const Tensor& x, const Tensor& h0, const Tensor& c0) const {
-  HEED_CHECK(x.dim() == 3 && x.size(2) == options.input_size, "LSTM: input of shape ", x.shape(), ", expected [",
-             options.batch_first ? "batch, seq, " : "seq, batch, ", options.input_size, "]");
+  HEED_CHECK(x.dim() == 3 && x.size(2) == options.input_size, "LSTM: input of shape ", x.shape(),
+             ", expected [", options.batch_first ? "batch, seq, " : "seq, batch, ",
+             options.input_size, "]");
   Tensor seq_first = options.batch_first ? x.transpose(0, 1) : x;
   const int64_t batch = seq_first.size(1), hidden = options.hidden_size;
   const Shape state_shape{options.num_layers, batch, hidden};
   for (const Tensor* s : {&h0, &c0})
-    HEED_CHECK(!s->defined() || s->shape() == state_shape, "LSTM: initial state of shape ", s->shape(),
-               ", expected ", state_shape);
+    HEED_CHECK(!s->defined() || s->shape() == state_shape, "LSTM: initial state of shape ",
+               s->shape(), ", expected ", state_shape);
   std::vector<Tensor> h_n, c_n;
   Tensor layer_in = seq_first;
   for (int64_t k = 0; k < options.num_layers; ++k) {
@@ -64,7 +65,8 @@ std::string LSTM::repr() const {
   std::ostringstream out;
   out << "LSTM(input_size=" << options.input_size << ", hidden_size=" << options.hidden_size
       << ", num_layers=" << options.num_layers << ", bias=" << (options.bias ? "true" : "false")
-      << ", batch_first=" << (options.batch_first ? "true" : "false") << ", dropout=" << options.dropout << ")";
+      << ", batch_first=" << (options.batch_first ? "true" : "false")
+      << ", dropout=" << options.dropout << ")";
   return out.str();
 }
 

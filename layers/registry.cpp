@@ -15,9 +15,12 @@ struct Entry {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
       {{"model", "sequence_classifier",
-        "[batch, seq, features] -> class; LSTM or Transformer encoder, pooled, Linear head; cross-entropy",
-        "encoder.type (\"lstm\" | \"transformer\"); lstm: hidden_size, num_layers, dropout; transformer: d_model, "
-        "nhead, num_layers, dim_feedforward, dropout, activation, norm_first; pooling (\"last\" | \"mean\"), "
+        "[batch, seq, features] -> class; LSTM or Transformer encoder, pooled, Linear head; "
+        "cross-entropy",
+        "encoder.type (\"lstm\" | \"transformer\"); lstm: hidden_size, num_layers, dropout; "
+        "transformer: d_model, "
+        "nhead, num_layers, dim_feedforward, dropout, activation, norm_first; pooling (\"last\" | "
+        "\"mean\"), "
         "dropout, label_smoothing"},
        [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
          return std::make_shared<nn::SequenceClassifier>(c, info, gen);

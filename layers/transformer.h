@@ -1,8 +1,9 @@
 #pragma once
 // Transformer encoder layer (Vaswani et al. 2017), PyTorch's nn.TransformerEncoderLayer with
 // batch_first=true; pre-LayerNorm when norm_first (Xiong et al. 2020), post-LayerNorm otherwise:
-//   pre:  x = x + dropout1(self_attn(norm1(x)));  x = x + dropout2(linear2(dropout(act(linear1(norm2(x))))))
-//   post: x = norm1(x + dropout1(self_attn(x)));  x = norm2(x + dropout2(linear2(dropout(act(linear1(x))))))
+//   pre:  x = x + dropout1(self_attn(norm1(x)));  x = x +
+//   dropout2(linear2(dropout(act(linear1(norm2(x)))))) post: x = norm1(x + dropout1(self_attn(x)));
+//   x = norm2(x + dropout2(linear2(dropout(act(linear1(x))))))
 // src [batch, seq, d_model] -> [batch, seq, d_model]. Children carry PyTorch's names (self_attn,
 // linear1, linear2, norm1, norm2), so state dicts match PyTorch key for key.
 
@@ -47,8 +48,8 @@ class TransformerEncoderLayer : public Module {
 /// and, with `final_norm`, a LayerNorm "norm" after the last (customary with pre-LN layers).
 class TransformerEncoder : public Module {
  public:
-  TransformerEncoder(const TransformerEncoderLayerOptions& layer, int64_t num_layers, bool final_norm,
-                     Generator& gen);
+  TransformerEncoder(const TransformerEncoderLayerOptions& layer, int64_t num_layers,
+                     bool final_norm, Generator& gen);
   /// src [batch, seq, d_model] -> [batch, seq, d_model]; masks as TransformerEncoderLayer.
   Tensor forward(const Tensor& src, const Tensor& src_key_padding_mask = Tensor(),
                  const Tensor& src_mask = Tensor()) const;

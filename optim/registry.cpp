@@ -47,7 +47,8 @@ struct Entry {
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
-      {{"optimizer", "sgd", "SGD with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD)",
+      {{"optimizer", "sgd",
+        "SGD with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD)",
         "lr (required), momentum (0), dampening (0), weight_decay (0), nesterov (false)"},
        sgd},
       {{"optimizer", "adam", "Adam (Kingma & Ba 2015), optionally AMSGrad (torch.optim.Adam)",

@@ -67,7 +67,8 @@ inline void check_gradients(const GradCase& c) {
       const double diff = std::abs(numeric - analytic[i]);
       if (diff > c.atol + c.rtol * std::abs(numeric)) {
         ++failures;
-        FAIL_CHECK("input ", k, " element ", i, ": analytic ", analytic[i], " vs numeric ", numeric);
+        FAIL_CHECK("input ", k, " element ", i, ": analytic ", analytic[i], " vs numeric ",
+                   numeric);
       }
     }
   }

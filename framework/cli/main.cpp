@@ -33,7 +33,9 @@ struct EvalArgs {
 
 nlohmann::json read_json(const fs::path& path) {
   std::ifstream in(path);
-  if (!in) throw Error("run " + path.parent_path().string() + ": " + path.filename().string() + " is missing");
+  if (!in)
+    throw Error("run " + path.parent_path().string() + ": " + path.filename().string() +
+                " is missing");
   try {
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
@@ -47,13 +49,16 @@ void write_json(const fs::path& path, const nlohmann::json& value) {
   fs::rename(tmp, path);
 }
 
-bool non_empty_dir(const fs::path& p) { return fs::exists(p) && !fs::is_empty(p); }
+bool non_empty_dir(const fs::path& p) {
+  return fs::exists(p) && !fs::is_empty(p);
+}
 
 // --out as given; else output.dir; else runs/<recipe name>, with -2, -3, ... when taken.
 std::string choose_run_dir(const TrainArgs& a, const nlohmann::json& recipe) {
   if (!a.out.empty()) {
     if (non_empty_dir(a.out))
-      throw Error("run directory " + a.out + " already holds a run; continue it with `heed train --resume " + a.out +
+      throw Error("run directory " + a.out +
+                  " already holds a run; continue it with `heed train --resume " + a.out +
                   "` or choose another --out");
     return a.out;
   }
@@ -102,7 +107,8 @@ int evaluate(const EvalArgs& a) {
   const fs::path dir = a.run_dir;
   if (!fs::is_directory(dir)) throw Error("run " + a.run_dir + ": no such directory");
   heed::Trainer trainer(read_json(dir / "recipe.resolved.json"), a.run_dir);
-  const std::string ckpt = a.checkpoint.empty() ? (dir / "checkpoints" / "last.h5").string() : a.checkpoint;
+  const std::string ckpt =
+      a.checkpoint.empty() ? (dir / "checkpoints" / "last.h5").string() : a.checkpoint;
   trainer.restore(ckpt);
   nlohmann::json result = trainer.evaluate(a.split);
   result["checkpoint"] = ckpt;
@@ -113,7 +119,8 @@ int evaluate(const EvalArgs& a) {
 int list_registered() {
   for (const auto& group : {heed::list_datasets(), heed::list_models(), heed::list_optimizers()})
     for (const heed::RegistryEntry& e : group)
-      std::cout << e.kind << " " << e.name << "\n  " << e.description << "\n  options: " << e.options << "\n";
+      std::cout << e.kind << " " << e.name << "\n  " << e.description
+                << "\n  options: " << e.options << "\n";
   return 0;
 }
 
@@ -126,21 +133,30 @@ int main(int argc, char** argv) {
   EvalArgs eval_args;
 
   CLI::App* train = app.add_subcommand("train", "train a recipe, or resume a run with --resume");
-  auto* recipe_opt = train->add_option("recipe", train_args.recipe, "recipe JSON file")->check(CLI::ExistingFile);
+  auto* recipe_opt =
+      train->add_option("recipe", train_args.recipe, "recipe JSON file")->check(CLI::ExistingFile);
   auto* resume_opt = train->add_option("--resume", train_args.resume, "run directory to continue");
   recipe_opt->excludes(resume_opt);
-  train->add_option("--out", train_args.out, "run directory (default: output.dir, else runs/<recipe name>)")
+  train
+      ->add_option("--out", train_args.out,
+                   "run directory (default: output.dir, else runs/<recipe name>)")
       ->excludes(resume_opt);
-  train->add_option("--set", train_args.sets, "override a recipe key: path.to.key=value (repeatable)");
-  train->add_flag("--dry-run", train_args.dry_run, "validate, build and print the model; train nothing")
+  train->add_option("--set", train_args.sets,
+                    "override a recipe key: path.to.key=value (repeatable)");
+  train
+      ->add_flag("--dry-run", train_args.dry_run,
+                 "validate, build and print the model; train nothing")
       ->excludes(resume_opt);
 
   CLI::App* eval = app.add_subcommand("eval", "evaluate a run's checkpoint on a split");
   eval->add_option("run_dir", eval_args.run_dir, "run directory")->required();
-  eval->add_option("--checkpoint", eval_args.checkpoint, "checkpoint file (default: RUN_DIR/checkpoints/last.h5)");
-  eval->add_option("--split", eval_args.split, "split to evaluate")->check(CLI::IsMember({"test", "train"}));
+  eval->add_option("--checkpoint", eval_args.checkpoint,
+                   "checkpoint file (default: RUN_DIR/checkpoints/last.h5)");
+  eval->add_option("--split", eval_args.split, "split to evaluate")
+      ->check(CLI::IsMember({"test", "train"}));
 
-  app.add_subcommand("list", "list the registered datasets, models and optimizers with their options");
+  app.add_subcommand("list",
+                     "list the registered datasets, models and optimizers with their options");
 
   CLI11_PARSE(app, argc, argv);
   try {

@@ -11,11 +11,13 @@ namespace heed::ops {
 
 namespace {
 
-float* raw(const Tensor& t) { return static_cast<float*>(t.impl().storage->data); }
+float* raw(const Tensor& t) {
+  return static_cast<float*>(t.impl().storage->data);
+}
 
 void check_float(const Tensor& t, const char* op) {
-  HEED_CHECK(t.dtype() == Dtype::Float32, op, ": expected a float32 tensor, got ", dtype_name(t.dtype()),
-             " of shape ", t.shape());
+  HEED_CHECK(t.dtype() == Dtype::Float32, op, ": expected a float32 tensor, got ",
+             dtype_name(t.dtype()), " of shape ", t.shape());
 }
 
 template <class F>
@@ -48,25 +50,28 @@ Tensor binary_map(const Tensor& a, const Tensor& b, const char* op, F f) {
   }
   const float* ra = raw(a);
   const float* rb = raw(b);
-  for_each_row<3>(shape, {out.strides(), broadcast_strides(a, shape), broadcast_strides(b, shape)},
-                  {0, a.offset(), b.offset()},
-                  [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& st) {
-                    float* o = q + off[0];
-                    const float* x = ra + off[1];
-                    const float* y = rb + off[2];
-                    if (st[1] == 1 && st[2] == 1) {
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-                    } else if (st[1] == 1 && st[2] == 0) {
-                      const float yv = *y;
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-                    } else {
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * st[1]], y[i * st[2]]);
-                    }
-                  });
+  for_each_row<3>(
+      shape, {out.strides(), broadcast_strides(a, shape), broadcast_strides(b, shape)},
+      {0, a.offset(), b.offset()},
+      [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& st) {
+        float* o = q + off[0];
+        const float* x = ra + off[1];
+        const float* y = rb + off[2];
+        if (st[1] == 1 && st[2] == 1) {
+          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+        } else if (st[1] == 1 && st[2] == 0) {
+          const float yv = *y;
+          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+        } else {
+          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * st[1]], y[i * st[2]]);
+        }
+      });
   return out;
 }
 
-Tensor scalar_like(float v) { return Tensor::scalar(v); }
+Tensor scalar_like(float v) {
+  return Tensor::scalar(v);
+}
 
 }  // namespace
 
@@ -114,7 +119,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& a, float p) {
   Tensor out = unary_map(a, "pow", [p](float x) { return std::pow(x, p); });
   return record("pow", out, {a}, [a, p](const Tensor& g) -> Grads {
-    return {binary_map(g, a, "pow_backward", [p](float gv, float x) { return gv * p * std::pow(x, p - 1.f); })};
+    return {binary_map(g, a, "pow_backward",
+                       [p](float gv, float x) { return gv * p * std::pow(x, p - 1.f); })};
   });
 }
 
@@ -125,7 +131,8 @@ Tensor neg(const Tensor& x) {
 
 Tensor exp(const Tensor& x) {
   Tensor out = unary_map(x, "exp", [](float v) { return fast_exp(v); });
-  return record("exp", out, {x}, [y = out.detach()](const Tensor& g) -> Grads { return {mul(g, y)}; });
+  return record("exp", out, {x},
+                [y = out.detach()](const Tensor& g) -> Grads { return {mul(g, y)}; });
 }
 
 Tensor log(const Tensor& x) {
@@ -143,28 +150,32 @@ Tensor sqrt(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
   Tensor out = unary_map(x, "tanh", [](float v) { return fast_tanh(v); });
   return record("tanh", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
-    return {binary_map(g, y, "tanh_backward", [](float gv, float yv) { return gv * (1.f - yv * yv); })};
+    return {
+        binary_map(g, y, "tanh_backward", [](float gv, float yv) { return gv * (1.f - yv * yv); })};
   });
 }
 
 Tensor sigmoid(const Tensor& x) {
   Tensor out = unary_map(x, "sigmoid", [](float v) { return fast_sigmoid(v); });
   return record("sigmoid", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
-    return {binary_map(g, y, "sigmoid_backward", [](float gv, float yv) { return gv * yv * (1.f - yv); })};
+    return {binary_map(g, y, "sigmoid_backward",
+                       [](float gv, float yv) { return gv * yv * (1.f - yv); })};
   });
 }
 
 Tensor relu(const Tensor& x) {
   Tensor out = unary_map(x, "relu", [](float v) { return v > 0.f ? v : 0.f; });
   return record("relu", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
-    return {binary_map(g, y, "relu_backward", [](float gv, float yv) { return yv > 0.f ? gv : 0.f; })};
+    return {
+        binary_map(g, y, "relu_backward", [](float gv, float yv) { return yv > 0.f ? gv : 0.f; })};
   });
 }
 
 Tensor gelu(const Tensor& x) {
   constexpr float kInvSqrt2 = 0.70710678118654752f;
   constexpr float kInvSqrt2Pi = 0.39894228040143268f;
-  Tensor out = unary_map(x, "gelu", [](float v) { return 0.5f * v * (1.f + std::erf(v * kInvSqrt2)); });
+  Tensor out =
+      unary_map(x, "gelu", [](float v) { return 0.5f * v * (1.f + std::erf(v * kInvSqrt2)); });
   return record("gelu", out, {x}, [x](const Tensor& g) -> Grads {
     return {binary_map(g, x, "gelu_backward", [](float gv, float v) {
       const float cdf = 0.5f * (1.f + std::erf(v * kInvSqrt2));
@@ -176,28 +187,57 @@ Tensor gelu(const Tensor& x) {
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
   const Tensor m = mask.dtype() == Dtype::Float32 ? mask : mask.to(Dtype::Float32);
-  HEED_CHECK(broadcast_shapes(x.shape(), m.shape(), "masked_fill") == x.shape(), "masked_fill: mask of shape ",
-             mask.shape(), " does not broadcast to the input's shape ", x.shape());
-  Tensor out = binary_map(x, m, "masked_fill", [value](float v, float k) { return k != 0.f ? value : v; });
+  HEED_CHECK(broadcast_shapes(x.shape(), m.shape(), "masked_fill") == x.shape(),
+             "masked_fill: mask of shape ", mask.shape(),
+             " does not broadcast to the input's shape ", x.shape());
+  Tensor out =
+      binary_map(x, m, "masked_fill", [value](float v, float k) { return k != 0.f ? value : v; });
   return record("masked_fill", out, {x}, [m](const Tensor& g) -> Grads {
-    return {binary_map(g, m, "masked_fill_backward", [](float gv, float k) { return k != 0.f ? 0.f : gv; })};
+    return {binary_map(g, m, "masked_fill_backward",
+                       [](float gv, float k) { return k != 0.f ? 0.f : gv; })};
   });
 }
 
 }  // namespace heed::ops
 
 namespace heed {
-Tensor operator+(const Tensor& a, const Tensor& b) { return ops::add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return ops::sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return ops::mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return ops::div(a, b); }
-Tensor operator-(const Tensor& x) { return ops::neg(x); }
-Tensor operator+(const Tensor& a, float b) { return ops::add(a, Tensor::scalar(b)); }
-Tensor operator-(const Tensor& a, float b) { return ops::sub(a, Tensor::scalar(b)); }
-Tensor operator*(const Tensor& a, float b) { return ops::mul(a, Tensor::scalar(b)); }
-Tensor operator/(const Tensor& a, float b) { return ops::div(a, Tensor::scalar(b)); }
-Tensor operator+(float a, const Tensor& b) { return ops::add(Tensor::scalar(a), b); }
-Tensor operator-(float a, const Tensor& b) { return ops::sub(Tensor::scalar(a), b); }
-Tensor operator*(float a, const Tensor& b) { return ops::mul(Tensor::scalar(a), b); }
-Tensor operator/(float a, const Tensor& b) { return ops::div(Tensor::scalar(a), b); }
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return ops::add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return ops::sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return ops::mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  return ops::div(a, b);
+}
+Tensor operator-(const Tensor& x) {
+  return ops::neg(x);
+}
+Tensor operator+(const Tensor& a, float b) {
+  return ops::add(a, Tensor::scalar(b));
+}
+Tensor operator-(const Tensor& a, float b) {
+  return ops::sub(a, Tensor::scalar(b));
+}
+Tensor operator*(const Tensor& a, float b) {
+  return ops::mul(a, Tensor::scalar(b));
+}
+Tensor operator/(const Tensor& a, float b) {
+  return ops::div(a, Tensor::scalar(b));
+}
+Tensor operator+(float a, const Tensor& b) {
+  return ops::add(Tensor::scalar(a), b);
+}
+Tensor operator-(float a, const Tensor& b) {
+  return ops::sub(Tensor::scalar(a), b);
+}
+Tensor operator*(float a, const Tensor& b) {
+  return ops::mul(Tensor::scalar(a), b);
+}
+Tensor operator/(float a, const Tensor& b) {
+  return ops::div(Tensor::scalar(a), b);
+}
 }  // namespace heed

@@ -1,8 +1,8 @@
 #pragma once
 // Elementwise ops with NumPy/PyTorch broadcasting: add, sub, mul, div, pow, neg, exp, log, sqrt,
 // tanh, sigmoid, relu, gelu, masked_fill. Forward kernels are OpenMP loops; each backward is a
-// fused elementwise kernel on the saved input or output (whichever the derivative needs), reduced to
-// the input's shape by sum_to where broadcasting widened it.
+// fused elementwise kernel on the saved input or output (whichever the derivative needs), reduced
+// to the input's shape by sum_to where broadcasting widened it.
 
 #include "framework/tensor.h"
 

@@ -5,7 +5,8 @@
 // exp uses Cody-Waite range reduction, x = n ln2 + r with |r| <= ln2/2, and the degree-6 Taylor
 // polynomial of e^r (relative error below 2e-7 over the float range, i.e. ~1-2 ulp), then scales by
 // 2^n through the exponent bits. Inputs are clamped to [-87.3, 88.7], where float32 exp is finite
-// and normal.
+// and normal, and below -87.3 the result is 0: exp(-inf) must be exactly 0 for softmax over masked
+// (-inf) scores, or a row whose every key is masked gets uniform weights instead of zeros.
 
 #include <cstdint>
 #include <cstring>
@@ -13,7 +14,8 @@
 namespace heed::ops {
 
 inline float fast_exp(float x) {
-  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  const bool underflow = x < -87.3f;
+  x = underflow ? -87.3f : (x > 88.7f ? 88.7f : x);
   const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // ln2 split in two for exactness
   float p = 1.f / 720.f;
@@ -26,13 +28,17 @@ inline float fast_exp(float x) {
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return underflow ? 0.f : p * scale;
 }
 
-inline float fast_sigmoid(float x) { return 1.f / (1.f + fast_exp(-x)); }
+inline float fast_sigmoid(float x) {
+  return 1.f / (1.f + fast_exp(-x));
+}
 
 /// tanh(x) = 1 - 2 / (e^{2x} + 1): exact at the saturated ends, and for small |x| the cancellation
 /// costs absolute error ~1e-7, which is below float32's resolution of the gradient checks.
-inline float fast_tanh(float x) { return 1.f - 2.f / (fast_exp(2.f * x) + 1.f); }
+inline float fast_tanh(float x) {
+  return 1.f - 2.f / (fast_exp(2.f * x) + 1.f);
+}
 
 }  // namespace heed::ops

@@ -23,7 +23,9 @@ Tensor swap_last(const Tensor& t) {
 
 // oneDNN reads a matrix in place when it is row-major or column-major (a transposed view) with
 // dense batches; anything else (a narrowed head, an expanded batch) is copied first.
-bool dense_matrix(const Tensor& t) { return t.is_contiguous() || swap_last(t).is_contiguous(); }
+bool dense_matrix(const Tensor& t) {
+  return t.is_contiguous() || swap_last(t).is_contiguous();
+}
 
 std::string key_of(const Tensor& a, const Tensor& b, bool bias) {
   std::ostringstream key;
@@ -65,7 +67,6 @@ Tensor mm_kernel(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
   return c;
 }
 
-
 // Recorded product of equal-rank, equal-batch operands.
 Tensor mm(const Tensor& a, const Tensor& b) {
   Tensor out = mm_kernel(a, b, Tensor());
@@ -79,7 +80,8 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   HEED_CHECK(a.dtype() == Dtype::Float32 && b.dtype() == Dtype::Float32,
-             "matmul: expected float32 tensors, got ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+             "matmul: expected float32 tensors, got ", dtype_name(a.dtype()), " and ",
+             dtype_name(b.dtype()));
   HEED_CHECK(a.dim() >= 2 && b.dim() >= 2 && a.size(-1) == b.size(-2), "matmul: shapes ", a.shape(),
              " and ", b.shape(), " cannot be multiplied");
   if (b.dim() == 2 && a.dim() > 2) {
@@ -88,7 +90,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return reshape(mm(reshape(a, {-1, a.size(-1)}), b), out_shape);
   }
   // Broadcast the batch dimensions, then multiply batch by batch.
-  const Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
+  const Shape batch_a(a.shape().begin(), a.shape().end() - 2),
+      batch_b(b.shape().begin(), b.shape().end() - 2);
   const Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
   Shape sa = batch, sb = batch;
   sa.insert(sa.end(), a.shape().end() - 2, a.shape().end());
@@ -97,14 +100,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& bias) {
-  HEED_CHECK(a.dim() == b.dim() && a.dim() >= 2 && a.size(-1) == b.size(-2), "gemm: shapes ", a.shape(),
-             " and ", b.shape(), " cannot be multiplied");
+  HEED_CHECK(a.dim() == b.dim() && a.dim() >= 2 && a.size(-1) == b.size(-2), "gemm: shapes ",
+             a.shape(), " and ", b.shape(), " cannot be multiplied");
   return mm_kernel(a, b, bias);
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  HEED_CHECK(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ",
-             x.shape(), " and weight of shape ", weight.shape(), " do not match (weight is [out_features, in_features])");
+  HEED_CHECK(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1),
+             "linear: input of shape ", x.shape(), " and weight of shape ", weight.shape(),
+             " do not match (weight is [out_features, in_features])");
   HEED_CHECK(!bias.defined() || bias.shape() == Shape{weight.size(0)}, "linear: bias of shape ",
              bias.shape(), " for weight of shape ", weight.shape());
   Shape out_shape = x.shape();

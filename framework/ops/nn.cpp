@@ -13,7 +13,8 @@ namespace heed::ops {
 Tensor embedding(const Tensor& weight, const Tensor& ids, int64_t padding_idx) {
   HEED_CHECK(weight.dim() == 2, "embedding: weight must be [num_embeddings, embedding_dim], got ",
              weight.shape());
-  HEED_CHECK(ids.dtype() == Dtype::Int64, "embedding: ids must be int64, got float32 of shape ", ids.shape());
+  HEED_CHECK(ids.dtype() == Dtype::Int64, "embedding: ids must be int64, got float32 of shape ",
+             ids.shape());
   const int64_t rows = weight.size(0), d = weight.size(1), n = ids.numel();
   const Tensor w = weight.contiguous();
   const Tensor idc = ids.contiguous();
@@ -26,7 +27,8 @@ Tensor embedding(const Tensor& weight, const Tensor& ids, int64_t padding_idx) {
   Tensor out = Tensor::empty(shape);
   float* q = out.data();
 #pragma omp parallel for schedule(static) if (n * d >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) std::copy(w.data() + id[i] * d, w.data() + (id[i] + 1) * d, q + i * d);
+  for (int64_t i = 0; i < n; ++i)
+    std::copy(w.data() + id[i] * d, w.data() + (id[i] + 1) * d, q + i * d);
   return record("embedding", out, {weight}, [idc, rows, d, padding_idx](const Tensor& g) -> Grads {
     // Serial scatter-add: ids repeat, and the order of additions stays fixed run to run.
     const Tensor gc = g.contiguous();
@@ -71,7 +73,8 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   });
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index, float label_smoothing) {
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
+                     float label_smoothing) {
   HEED_CHECK(logits.dim() == 2, "cross_entropy: logits must be [N, C], got ", logits.shape());
   HEED_CHECK(targets.dtype() == Dtype::Int64 && targets.shape() == Shape{logits.size(0)},
              "cross_entropy: targets must be int64 [N] for logits ", logits.shape(), ", got ",
@@ -102,24 +105,27 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
     for (int64_t j = 0; j < c; ++j) all += lp[i * c + j];
     total += -(1.0 - eps) * lp[i * c + t[i]] - eps * all / c;
   }
-  const float loss = kept ? static_cast<float>(total / kept) : std::numeric_limits<float>::quiet_NaN();
+  const float loss =
+      kept ? static_cast<float>(total / kept) : std::numeric_limits<float>::quiet_NaN();
   Tensor out = Tensor::scalar(loss);
-  return record("cross_entropy", out, {logits}, [logp, tc, kept, eps, ignore_index](const Tensor& g) -> Grads {
-    // d loss / d logits_i = (softmax_i - q_i) / kept, with q the smoothed target distribution.
-    const int64_t n = logp.size(0), c = logp.size(1);
-    const int64_t* t = tc.data_i64();
-    const float scale = kept ? g.item() / static_cast<float>(kept) : 0.f;
-    Tensor dx = Tensor::zeros({n, c});
+  return record("cross_entropy", out, {logits},
+                [logp, tc, kept, eps, ignore_index](const Tensor& g) -> Grads {
+                  // d loss / d logits_i = (softmax_i - q_i) / kept, with q the smoothed target
+                  // distribution.
+                  const int64_t n = logp.size(0), c = logp.size(1);
+                  const int64_t* t = tc.data_i64();
+                  const float scale = kept ? g.item() / static_cast<float>(kept) : 0.f;
+                  Tensor dx = Tensor::zeros({n, c});
 #pragma omp parallel for schedule(static) if (n * c >= kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) {
-      if (t[i] == ignore_index) continue;
-      const float* lp = logp.data() + i * c;
-      float* d = dx.data() + i * c;
-      for (int64_t j = 0; j < c; ++j) d[j] = scale * (std::exp(lp[j]) - eps / c);
-      d[t[i]] -= scale * (1.f - eps);
-    }
-    return {dx};
-  });
+                  for (int64_t i = 0; i < n; ++i) {
+                    if (t[i] == ignore_index) continue;
+                    const float* lp = logp.data() + i * c;
+                    float* d = dx.data() + i * c;
+                    for (int64_t j = 0; j < c; ++j) d[j] = scale * (std::exp(lp[j]) - eps / c);
+                    d[t[i]] -= scale * (1.f - eps);
+                  }
+                  return {dx};
+                });
 }
 
 }  // namespace heed::ops

@@ -8,12 +8,12 @@
 namespace heed::ops {
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
-  HEED_CHECK(x.dim() >= 1 && x.dtype() == Dtype::Float32, "layer_norm: expected a float32 input, got ",
-             x.shape());
+  HEED_CHECK(x.dim() >= 1 && x.dtype() == Dtype::Float32,
+             "layer_norm: expected a float32 input, got ", x.shape());
   const int64_t d = x.size(-1), rows = x.numel() / std::max<int64_t>(d, 1);
   for (const Tensor* p : {&weight, &bias})
-    HEED_CHECK(!p->defined() || p->shape() == Shape{d}, "layer_norm: parameter of shape ", p->shape(),
-               " for normalized_shape [", d, "] and input ", x.shape());
+    HEED_CHECK(!p->defined() || p->shape() == Shape{d}, "layer_norm: parameter of shape ",
+               p->shape(), " for normalized_shape [", d, "] and input ", x.shape());
   const Tensor in = x.contiguous();
   const Tensor w = weight.defined() ? weight.contiguous() : Tensor::ones({d});
   const Tensor b = bias.defined() ? bias.contiguous() : Tensor::zeros({d});
@@ -38,42 +38,44 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
       q[i] = h[i] * pw[i] + pb[i];
     }
   }
-  return record("layer_norm", out, {x, weight, bias}, [xhat, rstd, w, x, weight, bias](const Tensor& g) -> Grads {
-    const int64_t d = xhat.size(-1), rows = xhat.numel() / std::max<int64_t>(d, 1);
-    const Tensor gc = g.contiguous();
-    Tensor dx = Tensor::empty(xhat.shape());
-    const float *pg = gc.data(), *ph = xhat.data(), *pw = w.data(), *prs = rstd.data();
-    float* pdx = dx.data();
+  return record("layer_norm", out, {x, weight, bias},
+                [xhat, rstd, w, x, weight, bias](const Tensor& g) -> Grads {
+                  const int64_t d = xhat.size(-1), rows = xhat.numel() / std::max<int64_t>(d, 1);
+                  const Tensor gc = g.contiguous();
+                  Tensor dx = Tensor::empty(xhat.shape());
+                  const float *pg = gc.data(), *ph = xhat.data(), *pw = w.data(),
+                              *prs = rstd.data();
+                  float* pdx = dx.data();
     // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight.
 #pragma omp parallel for schedule(static) if (xhat.numel() >= kParallelGrain)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* gr = pg + r * d;
-      const float* h = ph + r * d;
-      double m1 = 0, m2 = 0;
-      for (int64_t i = 0; i < d; ++i) {
-        const double gw = gr[i] * pw[i];
-        m1 += gw;
-        m2 += gw * h[i];
-      }
-      m1 /= d;
-      m2 /= d;
-      float* o = pdx + r * d;
-      for (int64_t i = 0; i < d; ++i)
-        o[i] = prs[r] * static_cast<float>(gr[i] * pw[i] - m1 - h[i] * m2);
-    }
-    Tensor dw = Tensor::zeros({d}), db = Tensor::zeros({d});
-    float *pdw = dw.data(), *pdb = db.data();
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* gr = pg + r * d;
-      const float* h = ph + r * d;
-      for (int64_t i = 0; i < d; ++i) {
-        pdw[i] += gr[i] * h[i];
-        pdb[i] += gr[i];
-      }
-    }
-    return {needs_grad(x) ? dx : Tensor(), needs_grad(weight) ? dw : Tensor(),
-            needs_grad(bias) ? db : Tensor()};
-  });
+                  for (int64_t r = 0; r < rows; ++r) {
+                    const float* gr = pg + r * d;
+                    const float* h = ph + r * d;
+                    double m1 = 0, m2 = 0;
+                    for (int64_t i = 0; i < d; ++i) {
+                      const double gw = gr[i] * pw[i];
+                      m1 += gw;
+                      m2 += gw * h[i];
+                    }
+                    m1 /= d;
+                    m2 /= d;
+                    float* o = pdx + r * d;
+                    for (int64_t i = 0; i < d; ++i)
+                      o[i] = prs[r] * static_cast<float>(gr[i] * pw[i] - m1 - h[i] * m2);
+                  }
+                  Tensor dw = Tensor::zeros({d}), db = Tensor::zeros({d});
+                  float *pdw = dw.data(), *pdb = db.data();
+                  for (int64_t r = 0; r < rows; ++r) {
+                    const float* gr = pg + r * d;
+                    const float* h = ph + r * d;
+                    for (int64_t i = 0; i < d; ++i) {
+                      pdw[i] += gr[i] * h[i];
+                      pdb[i] += gr[i];
+                    }
+                  }
+                  return {needs_grad(x) ? dx : Tensor(), needs_grad(weight) ? dw : Tensor(),
+                          needs_grad(bias) ? db : Tensor()};
+                });
 }
 
 }  // namespace heed::ops

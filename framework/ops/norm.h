@@ -1,5 +1,6 @@
 #pragma once
-// Layer normalization (Ba, Kiros & Hinton 2016) over the last dimension, fused forward and backward.
+// Layer normalization (Ba, Kiros & Hinton 2016) over the last dimension, fused forward and
+// backward.
 
 #include "framework/tensor.h"
 

@@ -12,13 +12,14 @@ namespace heed::ops {
 namespace {
 
 struct Plan {
-  Tensor rows;         // [outer, inner]: the reduced dimensions last, contiguous
-  Shape out_shape;     // without the reduced dimensions, or with 1s there when keepdim
-  Shape kept_shape;    // always with 1s in the reduced dimensions (to expand gradients back)
+  Tensor rows;       // [outer, inner]: the reduced dimensions last, contiguous
+  Shape out_shape;   // without the reduced dimensions, or with 1s there when keepdim
+  Shape kept_shape;  // always with 1s in the reduced dimensions (to expand gradients back)
 };
 
 Plan plan_reduction(const Tensor& x, std::vector<int64_t> dims, bool keepdim, const char* op) {
-  HEED_CHECK(x.dtype() == Dtype::Float32, op, ": expected a float32 tensor, got int64 of shape ", x.shape());
+  HEED_CHECK(x.dtype() == Dtype::Float32, op, ": expected a float32 tensor, got int64 of shape ",
+             x.shape());
   if (dims.empty())
     for (int64_t d = 0; d < x.dim(); ++d) dims.push_back(d);
   std::vector<bool> reduced(x.dim(), false);
@@ -30,13 +31,16 @@ Plan plan_reduction(const Tensor& x, std::vector<int64_t> dims, bool keepdim, co
   int64_t inner = 1;
   for (int64_t d = 0; d < x.dim(); ++d) {
     kept_shape.push_back(reduced[d] ? 1 : x.shape()[d]);
-    if (!reduced[d]) order.push_back(d), out_shape.push_back(x.shape()[d]);
-    else if (keepdim) out_shape.push_back(1);
+    if (!reduced[d])
+      order.push_back(d), out_shape.push_back(x.shape()[d]);
+    else if (keepdim)
+      out_shape.push_back(1);
   }
   for (int64_t d = 0; d < x.dim(); ++d)
     if (reduced[d]) order.push_back(d), inner *= x.shape()[d];
   NoGradGuard no_grad;
-  Tensor rows = x.dim() == 0 ? x.reshape({1, 1}) : permute(x, order).contiguous().reshape({-1, inner});
+  Tensor rows =
+      x.dim() == 0 ? x.reshape({1, 1}) : permute(x, order).contiguous().reshape({-1, inner});
   return {rows, out_shape, kept_shape};
 }
 
@@ -54,9 +58,10 @@ Tensor sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
     for (int64_t i = 0; i < inner; ++i) acc += p[r * inner + i];
     q[r] = static_cast<float>(acc);
   }
-  return record("sum", out, {x}, [kept = plan.kept_shape, in = x.shape()](const Tensor& g) -> Grads {
-    return {expand(reshape(g, kept), in)};
-  });
+  return record("sum", out, {x},
+                [kept = plan.kept_shape, in = x.shape()](const Tensor& g) -> Grads {
+                  return {expand(reshape(g, kept), in)};
+                });
 }
 
 Tensor mean(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
@@ -74,7 +79,8 @@ std::vector<int64_t> row_argmax(const Tensor& rows) {
   std::vector<int64_t> idx(outer);
   const float* p = rows.data();
 #pragma omp parallel for schedule(static) if (outer * inner >= kParallelGrain)
-  for (int64_t r = 0; r < outer; ++r) idx[r] = std::max_element(p + r * inner, p + (r + 1) * inner) - (p + r * inner);
+  for (int64_t r = 0; r < outer; ++r)
+    idx[r] = std::max_element(p + r * inner, p + (r + 1) * inner) - (p + r * inner);
   return idx;
 }
 }  // namespace
@@ -86,19 +92,21 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   const int64_t inner = plan.rows.size(1);
   Tensor out = Tensor::empty(plan.out_shape);
   for (size_t r = 0; r < idx.size(); ++r) out.data()[r] = plan.rows.data()[r * inner + idx[r]];
-  return record("max", out, {x}, [idx, dim, inner, kept = plan.kept_shape, in = x.shape()](const Tensor& g) -> Grads {
-    // Scatter into [outer, inner] with the reduced dimension last, then move it back.
-    Tensor gc = reshape(g, {-1}).contiguous();
-    Tensor rows = Tensor::zeros({static_cast<int64_t>(idx.size()), inner});
-    for (size_t r = 0; r < idx.size(); ++r) rows.data()[r * inner + idx[r]] = gc.data()[r];
-    Shape moved = kept;
-    moved.erase(moved.begin() + dim);
-    moved.push_back(inner);
-    Shape back;
-    for (int64_t d = 0; d < static_cast<int64_t>(in.size()); ++d)
-      back.push_back(d < dim ? d : d == dim ? static_cast<int64_t>(in.size()) - 1 : d - 1);
-    return {permute(reshape(rows, moved), back).contiguous()};
-  });
+  return record(
+      "max", out, {x},
+      [idx, dim, inner, kept = plan.kept_shape, in = x.shape()](const Tensor& g) -> Grads {
+        // Scatter into [outer, inner] with the reduced dimension last, then move it back.
+        Tensor gc = reshape(g, {-1}).contiguous();
+        Tensor rows = Tensor::zeros({static_cast<int64_t>(idx.size()), inner});
+        for (size_t r = 0; r < idx.size(); ++r) rows.data()[r * inner + idx[r]] = gc.data()[r];
+        Shape moved = kept;
+        moved.erase(moved.begin() + dim);
+        moved.push_back(inner);
+        Shape back;
+        for (int64_t d = 0; d < static_cast<int64_t>(in.size()); ++d)
+          back.push_back(d < dim ? d : d == dim ? static_cast<int64_t>(in.size()) - 1 : d - 1);
+        return {permute(reshape(rows, moved), back).contiguous()};
+      });
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {

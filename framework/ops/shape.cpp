@@ -14,8 +14,8 @@ Shape broadcast_strides(const Tensor& t, const Shape& out) {
   Shape strides(out.size(), 0);
   for (int64_t d = 0; d < t.dim(); ++d) {
     const int64_t s = t.shape()[d];
-    HEED_CHECK(s == out[lead + d] || s == 1, "broadcast: shape ", t.shape(), " cannot broadcast to ",
-               out);
+    HEED_CHECK(s == out[lead + d] || s == 1, "broadcast: shape ", t.shape(),
+               " cannot broadcast to ", out);
     strides[lead + d] = s == 1 ? 0 : t.strides()[d];
   }
   return strides;
@@ -67,7 +67,8 @@ Shape infer_shape(const Tensor& x, Shape shape, const char* op) {
 
 Tensor record_view(const char* name, const Tensor& x, Tensor out) {
   const Shape in_shape = x.shape();
-  return record(name, out, {x}, [in_shape](const Tensor& g) -> Grads { return {reshape(g, in_shape)}; });
+  return record(name, out, {x},
+                [in_shape](const Tensor& g) -> Grads { return {reshape(g, in_shape)}; });
 }
 }  // namespace
 
@@ -82,7 +83,8 @@ Tensor reshape(const Tensor& x, Shape shape) {
   shape = infer_shape(x, std::move(shape), "reshape");
   if (shape == x.shape()) return x;
   const Tensor base = x.is_contiguous() ? x : clone(x);
-  return record_view("reshape", base, make_view(base, shape, contiguous_strides(shape), base.offset()));
+  return record_view("reshape", base,
+                     make_view(base, shape, contiguous_strides(shape), base.offset()));
 }
 
 Tensor permute(const Tensor& x, const Shape& dims) {
@@ -110,8 +112,9 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   dim = x.wrap_dim(dim);
-  HEED_CHECK(start >= 0 && length >= 0 && start + length <= x.shape()[dim], "narrow: range [", start,
-             ", ", start + length, ") is out of bounds for dimension ", dim, " of shape ", x.shape());
+  HEED_CHECK(start >= 0 && length >= 0 && start + length <= x.shape()[dim], "narrow: range [",
+             start, ", ", start + length, ") is out of bounds for dimension ", dim, " of shape ",
+             x.shape());
   Shape shape = x.shape();
   shape[dim] = length;
   Tensor out = make_view(x, shape, x.strides(), x.offset() + start * x.strides()[dim]);
@@ -151,7 +154,8 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   if (shape == x.shape()) return x;
   Tensor out = make_view(x, shape, broadcast_strides(x, shape), x.offset());
   const Shape in_shape = x.shape();
-  return record("expand", out, {x}, [in_shape](const Tensor& g) -> Grads { return {sum_to(g, in_shape)}; });
+  return record("expand", out, {x},
+                [in_shape](const Tensor& g) -> Grads { return {sum_to(g, in_shape)}; });
 }
 
 Tensor clone(const Tensor& x) {
@@ -167,8 +171,8 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   shape[dim] = 0;
   for (const Tensor& x : xs) {
     Shape a = x.shape(), b = xs[0].shape();
-    HEED_CHECK(x.dim() == xs[0].dim() && x.dtype() == xs[0].dtype(), "concat: shapes ", b, " and ", a,
-               " cannot be joined along dimension ", dim);
+    HEED_CHECK(x.dim() == xs[0].dim() && x.dtype() == xs[0].dtype(), "concat: shapes ", b, " and ",
+               a, " cannot be joined along dimension ", dim);
     a[dim] = b[dim] = 0;
     HEED_CHECK(a == b, "concat: shapes ", xs[0].shape(), " and ", x.shape(),
                " differ outside dimension ", dim);
@@ -182,14 +186,16 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
     start += x.shape()[dim];
     sizes.push_back(x.shape()[dim]);
   }
-  return record("concat", out, xs, [sizes, dim](const Tensor& g) -> Grads { return split(g, sizes, dim); });
+  return record("concat", out, xs,
+                [sizes, dim](const Tensor& g) -> Grads { return split(g, sizes, dim); });
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   HEED_CHECK(!xs.empty(), "stack: no tensors given");
   std::vector<Tensor> parts;
   for (const Tensor& x : xs) {
-    HEED_CHECK(x.shape() == xs[0].shape(), "stack: shapes ", xs[0].shape(), " and ", x.shape(), " differ");
+    HEED_CHECK(x.shape() == xs[0].shape(), "stack: shapes ", xs[0].shape(), " and ", x.shape(),
+               " differ");
     parts.push_back(unsqueeze(x, dim));
   }
   return concat(parts, dim);

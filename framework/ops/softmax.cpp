@@ -62,7 +62,8 @@ Tensor softmax_last(const Tensor& x) {
     for (int64_t r = 0; r < rows; ++r) {
       double dot = 0;
       for (int64_t i = 0; i < n; ++i) dot += pg[r * n + i] * py[r * n + i];
-      for (int64_t i = 0; i < n; ++i) pd[r * n + i] = py[r * n + i] * (pg[r * n + i] - static_cast<float>(dot));
+      for (int64_t i = 0; i < n; ++i)
+        pd[r * n + i] = py[r * n + i] * (pg[r * n + i] - static_cast<float>(dot));
     }
     return {dx};
   });
@@ -97,7 +98,11 @@ Tensor log_softmax_last(const Tensor& x) {
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return along(x, dim, softmax_last); }
-Tensor log_softmax(const Tensor& x, int64_t dim) { return along(x, dim, log_softmax_last); }
+Tensor softmax(const Tensor& x, int64_t dim) {
+  return along(x, dim, softmax_last);
+}
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  return along(x, dim, log_softmax_last);
+}
 
 }  // namespace heed::ops

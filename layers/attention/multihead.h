@@ -6,7 +6,8 @@
 // uniform), in_proj_bias [3*embed_dim] (zeros), out_proj.weight [embed_dim, embed_dim],
 // out_proj.bias [embed_dim] (zeros).
 //   query [batch, query_len, embed_dim], key and value [batch, key_len, embed_dim]
-//   key_padding_mask [batch, key_len] (nonzero = padding), attn_mask [query_len, key_len] (nonzero = masked)
+//   key_padding_mask [batch, key_len] (nonzero = padding), attn_mask [query_len, key_len] (nonzero
+//   = masked)
 //   -> output [batch, query_len, embed_dim], weights [batch, num_heads, query_len, key_len]
 //
 //   MultiheadAttention attn(64, 4, 0.1f, gen);
@@ -23,7 +24,8 @@ class MultiheadAttention : public Module {
   /// Throws unless embed_dim is divisible by num_heads and 0 <= dropout <= 1.
   MultiheadAttention(int64_t embed_dim, int64_t num_heads, float dropout, Generator& gen);
   AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                          const Tensor& key_padding_mask = Tensor(), const Tensor& attn_mask = Tensor()) const;
+                          const Tensor& key_padding_mask = Tensor(),
+                          const Tensor& attn_mask = Tensor()) const;
   std::string repr() const override;
 
   const int64_t embed_dim, num_heads;

@@ -6,8 +6,8 @@
 //
 // Masks hold nonzero where attention is NOT allowed (PyTorch's boolean convention) and broadcast
 // against [batch, heads, query, key]: a key-padding mask [batch, key] is passed as
-// [batch, 1, 1, key], a causal mask as [query, key]. A query whose every key is masked gets all-zero
-// weights (PyTorch gives NaN there). Dropout applies to the weights in training.
+// [batch, 1, 1, key], a causal mask as [query, key]. A query whose every key is masked gets
+// all-zero weights (PyTorch gives NaN there). Dropout applies to the weights in training.
 
 #include "framework/tensor.h"
 

@@ -5,7 +5,8 @@
 namespace heed::nn {
 
 SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Generator& gen) {
-  HEED_CHECK(info.input_shape.size() == 2, "sequence_classifier: needs inputs of [seq, features] per example, got ",
+  HEED_CHECK(info.input_shape.size() == 2,
+             "sequence_classifier: needs inputs of [seq, features] per example, got ",
              info.input_shape, " (for images, use data.layout \"rows\")");
   const int64_t seq = info.input_shape[0], input_size = info.input_shape[1];
   const Config e = c.child("encoder");
@@ -28,15 +29,19 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
     o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
     o.norm_first = e.get<bool>("norm_first", true);
     const int64_t num_layers = e.get<int64_t>("num_layers", 2);
-    input_proj_ = register_module("input_proj", std::make_shared<Linear>(input_size, o.d_model, gen));
-    pos_embedding_ = register_module("pos_embedding", std::make_shared<LearnedPositionalEmbedding>(seq, o.d_model, gen));
-    encoder_ = register_module("encoder", std::make_shared<TransformerEncoder>(o, num_layers, o.norm_first, gen));
+    input_proj_ =
+        register_module("input_proj", std::make_shared<Linear>(input_size, o.d_model, gen));
+    pos_embedding_ = register_module(
+        "pos_embedding", std::make_shared<LearnedPositionalEmbedding>(seq, o.d_model, gen));
+    encoder_ = register_module(
+        "encoder", std::make_shared<TransformerEncoder>(o, num_layers, o.norm_first, gen));
     features = o.d_model;
   }
   e.finish();
   pooling_ = c.choice("pooling", encoder_type_ == "lstm" ? "last" : "mean", {"last", "mean"});
   label_smoothing_ = c.get<float>("label_smoothing", 0.f);
-  dropout_ = register_module("dropout", std::make_shared<Dropout>(c.get<float>("dropout", 0.f), gen));
+  dropout_ =
+      register_module("dropout", std::make_shared<Dropout>(c.get<float>("dropout", 0.f), gen));
   fc_ = register_module("fc", std::make_shared<Linear>(features, info.num_classes, gen));
   c.finish();
 }

@@ -30,11 +30,21 @@ std::vector<GradCase> op_cases() {
   const Tensor targets = Tensor::from_vector_i64({2, -100, 0, 4}, {4});
   const Tensor mask = Tensor::from_vector_i64({0, 1, 0, 0, 0, 1}, {2, 1, 3});
   return {
-      {"add broadcast [2,3,4] + [4]", [](V x) { return x[0] + x[1]; }, {rnd({2, 3, 4}, 1), rnd({4}, 2)}},
-      {"sub broadcast [2,1,4] - [3,1]", [](V x) { return x[0] - x[1]; }, {rnd({2, 1, 4}, 3), rnd({3, 1}, 4)}},
-      {"mul broadcast [3,4] * [3,1]", [](V x) { return x[0] * x[1]; }, {rnd({3, 4}, 5), rnd({3, 1}, 6)}},
-      {"div [3,4] / [4]", [](V x) { return x[0] / x[1]; }, {rnd({3, 4}, 7), rnd({4}, 8, 0.5f, 2.f)}},
-      {"pow tensor^tensor", [](V x) { return ops::pow(x[0], x[1]); }, {rnd({3, 4}, 9, 0.5f, 2.f), rnd({4}, 10)}},
+      {"add broadcast [2,3,4] + [4]",
+       [](V x) { return x[0] + x[1]; },
+       {rnd({2, 3, 4}, 1), rnd({4}, 2)}},
+      {"sub broadcast [2,1,4] - [3,1]",
+       [](V x) { return x[0] - x[1]; },
+       {rnd({2, 1, 4}, 3), rnd({3, 1}, 4)}},
+      {"mul broadcast [3,4] * [3,1]",
+       [](V x) { return x[0] * x[1]; },
+       {rnd({3, 4}, 5), rnd({3, 1}, 6)}},
+      {"div [3,4] / [4]",
+       [](V x) { return x[0] / x[1]; },
+       {rnd({3, 4}, 7), rnd({4}, 8, 0.5f, 2.f)}},
+      {"pow tensor^tensor",
+       [](V x) { return ops::pow(x[0], x[1]); },
+       {rnd({3, 4}, 9, 0.5f, 2.f), rnd({4}, 10)}},
       {"pow tensor^2.5", [](V x) { return ops::pow(x[0], 2.5f); }, {rnd({3, 4}, 11, 0.5f, 2.f)}},
       {"neg", [](V x) { return -x[0]; }, {rnd({5}, 12)}},
       {"exp", [](V x) { return ops::exp(x[0]); }, {rnd({2, 5}, 13)}},
@@ -42,45 +52,78 @@ std::vector<GradCase> op_cases() {
       {"sqrt", [](V x) { return ops::sqrt(x[0]); }, {rnd({2, 5}, 15, 0.5f, 2.f)}},
       {"tanh", [](V x) { return ops::tanh(x[0]); }, {rnd({2, 5}, 16)}},
       {"sigmoid", [](V x) { return ops::sigmoid(x[0]); }, {rnd({2, 5}, 17)}},
-      {"relu (away from the kink)", [](V x) { return ops::relu(x[0]); }, {away_from_zero({2, 5}, 18)}},
+      {"relu (away from the kink)",
+       [](V x) { return ops::relu(x[0]); },
+       {away_from_zero({2, 5}, 18)}},
       {"gelu", [](V x) { return ops::gelu(x[0]); }, {rnd({2, 5}, 19, -3.f, 3.f)}},
-      {"sum over dims {0,2}", [](V x) { return ops::sum(x[0], {0, 2}); }, {rnd({2, 3, 4}, 20)}},
+      {"sum over dims {0,2}",
+       [](V x) {
+         return ops::sum(x[0], {0, 2});
+       },
+       {rnd({2, 3, 4}, 20)}},
       {"sum all", [](V x) { return ops::sum(x[0]); }, {rnd({2, 3}, 21)}},
       {"mean dim 1 keepdim", [](V x) { return ops::mean(x[0], {1}, true); }, {rnd({2, 3, 4}, 22)}},
       {"max dim 1", [](V x) { return ops::max(x[0], 1); }, {rnd({2, 5, 3}, 23)}},
-      {"matmul 2-D", [](V x) { return ops::matmul(x[0], x[1]); }, {rnd({3, 4}, 24), rnd({4, 5}, 25)}},
-      {"matmul batched", [](V x) { return ops::matmul(x[0], x[1]); }, {rnd({2, 3, 4}, 26), rnd({2, 4, 5}, 27)}},
-      {"matmul [2,3,4] @ [4,5]", [](V x) { return ops::matmul(x[0], x[1]); }, {rnd({2, 3, 4}, 28), rnd({4, 5}, 29)}},
-      {"matmul broadcast batch [2,1,3,4] @ [3,4,2]", [](V x) { return ops::matmul(x[0], x[1]); },
+      {"matmul 2-D",
+       [](V x) { return ops::matmul(x[0], x[1]); },
+       {rnd({3, 4}, 24), rnd({4, 5}, 25)}},
+      {"matmul batched",
+       [](V x) { return ops::matmul(x[0], x[1]); },
+       {rnd({2, 3, 4}, 26), rnd({2, 4, 5}, 27)}},
+      {"matmul [2,3,4] @ [4,5]",
+       [](V x) { return ops::matmul(x[0], x[1]); },
+       {rnd({2, 3, 4}, 28), rnd({4, 5}, 29)}},
+      {"matmul broadcast batch [2,1,3,4] @ [3,4,2]",
+       [](V x) { return ops::matmul(x[0], x[1]); },
        {rnd({2, 1, 3, 4}, 30), rnd({3, 4, 2}, 31)}},
-      {"matmul of a transposed view", [](V x) { return ops::matmul(x[0].transpose(0, 1), x[1]); },
+      {"matmul of a transposed view",
+       [](V x) { return ops::matmul(x[0].transpose(0, 1), x[1]); },
        {rnd({4, 3}, 32), rnd({4, 5}, 33)}},
-      {"linear with bias", [](V x) { return ops::linear(x[0], x[1], x[2]); },
+      {"linear with bias",
+       [](V x) { return ops::linear(x[0], x[1], x[2]); },
        {rnd({2, 3, 4}, 34), rnd({5, 4}, 35), rnd({5}, 36)}},
       {"softmax dim -1", [](V x) { return ops::softmax(x[0], -1); }, {rnd({3, 5}, 37)}},
       {"softmax dim 0", [](V x) { return ops::softmax(x[0], 0); }, {rnd({3, 5}, 38)}},
       {"log_softmax", [](V x) { return ops::log_softmax(x[0], -1); }, {rnd({3, 5}, 39)}},
       {"cross_entropy with ignore_index and label_smoothing",
-       [targets](V x) { return ops::cross_entropy(x[0], targets, -100, 0.1f); }, {rnd({4, 5}, 40)}},
+       [targets](V x) { return ops::cross_entropy(x[0], targets, -100, 0.1f); },
+       {rnd({4, 5}, 40)}},
       {"embedding", [ids](V x) { return ops::embedding(x[0], ids); }, {rnd({4, 3}, 41)}},
-      {"concat dim 1", [](V x) { return ops::concat({x[0], x[1]}, 1); }, {rnd({2, 3}, 42), rnd({2, 2}, 43)}},
-      {"stack dim 0", [](V x) { return ops::stack({x[0], x[1]}, 0); }, {rnd({2, 3}, 44), rnd({2, 3}, 45)}},
-      {"split then recombine", [](V x) {
+      {"concat dim 1",
+       [](V x) {
+         return ops::concat({x[0], x[1]}, 1);
+       },
+       {rnd({2, 3}, 42), rnd({2, 2}, 43)}},
+      {"stack dim 0",
+       [](V x) {
+         return ops::stack({x[0], x[1]}, 0);
+       },
+       {rnd({2, 3}, 44), rnd({2, 3}, 45)}},
+      {"split then recombine",
+       [](V x) {
          auto parts = ops::split(x[0], {1, 3}, 1);
          return parts[0] * 2.f + ops::sum(parts[1], {1}, true);
-       }, {rnd({2, 4}, 46)}},
-      {"masked_fill", [mask](V x) { return ops::masked_fill(x[0], mask, -5.f); }, {rnd({2, 4, 3}, 47)}},
-      {"layer_norm", [](V x) { return ops::layer_norm(x[0], x[1], x[2]); },
+       },
+       {rnd({2, 4}, 46)}},
+      {"masked_fill",
+       [mask](V x) { return ops::masked_fill(x[0], mask, -5.f); },
+       {rnd({2, 4, 3}, 47)}},
+      {"layer_norm",
+       [](V x) { return ops::layer_norm(x[0], x[1], x[2]); },
        {rnd({3, 6}, 48), rnd({6}, 49), rnd({6}, 50)}},
-      {"views: permute, narrow, unsqueeze, squeeze, expand, reshape", [](V x) {
+      {"views: permute, narrow, unsqueeze, squeeze, expand, reshape",
+       [](V x) {
          Tensor t = x[0].permute({2, 0, 1}).narrow(1, 1, 2).unsqueeze(0).squeeze(0);
          return t.reshape({-1}).unsqueeze(0).expand({3, 32});
-       }, {rnd({3, 4, 4}, 51)}},
+       },
+       {rnd({3, 4, 4}, 51)}},
       {"tensor used twice", [](V x) { return x[0] * x[0] + ops::tanh(x[0]); }, {rnd({4}, 52)}},
-      {"dropout p=0.3 (fixed generator)", [](V x) {
+      {"dropout p=0.3 (fixed generator)",
+       [](V x) {
          Generator gen(7);
          return ops::dropout(x[0], 0.3f, true, gen);
-       }, {rnd({4, 5}, 53)}},
+       },
+       {rnd({4, 5}, 53)}},
   };
 }
 
@@ -101,16 +144,14 @@ TEST_CASE("activations and softmax match PyTorch (tests/fixtures/activations.jso
       {"softmax", [](const Tensor& t) { return ops::softmax(t, -1); }},
       {"log_softmax", [](const Tensor& t) { return ops::log_softmax(t, -1); }},
       {"exp", ops::exp},
-      {"sqrt_abs", [](const Tensor& t) {
-         return ops::sqrt(ops::relu(t) + ops::relu(-t) + 0.1f);
-       }}};
+      {"sqrt_abs", [](const Tensor& t) { return ops::sqrt(ops::relu(t) + ops::relu(-t) + 0.1f); }}};
   for (const auto& [name, fn] : fns) {
     Tensor leaf = x.clone().detach().requires_grad_();
     Tensor y = fn(leaf);
     heed::testing::check_close(y.to_vector(), f.output(name).to_vector(), 1e-5f, 1e-5f, name);
     y.backward(f.grad_output(name));
-    heed::testing::check_close(leaf.grad().to_vector(), f.grad("input/" + name).to_vector(), 1e-5f, 1e-4f,
-                               "grad of " + name);
+    heed::testing::check_close(leaf.grad().to_vector(), f.grad("input/" + name).to_vector(), 1e-5f,
+                               1e-4f, "grad of " + name);
   }
 }
 
@@ -158,13 +199,14 @@ TEST_CASE("broadcasting and views follow PyTorch's semantics") {
 
 TEST_CASE("shape errors name the op and both shapes") {
   Tensor a = Tensor::zeros({32, 512}), b = Tensor::zeros({256, 10});
-  CHECK_THROWS_WITH_AS(ops::matmul(a, b), "matmul: shapes [32, 512] and [256, 10] cannot be multiplied",
-                       heed::Error);
-  CHECK_THROWS_WITH_AS(a + Tensor::zeros({3}), "add: shapes [32, 512] and [3] cannot be broadcast together",
-                       heed::Error);
+  CHECK_THROWS_WITH_AS(ops::matmul(a, b),
+                       "matmul: shapes [32, 512] and [256, 10] cannot be multiplied", heed::Error);
+  CHECK_THROWS_WITH_AS(a + Tensor::zeros({3}),
+                       "add: shapes [32, 512] and [3] cannot be broadcast together", heed::Error);
   CHECK_THROWS_AS(a.reshape({7, -1}), heed::Error);
   CHECK_THROWS_AS(a.narrow(0, 30, 5), heed::Error);
-  CHECK_THROWS_AS(ops::embedding(Tensor::zeros({4, 2}), Tensor::from_vector_i64({4}, {1})), heed::Error);
+  CHECK_THROWS_AS(ops::embedding(Tensor::zeros({4, 2}), Tensor::from_vector_i64({4}, {1})),
+                  heed::Error);
 }
 
 TEST_CASE("autograd: accumulation, NoGradGuard, detach and the errors") {

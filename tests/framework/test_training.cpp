@@ -20,7 +20,8 @@ namespace {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("heed_test_training_" + std::to_string(std::random_device{}()));
+    path = fs::temp_directory_path() /
+           ("heed_test_training_" + std::to_string(std::random_device{}()));
     fs::create_directories(path);
   }
   ~TempDir() { fs::remove_all(path); }
@@ -29,15 +30,25 @@ struct TempDir {
 // A small run that exercises dropout (the random stream), Adam's moments and an epoch boundary:
 // 384 examples in batches of 32 are 12 steps an epoch.
 nlohmann::json small_recipe(int64_t max_steps) {
-  return {{"data", {{"name", "fashion_mnist"}, {"max_train_samples", 384}, {"max_test_samples", 64}}},
-          {"model",
-           {{"type", "sequence_classifier"},
-            {"encoder",
-             {{"type", "transformer"}, {"d_model", 16}, {"nhead", 2}, {"num_layers", 1}, {"dim_feedforward", 32},
-              {"dropout", 0.1}}},
-            {"dropout", 0.2}}},
-          {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
-          {"train", {{"epochs", 3}, {"max_steps", max_steps}, {"batch_size", 32}, {"seed", 7}, {"log_interval", 5}}}};
+  return {
+      {"data", {{"name", "fashion_mnist"}, {"max_train_samples", 384}, {"max_test_samples", 64}}},
+      {"model",
+       {{"type", "sequence_classifier"},
+        {"encoder",
+         {{"type", "transformer"},
+          {"d_model", 16},
+          {"nhead", 2},
+          {"num_layers", 1},
+          {"dim_feedforward", 32},
+          {"dropout", 0.1}}},
+        {"dropout", 0.2}}},
+      {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
+      {"train",
+       {{"epochs", 3},
+        {"max_steps", max_steps},
+        {"batch_size", 32},
+        {"seed", 7},
+        {"log_interval", 5}}}};
 }
 
 std::vector<float> flat_parameters(const fs::path& checkpoint) {
@@ -100,7 +111,8 @@ TEST_CASE("training N steps straight equals N/2, resume, N/2: identical paramete
     const auto j = nlohmann::json::parse(line);
     if (j["kind"] == "train") {
       ++train_lines;
-      for (const char* key : {"epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "elapsed_s"})
+      for (const char* key :
+           {"epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "elapsed_s"})
         CHECK_MESSAGE(j.contains(key), key);
     } else {
       ++eval_lines;
@@ -115,8 +127,10 @@ TEST_CASE("checkpoint round trip keeps every tensor, the generator and the progr
   TempDir tmp;
   Checkpoint c;
   Generator gen(3);
-  c.model = {{"encoder.layers.0.self_attn.in_proj_weight", Tensor::randn({6, 2}, gen)}, {"fc.bias", Tensor::randn({3}, gen)}};
-  c.optimizer = {{"fc.bias.exp_avg", Tensor::randn({3}, gen)}, {"fc.bias.step", Tensor::from_vector_i64({5}, {})}};
+  c.model = {{"encoder.layers.0.self_attn.in_proj_weight", Tensor::randn({6, 2}, gen)},
+             {"fc.bias", Tensor::randn({3}, gen)}};
+  c.optimizer = {{"fc.bias.exp_avg", Tensor::randn({3}, gen)},
+                 {"fc.bias.step", Tensor::from_vector_i64({5}, {})}};
   c.rng = gen.state();
   c.progress = {2, 123, 0xfedcba9876543210ull, 64, 4500};
   c.recipe = R"({"train": {"epochs": 3}})";
@@ -126,7 +140,8 @@ TEST_CASE("checkpoint round trip keeps every tensor, the generator and the progr
   REQUIRE(d.model.size() == 2);
   for (size_t i = 0; i < d.model.size(); ++i) {
     const auto& [name, t] = d.model[i];
-    const auto it = std::find_if(c.model.begin(), c.model.end(), [&](const auto& e) { return e.first == name; });
+    const auto it = std::find_if(c.model.begin(), c.model.end(),
+                                 [&](const auto& e) { return e.first == name; });
     REQUIRE(it != c.model.end());
     CHECK(t.to_vector() == it->second.to_vector());
   }
@@ -147,18 +162,23 @@ TEST_CASE("bad checkpoints are reported with the file and the problem") {
   TempDir tmp;
   const fs::path garbage = tmp.path / "garbage.h5";
   std::ofstream(garbage) << "not a checkpoint at all";
-  CHECK(error_of([&] { load_checkpoint(garbage.string()); }) == "checkpoint " + garbage.string() + ": not an HDF5 file");
-  CHECK(error_of([&] { load_checkpoint((tmp.path / "missing.h5").string()); }).find("no such file") != std::string::npos);
+  CHECK(error_of([&] { load_checkpoint(garbage.string()); }) ==
+        "checkpoint " + garbage.string() + ": not an HDF5 file");
+  CHECK(error_of([&] {
+          load_checkpoint((tmp.path / "missing.h5").string());
+        }).find("no such file") != std::string::npos);
 
   const fs::path other = tmp.path / "other.h5";
   {
     h5::File f = h5::File::create(other.string());
     f.write_string("hello", "world");
   }
-  CHECK(error_of([&] { load_checkpoint(other.string()); }).find("not a heed checkpoint") != std::string::npos);
+  CHECK(error_of([&] { load_checkpoint(other.string()); }).find("not a heed checkpoint") !=
+        std::string::npos);
 
   // A save into a missing directory fails cleanly and leaves no temporary file anywhere.
-  CHECK_THROWS_AS(save_checkpoint((tmp.path / "no" / "dir" / "x.h5").string(), Checkpoint{}), Error);
+  CHECK_THROWS_AS(save_checkpoint((tmp.path / "no" / "dir" / "x.h5").string(), Checkpoint{}),
+                  Error);
   CHECK_FALSE(fs::exists(tmp.path / "no"));
 }
 
@@ -169,7 +189,8 @@ TEST_CASE("recipe errors give the JSON path and the nearest valid key or name") 
   };
   nlohmann::json r = small_recipe(1);
   r["model"]["encoder"]["d_modle"] = 16;
-  CHECK(error_for(r).find("unknown key \"model.encoder.d_modle\"; did you mean \"d_model\"?") != std::string::npos);
+  CHECK(error_for(r).find("unknown key \"model.encoder.d_modle\"; did you mean \"d_model\"?") !=
+        std::string::npos);
 
   r = small_recipe(1);
   r["train"]["epochs"] = "three";
@@ -177,7 +198,8 @@ TEST_CASE("recipe errors give the JSON path and the nearest valid key or name") 
 
   r = small_recipe(1);
   r["optimizer"]["name"] = "adamm";
-  CHECK(error_for(r).find("unknown optimizer \"adamm\" at \"optimizer.name\"; did you mean \"adam\"?") !=
+  CHECK(error_for(r).find(
+            "unknown optimizer \"adamm\" at \"optimizer.name\"; did you mean \"adam\"?") !=
         std::string::npos);
 
   r = small_recipe(1);
@@ -199,10 +221,12 @@ TEST_CASE("recipe errors give the JSON path and the nearest valid key or name") 
 
 TEST_CASE("recipes: include, --set overrides and syntax errors with line and column") {
   TempDir tmp;
-  std::ofstream(tmp.path / "base.json") << R"({"train": {"epochs": 5, "batch_size": 32}, "model": {"type": "x"}})";
+  std::ofstream(tmp.path / "base.json")
+      << R"({"train": {"epochs": 5, "batch_size": 32}, "model": {"type": "x"}})";
   std::ofstream(tmp.path / "top.json") << R"({"include": "base.json", "train": {"epochs": 2}})";
   const nlohmann::json r =
-      load_recipe((tmp.path / "top.json").string(), {"train.seed=9", "model.encoder.type=lstm", "output.dir=runs/a"});
+      load_recipe((tmp.path / "top.json").string(),
+                  {"train.seed=9", "model.encoder.type=lstm", "output.dir=runs/a"});
   CHECK(r["train"]["epochs"] == 2);
   CHECK(r["train"]["batch_size"] == 32);
   CHECK(r["train"]["seed"] == 9);
@@ -212,7 +236,8 @@ TEST_CASE("recipes: include, --set overrides and syntax errors with line and col
   std::ofstream(tmp.path / "broken.json") << "{\n  \"train\": {\"epochs\": 2,}\n}";
   const std::string e = error_of([&] { load_recipe((tmp.path / "broken.json").string()); });
   CHECK(e.find("broken.json: parse error at line 2") != std::string::npos);
-  CHECK(error_of([&] { load_recipe((tmp.path / "missing.json").string()); }).find("no such file") != std::string::npos);
+  CHECK(error_of([&] { load_recipe((tmp.path / "missing.json").string()); }).find("no such file") !=
+        std::string::npos);
   CHECK(error_of([&] { load_recipe((tmp.path / "top.json").string(), {"novalue"}); }) ==
         "--set novalue: expected path.to.key=value");
 }
@@ -224,7 +249,8 @@ TEST_CASE("the CLI answers bad input with one line on stderr and a non-zero stat
 
   CliResult r = run_cli("train " + recipe + " --set train.epochz=2 --dry-run", tmp.path);
   CHECK(r.status == 1);
-  CHECK(r.err.find("heed: error: recipe: unknown key \"train.epochz\"; did you mean \"epochs\"?") == 0);
+  CHECK(r.err.find("heed: error: recipe: unknown key \"train.epochz\"; did you mean \"epochs\"?") ==
+        0);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 
   r = run_cli("train " + recipe + " --dry-run", tmp.path);
