@@ -58,6 +58,9 @@ void Module::load_state_dict(const StateDict& state) {
     if (it->second.shape() != t.shape())
       mismatched.push_back(name + " (checkpoint " + shape_str(it->second.shape()) + ", model " +
                            shape_str(t.shape()) + ")");
+    else if (it->second.dtype() != t.dtype())
+      mismatched.push_back(name + " (checkpoint " + dtype_name(it->second.dtype()) + ", model " +
+                           dtype_name(t.dtype()) + ")");
     given.erase(it);
   }
   if (!missing.empty() || !given.empty() || !mismatched.empty()) {
