@@ -45,6 +45,24 @@ StateDict Module::state_dict() const {
   return out;
 }
 
+std::string state_mismatch_message(const std::string& what, const std::string& owner,
+                                   const std::vector<std::string>& missing,
+                                   const std::vector<std::string>& unexpected,
+                                   const std::vector<std::string>& mis_shaped) {
+  std::ostringstream msg;
+  msg << "load_state_dict: " << what << " does not match " << owner << ":";
+  auto list = [&](const char* kind, const std::vector<std::string>& keys) {
+    if (keys.empty()) return;
+    msg << " " << kind << " keys:";
+    for (size_t i = 0; i < keys.size(); ++i) msg << (i ? ", " : " ") << keys[i];
+    msg << ";";
+  };
+  list("missing", missing);
+  list("unexpected", unexpected);
+  list("mis-shaped", mis_shaped);
+  return msg.str();
+}
+
 void Module::load_state_dict(const StateDict& state) {
   std::map<std::string, Tensor> given(state.begin(), state.end());
   std::vector<std::string> missing, mismatched;
@@ -64,20 +82,9 @@ void Module::load_state_dict(const StateDict& state) {
     given.erase(it);
   }
   if (!missing.empty() || !given.empty() || !mismatched.empty()) {
-    std::ostringstream msg;
-    msg << "load_state_dict: state does not match " << repr() << ":";
-    auto list = [&](const char* what, const std::vector<std::string>& names) {
-      if (names.empty()) return;
-      msg << " " << what << " keys:";
-      for (size_t i = 0; i < names.size(); ++i) msg << (i ? ", " : " ") << names[i];
-      msg << ";";
-    };
     std::vector<std::string> unexpected;
     for (auto& [name, t] : given) unexpected.push_back(name);
-    list("missing", missing);
-    list("unexpected", unexpected);
-    list("mis-shaped", mismatched);
-    throw Error(msg.str());
+    throw Error(state_mismatch_message("state", repr(), missing, unexpected, mismatched));
   }
   std::map<std::string, Tensor> by_name(state.begin(), state.end());
   for (const auto& [name, t] : mine) t.copy_(by_name.at(name));

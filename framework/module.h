@@ -24,6 +24,13 @@ namespace heed {
 /// Named tensors in registration order (parameters first, then buffers), as PyTorch's OrderedDict.
 using StateDict = std::vector<std::pair<std::string, Tensor>>;
 
+/// "load_state_dict: <what> does not match <owner>: missing keys: a, b; unexpected keys: c;
+/// mis-shaped keys: d (...);" -- the one message for every strict state-dict load.
+std::string state_mismatch_message(const std::string& what, const std::string& owner,
+                                   const std::vector<std::string>& missing,
+                                   const std::vector<std::string>& unexpected,
+                                   const std::vector<std::string>& mis_shaped);
+
 class Module {
  public:
   virtual ~Module() = default;

@@ -137,20 +137,8 @@ void Optimizer::load_state_dict(const StateDict& state) {
     if (absent.size() < state_spec_.size())
       missing.insert(missing.end(), absent.begin(), absent.end());
   }
-  if (!unexpected.empty() || !missing.empty() || !mis_shaped.empty()) {
-    std::ostringstream msg;
-    msg << "load_state_dict: optimizer state does not match " << repr() << ":";
-    auto list = [&](const char* what, const std::vector<std::string>& keys) {
-      if (keys.empty()) return;
-      msg << " " << what << " keys:";
-      for (size_t i = 0; i < keys.size(); ++i) msg << (i ? ", " : " ") << keys[i];
-      msg << ";";
-    };
-    list("missing", missing);
-    list("unexpected", unexpected);
-    list("mis-shaped", mis_shaped);
-    throw Error(msg.str());
-  }
+  if (!unexpected.empty() || !missing.empty() || !mis_shaped.empty())
+    throw Error(state_mismatch_message("optimizer state", repr(), missing, unexpected, mis_shaped));
   state_ = std::move(loaded);
 }
 

@@ -41,6 +41,26 @@ float row_max(const float* p, int64_t n) {
   return std::isinf(m) && m < 0 ? 0.f : m;
 }
 
+// dx for a row op whose gradient needs, per row, one sum over g (weighted or not) and then an
+// elementwise formula: softmax and log_softmax. `reduce(g, y)` gives the term summed over the row,
+// `grad(g, y, sum)` the element of dx.
+template <class Reduce, class Grad>
+Tensor row_backward(const Tensor& g, const Tensor& y, Reduce reduce, Grad grad) {
+  const Tensor gc = g.contiguous();
+  Tensor dx = Tensor::empty(y.shape());
+  const int64_t n = y.size(-1), rows = y.numel() / std::max<int64_t>(n, 1);
+  const float *pg = gc.data(), *py = y.data();
+  float* pd = dx.data();
+#pragma omp parallel for schedule(static) if (y.numel() >= kParallelGrain)
+  for (int64_t r = 0; r < rows; ++r) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += reduce(pg[r * n + i], py[r * n + i]);
+    for (int64_t i = 0; i < n; ++i)
+      pd[r * n + i] = grad(pg[r * n + i], py[r * n + i], static_cast<float>(s));
+  }
+  return dx;
+}
+
 Tensor softmax_last(const Tensor& x) {
   Tensor out = row_map(x, [](const float* p, float* q, int64_t n) {
     const float m = row_max(p, n);
@@ -53,19 +73,9 @@ Tensor softmax_last(const Tensor& x) {
   });
   return record("softmax", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
     // dx = y * (g - sum(g * y))
-    const Tensor gc = g.contiguous();
-    Tensor dx = Tensor::empty(y.shape());
-    const int64_t n = y.size(-1), rows = y.numel() / std::max<int64_t>(n, 1);
-    const float *pg = gc.data(), *py = y.data();
-    float* pd = dx.data();
-#pragma omp parallel for schedule(static) if (y.numel() >= kParallelGrain)
-    for (int64_t r = 0; r < rows; ++r) {
-      double dot = 0;
-      for (int64_t i = 0; i < n; ++i) dot += pg[r * n + i] * py[r * n + i];
-      for (int64_t i = 0; i < n; ++i)
-        pd[r * n + i] = py[r * n + i] * (pg[r * n + i] - static_cast<float>(dot));
-    }
-    return {dx};
+    return {row_backward(
+        g, y, [](float gv, float yv) { return gv * yv; },
+        [](float gv, float yv, float dot) { return yv * (gv - dot); })};
   });
 }
 
@@ -80,19 +90,9 @@ Tensor log_softmax_last(const Tensor& x) {
   });
   return record("log_softmax", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
     // dx = g - exp(y) * sum(g)
-    const Tensor gc = g.contiguous();
-    Tensor dx = Tensor::empty(y.shape());
-    const int64_t n = y.size(-1), rows = y.numel() / std::max<int64_t>(n, 1);
-    const float *pg = gc.data(), *py = y.data();
-    float* pd = dx.data();
-#pragma omp parallel for schedule(static) if (y.numel() >= kParallelGrain)
-    for (int64_t r = 0; r < rows; ++r) {
-      double s = 0;
-      for (int64_t i = 0; i < n; ++i) s += pg[r * n + i];
-      for (int64_t i = 0; i < n; ++i)
-        pd[r * n + i] = pg[r * n + i] - std::exp(py[r * n + i]) * static_cast<float>(s);
-    }
-    return {dx};
+    return {row_backward(
+        g, y, [](float gv, float) { return gv; },
+        [](float gv, float yv, float sum) { return gv - fast_exp(yv) * sum; })};
   });
 }
 

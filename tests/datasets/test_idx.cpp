@@ -2,7 +2,9 @@
 // here (plain and gzipped), and one test per way a file can be broken.
 
 #include <doctest/doctest.h>
+
 #include <zlib.h>
+#include "temp_dir.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -26,28 +28,7 @@ using heed::data::read_idx;
 using Bytes = std::vector<uint8_t>;
 
 // A fresh directory under the system temp dir, removed with its contents when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    do {
-      path_ = fs::temp_directory_path() /
-              ("heed_test_idx_" + std::to_string(random()) + "_" + std::to_string(random()));
-    } while (!fs::create_directory(path_));
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using heed::testing::TempDir;
 
 Bytes idx_header(uint8_t type, const std::vector<uint32_t>& dims) {
   Bytes out = {0, 0, type, static_cast<uint8_t>(dims.size())};

@@ -1,7 +1,9 @@
 #include "framework/hdf5.h"
 
 #include <doctest/doctest.h>
+
 #include <hdf5.h>
+#include "temp_dir.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -20,26 +22,7 @@ using heed::h5::File;
 namespace {
 
 // A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("heed_test_hdf5_" + std::to_string(random()) + std::to_string(random()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using heed::testing::TempDir;
 
 // The heed::Error message `body` throws; fails the test if it throws nothing.
 std::string error_of(const std::function<void()>& body) {

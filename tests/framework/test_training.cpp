@@ -11,21 +11,13 @@
 #include "framework/hdf5.h"
 #include "framework/recipe.h"
 #include "framework/trainer.h"
+#include "temp_dir.h"
 
 using namespace heed;
+using heed::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("heed_test_training_" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // A small run that exercises dropout (the random stream), Adam's moments and an epoch boundary:
 // 384 examples in batches of 32 are 12 steps an epoch.
@@ -88,24 +80,24 @@ CliResult run_cli(const std::string& args, const fs::path& dir) {
 TEST_CASE("training N steps straight equals N/2, resume, N/2: identical parameters") {
   TempDir tmp;
   {
-    Trainer straight(small_recipe(20), (tmp.path / "straight").string());
+    Trainer straight(small_recipe(20), (tmp.fs_path() / "straight").string());
     straight.train();
   }
   {
-    Trainer first_half(small_recipe(10), (tmp.path / "resumed").string());
+    Trainer first_half(small_recipe(10), (tmp.fs_path() / "resumed").string());
     first_half.train();
   }
-  Trainer second_half(small_recipe(20), (tmp.path / "resumed").string());
-  second_half.restore((tmp.path / "resumed" / "checkpoints" / "last.h5").string());
+  Trainer second_half(small_recipe(20), (tmp.fs_path() / "resumed").string());
+  second_half.restore((tmp.fs_path() / "resumed" / "checkpoints" / "last.h5").string());
   const nlohmann::json summary = second_half.train();
   CHECK(summary["steps"] == 20);
-  const auto a = flat_parameters(tmp.path / "straight" / "checkpoints" / "last.h5");
-  const auto b = flat_parameters(tmp.path / "resumed" / "checkpoints" / "last.h5");
+  const auto a = flat_parameters(tmp.fs_path() / "straight" / "checkpoints" / "last.h5");
+  const auto b = flat_parameters(tmp.fs_path() / "resumed" / "checkpoints" / "last.h5");
   REQUIRE(a.size() == b.size());
   CHECK(a == b);  // bitwise: same data order, same dropout masks, same optimizer state
 
   // metrics.jsonl has train lines (every 5 steps) and eval lines with the documented fields.
-  std::ifstream metrics(tmp.path / "straight" / "metrics.jsonl");
+  std::ifstream metrics(tmp.fs_path() / "straight" / "metrics.jsonl");
   int train_lines = 0, eval_lines = 0;
   for (std::string line; std::getline(metrics, line);) {
     const auto j = nlohmann::json::parse(line);
@@ -134,7 +126,7 @@ TEST_CASE("checkpoint round trip keeps every tensor, the generator and the progr
   c.rng = gen.state();
   c.progress = {2, 123, 0xfedcba9876543210ull, 64, 4500};
   c.recipe = R"({"train": {"epochs": 3}})";
-  const std::string path = (tmp.path / "c.h5").string();
+  const std::string path = (tmp.fs_path() / "c.h5").string();
   save_checkpoint(path, c);
   const Checkpoint d = load_checkpoint(path);
   REQUIRE(d.model.size() == 2);
@@ -154,21 +146,21 @@ TEST_CASE("checkpoint round trip keeps every tensor, the generator and the progr
   CHECK(d.recipe == c.recipe);
   // No temporary file is left beside it.
   int files = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path)) ++files;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.fs_path())) ++files;
   CHECK(files == 1);
 }
 
 TEST_CASE("bad checkpoints are reported with the file and the problem") {
   TempDir tmp;
-  const fs::path garbage = tmp.path / "garbage.h5";
+  const fs::path garbage = tmp.fs_path() / "garbage.h5";
   std::ofstream(garbage) << "not a checkpoint at all";
   CHECK(error_of([&] { load_checkpoint(garbage.string()); }) ==
         "checkpoint " + garbage.string() + ": not an HDF5 file");
   CHECK(error_of([&] {
-          load_checkpoint((tmp.path / "missing.h5").string());
+          load_checkpoint((tmp.fs_path() / "missing.h5").string());
         }).find("no such file") != std::string::npos);
 
-  const fs::path other = tmp.path / "other.h5";
+  const fs::path other = tmp.fs_path() / "other.h5";
   {
     h5::File f = h5::File::create(other.string());
     f.write_string("hello", "world");
@@ -177,15 +169,15 @@ TEST_CASE("bad checkpoints are reported with the file and the problem") {
         std::string::npos);
 
   // A save into a missing directory fails cleanly and leaves no temporary file anywhere.
-  CHECK_THROWS_AS(save_checkpoint((tmp.path / "no" / "dir" / "x.h5").string(), Checkpoint{}),
+  CHECK_THROWS_AS(save_checkpoint((tmp.fs_path() / "no" / "dir" / "x.h5").string(), Checkpoint{}),
                   Error);
-  CHECK_FALSE(fs::exists(tmp.path / "no"));
+  CHECK_FALSE(fs::exists(tmp.fs_path() / "no"));
 }
 
 TEST_CASE("recipe errors give the JSON path and the nearest valid key or name") {
   TempDir tmp;
   auto error_for = [&](nlohmann::json recipe) {
-    return error_of([&] { Trainer(recipe, (tmp.path / "run").string()); });
+    return error_of([&] { Trainer(recipe, (tmp.fs_path() / "run").string()); });
   };
   nlohmann::json r = small_recipe(1);
   r["model"]["encoder"]["d_modle"] = 16;
@@ -215,17 +207,18 @@ TEST_CASE("recipe errors give the JSON path and the nearest valid key or name") 
   CHECK(error_for(r).find("optimizer") != std::string::npos);
 
   r = small_recipe(1);
-  r["data"]["path"] = (tmp.path / "nowhere").string();
-  CHECK(error_for(r).find((tmp.path / "nowhere").string()) != std::string::npos);
+  r["data"]["path"] = (tmp.fs_path() / "nowhere").string();
+  CHECK(error_for(r).find((tmp.fs_path() / "nowhere").string()) != std::string::npos);
 }
 
 TEST_CASE("recipes: include, --set overrides and syntax errors with line and column") {
   TempDir tmp;
-  std::ofstream(tmp.path / "base.json")
+  std::ofstream(tmp.fs_path() / "base.json")
       << R"({"train": {"epochs": 5, "batch_size": 32}, "model": {"type": "x"}})";
-  std::ofstream(tmp.path / "top.json") << R"({"include": "base.json", "train": {"epochs": 2}})";
+  std::ofstream(tmp.fs_path() / "top.json")
+      << R"({"include": "base.json", "train": {"epochs": 2}})";
   const nlohmann::json r =
-      load_recipe((tmp.path / "top.json").string(),
+      load_recipe((tmp.fs_path() / "top.json").string(),
                   {"train.seed=9", "model.encoder.type=lstm", "output.dir=runs/a"});
   CHECK(r["train"]["epochs"] == 2);
   CHECK(r["train"]["batch_size"] == 32);
@@ -233,50 +226,51 @@ TEST_CASE("recipes: include, --set overrides and syntax errors with line and col
   CHECK(r["model"]["encoder"]["type"] == "lstm");
   CHECK(r["output"]["dir"] == "runs/a");
 
-  std::ofstream(tmp.path / "broken.json") << "{\n  \"train\": {\"epochs\": 2,}\n}";
-  const std::string e = error_of([&] { load_recipe((tmp.path / "broken.json").string()); });
+  std::ofstream(tmp.fs_path() / "broken.json") << "{\n  \"train\": {\"epochs\": 2,}\n}";
+  const std::string e = error_of([&] { load_recipe((tmp.fs_path() / "broken.json").string()); });
   CHECK(e.find("broken.json: parse error at line 2") != std::string::npos);
-  CHECK(error_of([&] { load_recipe((tmp.path / "missing.json").string()); }).find("no such file") !=
-        std::string::npos);
-  CHECK(error_of([&] { load_recipe((tmp.path / "top.json").string(), {"novalue"}); }) ==
+  CHECK(error_of([&] {
+          load_recipe((tmp.fs_path() / "missing.json").string());
+        }).find("no such file") != std::string::npos);
+  CHECK(error_of([&] { load_recipe((tmp.fs_path() / "top.json").string(), {"novalue"}); }) ==
         "--set novalue: expected path.to.key=value");
 }
 
 TEST_CASE("the CLI answers bad input with one line on stderr and a non-zero status") {
   TempDir tmp;
-  const std::string recipe = (tmp.path / "r.json").string();
+  const std::string recipe = (tmp.fs_path() / "r.json").string();
   std::ofstream(recipe) << small_recipe(2).dump();
 
-  CliResult r = run_cli("train " + recipe + " --set train.epochz=2 --dry-run", tmp.path);
+  CliResult r = run_cli("train " + recipe + " --set train.epochz=2 --dry-run", tmp.fs_path());
   CHECK(r.status == 1);
   CHECK(r.err.find("heed: error: recipe: unknown key \"train.epochz\"; did you mean \"epochs\"?") ==
         0);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 
-  r = run_cli("train " + recipe + " --dry-run", tmp.path);
+  r = run_cli("train " + recipe + " --dry-run", tmp.fs_path());
   CHECK(r.status == 0);
 
-  r = run_cli("train " + (tmp.path / "none.json").string(), tmp.path);
+  r = run_cli("train " + (tmp.fs_path() / "none.json").string(), tmp.fs_path());
   CHECK(r.status != 0);
 
-  r = run_cli("train --resume " + (tmp.path / "norun").string(), tmp.path);
+  r = run_cli("train --resume " + (tmp.fs_path() / "norun").string(), tmp.fs_path());
   CHECK(r.status == 1);
   CHECK(r.err.find("no such directory") != std::string::npos);
 
   // A run whose checkpoint is corrupt: the error names the file; nothing is overwritten.
-  const fs::path run = tmp.path / "run";
-  r = run_cli("train " + recipe + " --out " + run.string(), tmp.path);
+  const fs::path run = tmp.fs_path() / "run";
+  r = run_cli("train " + recipe + " --out " + run.string(), tmp.fs_path());
   REQUIRE(r.status == 0);
   const fs::path ckpt = run / "checkpoints" / "last.h5";
   fs::resize_file(ckpt, fs::file_size(ckpt) / 2);
   const auto size_before = fs::file_size(ckpt);
-  r = run_cli("eval " + run.string(), tmp.path);
+  r = run_cli("eval " + run.string(), tmp.fs_path());
   CHECK(r.status == 1);
   CHECK(r.err.find("checkpoint " + ckpt.string()) != std::string::npos);
   CHECK(fs::file_size(ckpt) == size_before);
 
   // --out into an existing run refuses instead of mixing two runs.
-  r = run_cli("train " + recipe + " --out " + run.string(), tmp.path);
+  r = run_cli("train " + recipe + " --out " + run.string(), tmp.fs_path());
   CHECK(r.status == 1);
   CHECK(r.err.find("--resume") != std::string::npos);
 }
