@@ -41,18 +41,11 @@ const std::vector<Entry>& entries() {
 
 DataSplits build_dataset(const Config& config) {
   const std::string name = config.require<std::string>("name");
-  std::vector<std::string> names;
-  for (const Entry& e : entries()) {
-    if (e.about.name == name) return e.build(config);
-    names.push_back(e.about.name);
-  }
-  throw Error(unknown_name_message("dataset", config.path_of("name"), name, names));
+  return find_entry(entries(), name, "dataset", config.path_of("name")).build(config);
 }
 
 std::vector<RegistryEntry> list_datasets() {
-  std::vector<RegistryEntry> out;
-  for (const Entry& e : entries()) out.push_back(e.about);
-  return out;
+  return abouts(entries());
 }
 
 }  // namespace heed

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "framework/config.h"
+#include "framework/error.h"
 #include "framework/model.h"
 
 namespace heed {
@@ -42,6 +43,27 @@ struct DataSplits {
 struct RegistryEntry {
   std::string kind, name, description, options;
 };
+
+/// The entry of `entries` (each with an `about.name`) named `name`; throws heed::Error naming the
+/// recipe path, the nearest valid name and all of them otherwise.
+template <class Entry>
+const Entry& find_entry(const std::vector<Entry>& entries, const std::string& name,
+                        const std::string& what, const std::string& path) {
+  std::vector<std::string> names;
+  for (const Entry& e : entries) {
+    if (e.about.name == name) return e;
+    names.push_back(e.about.name);
+  }
+  throw Error(unknown_name_message(what, path, name, names));
+}
+
+/// The `about` of every entry, for `heed list`.
+template <class Entry>
+std::vector<RegistryEntry> abouts(const std::vector<Entry>& entries) {
+  std::vector<RegistryEntry> out;
+  for (const Entry& e : entries) out.push_back(e.about);
+  return out;
+}
 
 /// From the recipe's "data" section.
 DataSplits build_dataset(const Config& config);

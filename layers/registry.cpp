@@ -32,19 +32,12 @@ const std::vector<Entry>& entries() {
 }  // namespace
 
 std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, Generator& gen) {
-  const std::string type = config.require<std::string>("type");
-  std::vector<std::string> names;
-  for (const Entry& e : entries()) {
-    if (e.about.name == type) return e.build(config, info, gen);
-    names.push_back(e.about.name);
-  }
-  throw Error(unknown_name_message("model type", config.path_of("type"), type, names));
+  const std::string name = config.require<std::string>("type");
+  return find_entry(entries(), name, "model type", config.path_of("type")).build(config, info, gen);
 }
 
 std::vector<RegistryEntry> list_models() {
-  std::vector<RegistryEntry> out;
-  for (const Entry& e : entries()) out.push_back(e.about);
-  return out;
+  return abouts(entries());
 }
 
 }  // namespace heed

@@ -62,27 +62,19 @@ const std::vector<Entry>& entries() {
 
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const StateDict& params) {
   const std::string name = config.require<std::string>("name");
-  std::vector<std::string> names;
-  for (const Entry& e : entries()) {
-    if (e.about.name == name) {
-      try {
-        return e.build(config, params);
-      } catch (const Error& err) {
-        const std::string what = err.what();
-        // Hyper-parameter checks in the constructors don't know the recipe path; add it.
-        if (what.rfind("recipe", 0) == 0) throw;
-        throw Error("recipe: \"" + config.path() + "\": " + what);
-      }
-    }
-    names.push_back(e.about.name);
+  const Entry& entry = find_entry(entries(), name, "optimizer", config.path_of("name"));
+  try {
+    return entry.build(config, params);
+  } catch (const Error& err) {
+    const std::string what = err.what();
+    // Hyper-parameter checks in the constructors don't know the recipe path; add it.
+    if (what.rfind("recipe", 0) == 0) throw;
+    throw Error("recipe: \"" + config.path() + "\": " + what);
   }
-  throw Error(unknown_name_message("optimizer", config.path_of("name"), name, names));
 }
 
 std::vector<RegistryEntry> list_optimizers() {
-  std::vector<RegistryEntry> out;
-  for (const Entry& e : entries()) out.push_back(e.about);
-  return out;
+  return abouts(entries());
 }
 
 }  // namespace heed
