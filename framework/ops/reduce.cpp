@@ -17,7 +17,8 @@ struct Plan {
   Shape kept_shape;  // always with 1s in the reduced dimensions (to expand gradients back)
 };
 
-Plan plan_reduction(const Tensor& x, std::vector<int64_t> dims, bool keepdim, const char* op) {
+Plan plan_reduction(const Tensor& x, std::vector<int64_t> dims, bool keepdim, const char* op,
+                    bool need_rows = true) {
   HEED_CHECK(x.dtype() == Dtype::Float32, op, ": expected a float32 tensor, got int64 of shape ",
              x.shape());
   if (dims.empty())
@@ -38,6 +39,7 @@ Plan plan_reduction(const Tensor& x, std::vector<int64_t> dims, bool keepdim, co
   }
   for (int64_t d = 0; d < x.dim(); ++d)
     if (reduced[d]) order.push_back(d), inner *= x.shape()[d];
+  if (!need_rows) return {Tensor(), out_shape, kept_shape};
   NoGradGuard no_grad;
   Tensor rows =
       x.dim() == 0 ? x.reshape({1, 1}) : permute(x, order).contiguous().reshape({-1, inner});
@@ -46,17 +48,49 @@ Plan plan_reduction(const Tensor& x, std::vector<int64_t> dims, bool keepdim, co
 
 }  // namespace
 
-Tensor sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
-  Plan plan = plan_reduction(x, std::move(dims), keepdim, "sum");
-  const int64_t outer = plan.rows.size(0), inner = plan.rows.size(1);
-  Tensor out = Tensor::empty(plan.out_shape);
-  const float* p = plan.rows.data();
+namespace {
+// Sum over the leading `lead` dimensions of a contiguous x, reading memory in order: the common
+// case of a bias gradient ([batch * seq, features] -> [features]), which the general path would
+// transpose first.
+Tensor sum_leading(const Tensor& x, int64_t lead, const Shape& out_shape) {
+  int64_t rows = 1;
+  for (int64_t d = 0; d < lead; ++d) rows *= x.shape()[d];
+  const int64_t n = x.numel() / std::max<int64_t>(rows, 1);
+  std::vector<double> acc(n, 0.0);
+  const float* p = x.data();
+  for (int64_t r = 0; r < rows; ++r)
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) acc[j] += p[r * n + j];
+  Tensor out = Tensor::empty(out_shape);
   float* q = out.data();
+  for (int64_t j = 0; j < n; ++j) q[j] = static_cast<float>(acc[j]);
+  return out;
+}
+
+// The number of leading dimensions when `dims` are exactly 0..k-1 (k < x.dim()), else 0.
+int64_t leading_prefix(const Tensor& x, std::vector<int64_t> dims) {
+  for (int64_t& d : dims) d = x.wrap_dim(d);
+  std::sort(dims.begin(), dims.end());
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] != static_cast<int64_t>(i)) return 0;
+  return static_cast<int64_t>(dims.size()) < x.dim() ? static_cast<int64_t>(dims.size()) : 0;
+}
+}  // namespace
+
+Tensor sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+  const int64_t lead = x.is_contiguous() && !dims.empty() ? leading_prefix(x, dims) : 0;
+  Plan plan = plan_reduction(x, std::move(dims), keepdim, "sum", /*need_rows=*/lead == 0);
+  Tensor out = lead > 0 ? sum_leading(x, lead, plan.out_shape) : Tensor::empty(plan.out_shape);
+  if (lead == 0) {
+    const int64_t outer = plan.rows.size(0), inner = plan.rows.size(1);
+    const float* p = plan.rows.data();
+    float* q = out.data();
 #pragma omp parallel for schedule(static) if (outer * inner >= kParallelGrain && outer > 1)
-  for (int64_t r = 0; r < outer; ++r) {
-    double acc = 0;
-    for (int64_t i = 0; i < inner; ++i) acc += p[r * inner + i];
-    q[r] = static_cast<float>(acc);
+    for (int64_t r = 0; r < outer; ++r) {
+      double acc = 0;
+      for (int64_t i = 0; i < inner; ++i) acc += p[r * inner + i];
+      q[r] = static_cast<float>(acc);
+    }
   }
   return record("sum", out, {x},
                 [kept = plan.kept_shape, in = x.shape()](const Tensor& g) -> Grads {

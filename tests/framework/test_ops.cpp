@@ -61,6 +61,11 @@ std::vector<GradCase> op_cases() {
          return ops::sum(x[0], {0, 2});
        },
        {rnd({2, 3, 4}, 20)}},
+      {"sum over leading dims {0, 1} (in-order path)",
+       [](V x) {
+         return ops::sum(x[0], {1, 0});
+       },
+       {rnd({2, 3, 4}, 54)}},
       {"sum all", [](V x) { return ops::sum(x[0]); }, {rnd({2, 3}, 21)}},
       {"mean dim 1 keepdim", [](V x) { return ops::mean(x[0], {1}, true); }, {rnd({2, 3, 4}, 22)}},
       {"max dim 1", [](V x) { return ops::max(x[0], 1); }, {rnd({2, 5, 3}, 23)}},
