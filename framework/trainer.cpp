@@ -250,7 +250,8 @@ nlohmann::json Trainer::train() {
   }
   bar.finish();
   // An interrupted run saves and leaves at once: whoever pressed Ctrl-C is waiting.
-  const bool evaluated = !last_eval_.is_null() && last_eval_.value("step", int64_t{-1}) == progress_.step;
+  const bool evaluated =
+      !last_eval_.is_null() && last_eval_.value("step", int64_t{-1}) == progress_.step;
   if (status == "finished" && !evaluated) run_evaluation();
   save();
   nlohmann::json summary = {
