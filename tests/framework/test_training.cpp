@@ -262,6 +262,9 @@ TEST_CASE("the CLI answers bad input with one line on stderr and a non-zero stat
   r = run_cli("train " + recipe + " --out " + run.string(), tmp.fs_path());
   REQUIRE(r.status == 0);
   const fs::path ckpt = run / "checkpoints" / "last.h5";
+  CHECK(run_cli("eval " + run.string(), tmp.fs_path()).status == 0);
+  CHECK(run_cli("train --resume " + run.string() + " --set train.max_steps=3", tmp.fs_path())
+            .status == 0);
   fs::resize_file(ckpt, fs::file_size(ckpt) / 2);
   const auto size_before = fs::file_size(ckpt);
   r = run_cli("eval " + run.string(), tmp.fs_path());
