@@ -71,6 +71,13 @@ std::string choose_run_dir(const TrainArgs& a, const nlohmann::json& recipe) {
   return dir;
 }
 
+// Trains to the end; prints summary.json's content; 130 (as for SIGINT) when interrupted.
+int run_training(heed::Trainer& trainer) {
+  const nlohmann::json summary = trainer.train();
+  std::cout << summary.dump() << "\n";
+  return summary["status"] == "interrupted" ? 130 : 0;
+}
+
 int train_new(const TrainArgs& a) {
   const nlohmann::json recipe = heed::load_recipe(a.recipe, a.sets);
   const std::string run_dir = a.dry_run ? std::string("(dry run)") : choose_run_dir(a, recipe);
@@ -83,9 +90,7 @@ int train_new(const TrainArgs& a) {
   fs::create_directories(run_dir);
   write_json(fs::path(run_dir) / "recipe.resolved.json", recipe);
   std::cerr << "run directory: " << run_dir << "\n";
-  const nlohmann::json summary = trainer.train();
-  std::cout << summary.dump() << "\n";
-  return summary["status"] == "interrupted" ? 130 : 0;
+  return run_training(trainer);
 }
 
 int train_resume(const TrainArgs& a) {
@@ -98,9 +103,7 @@ int train_resume(const TrainArgs& a) {
   trainer.restore(ckpt.string());
   write_json(dir / "recipe.resolved.json", recipe);
   std::cerr << "resuming " << a.resume << " from " << ckpt.string() << "\n";
-  const nlohmann::json summary = trainer.train();
-  std::cout << summary.dump() << "\n";
-  return summary["status"] == "interrupted" ? 130 : 0;
+  return run_training(trainer);
 }
 
 int evaluate(const EvalArgs& a) {

@@ -114,6 +114,14 @@ void set_grads(const StateDict& params, int step) {
   }
 }
 
+// Steps `opt` over `params` with the gradients of steps first .. first + count - 1.
+void take_steps(optim::Optimizer& opt, const StateDict& params, int first, int count) {
+  for (int s = first; s < first + count; ++s) {
+    set_grads(params, s);
+    opt.step();
+  }
+}
+
 std::map<std::string, std::vector<float>> values_by_name(const StateDict& sd) {
   std::map<std::string, std::vector<float>> out;
   for (const auto& [name, t] : sd)
@@ -214,10 +222,7 @@ TEST_CASE("optim: state_dict round trip: a resumed optimizer continues exactly")
     INFO(description);
     const StateDict a = make_params(2);
     auto opt_a = make(a);
-    for (int s = 0; s < 2; ++s) {
-      set_grads(a, s);
-      opt_a->step();
-    }
+    take_steps(*opt_a, a, 0, 2);
     const StateDict saved = opt_a->state_dict();
     const auto saved_values = values_by_name(saved);
 
@@ -241,10 +246,7 @@ TEST_CASE("optim: state is keyed by parameter name: another parameter order load
     INFO(description);
     const StateDict a = make_params(3);
     auto opt_a = make(a);
-    for (int s = 0; s < 2; ++s) {
-      set_grads(a, s);
-      opt_a->step();
-    }
+    take_steps(*opt_a, a, 0, 2);
     const StateDict b = copy_params(a);
     const StateDict reversed(b.rbegin(), b.rend());
     auto opt_b = make(reversed);
