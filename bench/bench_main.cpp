@@ -1,35 +1,20 @@
 // heed's side of the benchmarks in ../shared/BENCHMARKS.md (see bench/README.md for the contract
 // shared with bench/pytorch_reference.py):
-//   heed_bench --workload rowlstm_fmnist|rowattn_fmnist|matmul_peak --threads N
-//              [--min-steps 20 --min-seconds 5 --warmup 3 --seed 0]
-// prints one JSON line per measurement on stdout.
+//   heed_bench --workload W --threads N [--min-steps 20 --min-seconds 5 --warmup 3 --seed 0]
+// prints one JSON line per measurement on stdout. Each workload family lives in its own file.
 
 #include <omp.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 
-#include "framework/ops.h"
-#include "framework/random.h"
-#include "framework/registry.h"
+#include "bench/bench.h"
 #include "optim/adam.h"
 
-using namespace heed;
-
-namespace {
-
-struct Args {
-  std::string workload;
-  int threads = 1;
-  int min_steps = 20, warmup = 3;
-  double min_seconds = 5;
-  uint64_t seed = 0;
-};
+namespace heed::bench {
 
 double peak_rss_mb() {
   rusage usage{};
@@ -37,7 +22,6 @@ double peak_rss_mb() {
   return usage.ru_maxrss / 1024.0;
 }
 
-// Median milliseconds of `step` over at least min_steps calls and min_seconds.
 double median_ms(const Args& a, const std::function<void()>& step) {
   for (int i = 0; i < a.warmup; ++i) step();
   std::vector<double> ms;
@@ -55,7 +39,7 @@ double median_ms(const Args& a, const std::function<void()>& step) {
 }
 
 void print(const Args& a, double ms, double throughput, const std::string& unit,
-           nlohmann::json extra = {}) {
+           const nlohmann::json& extra) {
   nlohmann::json line = {{"workload", a.workload},      {"impl", "heed"},
                          {"threads", a.threads},        {"step_ms_median", ms},
                          {"throughput", throughput},    {"unit", unit},
@@ -64,58 +48,28 @@ void print(const Args& a, double ms, double throughput, const std::string& unit,
   std::cout << line.dump() << std::endl;
 }
 
-// A training step of a registered model on one fixed random batch of Fashion-MNIST rows.
-void row_classifier(const Args& a, const nlohmann::json& model_recipe) {
-  Generator gen(a.seed);
-  const int64_t batch = 64;
-  const DataInfo info{{28, 28}, 10};
-  auto model = build_model(Config(model_recipe, "model"), info, gen);
-  optim::Adam adam(model->named_parameters(), {.lr = 1e-3});
-  std::vector<int64_t> labels(batch);
-  for (auto& l : labels) l = static_cast<int64_t>(gen.below(10));
-  const Batch b{Tensor::randn({batch, 28, 28}, gen), Tensor::from_vector_i64(labels, {batch})};
+void train_steps(const Args& a, Model& model, const Batch& batch, double items_per_step,
+                 const std::string& unit) {
+  optim::Adam adam(model.named_parameters(), {.lr = 1e-3});
   const double ms = median_ms(a, [&] {
-    model->forward(b).loss.backward();
+    model.forward(batch).loss.backward();
     adam.step();
     adam.zero_grad();
   });
-  print(a, ms, batch * 1000.0 / ms, "images/s");
+  print(a, ms, items_per_step * 1000.0 / ms, unit);
 }
 
-void matmul_peak(const Args& a) {
-  Generator gen(a.seed);
-  for (int64_t n : {1024, 2048}) {
-    const Tensor x = Tensor::randn({n, n}, gen), y = Tensor::randn({n, n}, gen);
-    const double ms = median_ms(a, [&] { ops::matmul(x, y); });
-    const double gflops = 2.0 * n * n * n / (ms * 1e6);
-    print(a, ms, gflops, "GFLOP/s",
-          {{"n", n}, {"pct_of_peak", 100.0 * gflops / (128.0 * a.threads)}});
-  }
-}
+}  // namespace heed::bench
 
-const std::map<std::string, std::function<void(const Args&)>>& workloads() {
-  static const std::map<std::string, std::function<void(const Args&)>> all = {
-      {"rowlstm_fmnist",
-       [](const Args& a) {
-         row_classifier(a, {{"type", "sequence_classifier"},
-                            {"encoder", {{"type", "lstm"}, {"hidden_size", 128}}},
-                            {"pooling", "last"}});
-       }},
-      {"rowattn_fmnist",
-       [](const Args& a) {
-         row_classifier(a, {{"type", "sequence_classifier"},
-                            {"encoder",
-                             {{"type", "transformer"},
-                              {"d_model", 64},
-                              {"nhead", 4},
-                              {"num_layers", 2},
-                              {"dim_feedforward", 128},
-                              {"dropout", 0.1},
-                              {"activation", "relu"},
-                              {"norm_first", true}}},
-                            {"pooling", "mean"}});
-       }},
-      {"matmul_peak", matmul_peak},
+namespace {
+
+using heed::bench::Args;
+
+const std::map<std::string, void (*)(const Args&)>& workloads() {
+  static const std::map<std::string, void (*)(const Args&)> all = {
+      {"rowlstm_fmnist", heed::bench::rowlstm_fmnist},
+      {"rowattn_fmnist", heed::bench::rowattn_fmnist},
+      {"matmul_peak", heed::bench::matmul_peak},
   };
   return all;
 }

@@ -1,0 +1,43 @@
+#pragma once
+// What every heed benchmark shares (protocol in ../shared/BENCHMARKS.md and bench/README.md):
+// the command-line arguments, the timing loop and the one JSON line per measurement.
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "framework/model.h"
+
+namespace heed::bench {
+
+struct Args {
+  std::string workload;
+  int threads = 1;
+  int min_steps = 20, warmup = 3;
+  double min_seconds = 5;
+  uint64_t seed = 0;
+};
+
+/// Peak resident set size of this process so far (getrusage), in MB.
+double peak_rss_mb();
+
+/// Median milliseconds of `step` over at least a.min_steps calls and a.min_seconds seconds,
+/// after a.warmup untimed calls.
+double median_ms(const Args& a, const std::function<void()>& step);
+
+/// Prints {"workload", "impl": "heed", "threads", "step_ms_median", "throughput", "unit",
+/// "peak_rss_mb"} plus `extra`'s keys as one JSON line on stdout.
+void print(const Args& a, double ms, double throughput, const std::string& unit,
+           const nlohmann::json& extra = {});
+
+/// Times BENCHMARKS.md's training step (forward + loss + backward + Adam lr 1e-3 + zero_grad) of
+/// `model` on the one fixed `batch`, and prints it with throughput = items_per_step per second.
+void train_steps(const Args& a, Model& model, const Batch& batch, double items_per_step,
+                 const std::string& unit);
+
+// The workloads, one family per file.
+void rowlstm_fmnist(const Args& a);  // rows.cpp
+void rowattn_fmnist(const Args& a);  // rows.cpp
+void matmul_peak(const Args& a);     // matmul.cpp
+
+}  // namespace heed::bench
