@@ -3,10 +3,12 @@
 
 #include "framework/autograd.h"
 #include "framework/ops/elementwise.h"
+#include "framework/ops/linear_attention.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
 #include "framework/ops/norm.h"
 #include "framework/ops/reduce.h"
 #include "framework/ops/shape.h"
 #include "framework/ops/softmax.h"
+#include "framework/ops/sparse_attention.h"
 #include "framework/tensor.h"

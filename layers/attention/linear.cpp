@@ -1,0 +1,69 @@
+#include "layers/attention/linear.h"
+
+#include "framework/ops.h"
+
+namespace heed::nn {
+
+namespace {
+
+void check_shapes(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& padding,
+                  bool causal) {
+  HEED_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && q.size(-1) == k.size(-1) &&
+                 k.size(2) == v.size(2) && q.size(0) == k.size(0) && k.size(0) == v.size(0) &&
+                 q.size(1) == k.size(1) && k.size(1) == v.size(1),
+             "linear_attention: q ", q.shape(), ", k ", k.shape(), " and v ", v.shape(),
+             " are not [batch, heads, query, d_k], [batch, heads, key, d_k], "
+             "[batch, heads, key, d_v]");
+  HEED_CHECK(!causal || q.size(2) == k.size(2),
+             "linear_attention: causal needs query == key, got q ", q.shape(), " and k ",
+             k.shape());
+  HEED_CHECK(!padding.defined() || padding.shape() == Shape({k.size(0), k.size(2)}),
+             "linear_attention: key_padding_mask of shape ", padding.shape(), ", expected ",
+             Shape({k.size(0), k.size(2)}));
+}
+
+// phi(k) with padded keys zeroed, so they enter neither the numerator nor the normalizer.
+Tensor key_features(const Tensor& k, const Tensor& padding) {
+  const Tensor phi_k = ops::elu_plus_one(k);
+  if (!padding.defined()) return phi_k;
+  const Tensor keep = ops::masked_fill(Tensor::ones({k.size(0), 1, k.size(2), 1}),
+                                       padding.reshape({k.size(0), 1, k.size(2), 1}), 0.f);
+  return phi_k * keep;
+}
+
+// The normalized phi(q_i) . phi(k_j), [batch, heads, query, key].
+Tensor quadratic_weights(const Tensor& phi_q, const Tensor& phi_k, bool causal, float eps) {
+  Tensor a = ops::matmul(phi_q, phi_k.transpose(-1, -2));
+  if (causal) a = ops::masked_fill(a, causal_mask(phi_q.size(2), phi_k.size(2)), 0.f);
+  return a / (ops::sum(a, {-1}, true) + eps);
+}
+
+}  // namespace
+
+AttentionOutput linear_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                 const Tensor& key_padding_mask, bool causal, bool need_weights,
+                                 float eps) {
+  check_shapes(q, k, v, key_padding_mask, causal);
+  const Tensor phi_q = ops::elu_plus_one(q);
+  const Tensor phi_k = key_features(k, key_padding_mask);
+  Tensor out;
+  if (causal) {
+    out = ops::causal_linear_attention(phi_q, phi_k, v, eps);
+  } else {
+    // Eq. 5: phi(Q) (phi(K)^T V) / (phi(Q) sum_j phi(k_j)), never forming [query, key].
+    const Tensor kv = ops::matmul(phi_k.transpose(-1, -2), v);          // [b, h, d_k, d_v]
+    const Tensor k_sum = ops::sum(phi_k, {2}, true).transpose(-1, -2);  // [b, h, d_k, 1]
+    out = ops::matmul(phi_q, kv) / (ops::matmul(phi_q, k_sum) + eps);
+  }
+  return {out, need_weights ? quadratic_weights(phi_q, phi_k, causal, eps) : Tensor()};
+}
+
+AttentionOutput linear_attention_quadratic(const Tensor& q, const Tensor& k, const Tensor& v,
+                                           const Tensor& key_padding_mask, bool causal, float eps) {
+  check_shapes(q, k, v, key_padding_mask, causal);
+  const Tensor w =
+      quadratic_weights(ops::elu_plus_one(q), key_features(k, key_padding_mask), causal, eps);
+  return {ops::matmul(w, v), w};
+}
+
+}  // namespace heed::nn
