@@ -57,52 +57,72 @@ std::vector<Optimizer::StateSpec> Adam::state_spec(const AdamOptions& o) {
 }
 
 Adam::Adam(StateDict params, AdamOptions options)
-    : Optimizer("Adam", std::move(params), options.lr, state_spec(options)), options_(options) {
-  HEED_CHECK(options.eps >= 0, "Adam: invalid epsilon value: ", options.eps);
-  HEED_CHECK(options.beta1 >= 0 && options.beta1 < 1,
-             "Adam: invalid beta parameter at index 0: ", options.beta1);
-  HEED_CHECK(options.beta2 >= 0 && options.beta2 < 1,
-             "Adam: invalid beta parameter at index 1: ", options.beta2);
-  HEED_CHECK(options.weight_decay >= 0, "Adam: invalid weight_decay value: ", options.weight_decay);
-}
+    : Adam(std::vector<ParamGroup<AdamOptions>>{{std::move(params), options}}) {}
 
-void Adam::step() {
-  const AdamOptions& o = options_;
-  for (const auto& [name, param] : params()) {
-    const Tensor grad = grad_of(param);
-    if (!grad.defined()) continue;
-    ParamState& s = state(name);
-    const double t = static_cast<double>(++s.at("step").data_i64()[0]);
-    const double bias_correction1 = 1 - std::pow(o.beta1, t);
-    const double bias_correction2 = 1 - std::pow(o.beta2, t);
-    const AdamCoefficients c{static_cast<float>(o.weight_decay),
-                             static_cast<float>(o.beta1),
-                             static_cast<float>(1 - o.beta1),
-                             static_cast<float>(o.beta2),
-                             static_cast<float>(1 - o.beta2),
-                             static_cast<float>(std::sqrt(bias_correction2)),
-                             static_cast<float>(o.eps),
-                             static_cast<float>(-(lr() / bias_correction1)),
-                             o.weight_decay != 0};
-    float* max_v = o.amsgrad ? s.at("max_exp_avg_sq").data() : nullptr;
-    auto* update = c.decay ? (o.amsgrad ? adam_update<true, true> : adam_update<true, false>)
-                           : (o.amsgrad ? adam_update<false, true> : adam_update<false, false>);
-    update(param.data(), grad.data(), s.at("exp_avg").data(), s.at("exp_avg_sq").data(), max_v,
-           param.numel(), c);
+Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups) : Adam("Adam", std::move(groups), false) {}
+
+Adam::Adam(std::string type, std::vector<ParamGroup<AdamOptions>> groups, bool decoupled)
+    : Optimizer(type, group_specs(groups, state_spec)),
+      options_(options_of(groups)),
+      decoupled_(decoupled) {
+  for (const AdamOptions& o : options_) {
+    HEED_CHECK(o.eps >= 0, type, ": invalid epsilon value: ", o.eps);
+    HEED_CHECK(o.beta1 >= 0 && o.beta1 < 1, type, ": invalid beta parameter at index 0: ", o.beta1);
+    HEED_CHECK(o.beta2 >= 0 && o.beta2 < 1, type, ": invalid beta parameter at index 1: ", o.beta2);
+    HEED_CHECK(o.weight_decay >= 0, type, ": invalid weight_decay value: ", o.weight_decay);
   }
 }
 
-std::string Adam::repr() const {
+void Adam::step() {
+  for (size_t g = 0; g < num_groups(); ++g) {
+    const AdamOptions& o = options_[g];
+    const double lr_now = lr(g);
+    const bool l2 = o.weight_decay != 0 && !decoupled_;
+    // AdamW's param.mul_(1 - lr * weight_decay), with the factor rounded once to float.
+    const float shrink = static_cast<float>(1 - lr_now * o.weight_decay);
+    const bool shrinks = decoupled_ && o.weight_decay != 0;
+    for (const auto& [name, param] : group_params(g)) {
+      const Tensor grad = grad_of(param);
+      if (!grad.defined()) continue;
+      ParamState& s = state(name);
+      const double t = static_cast<double>(++s.at("step").data_i64()[0]);
+      const double bias_correction1 = 1 - std::pow(o.beta1, t);
+      const double bias_correction2 = 1 - std::pow(o.beta2, t);
+      const AdamCoefficients c{static_cast<float>(o.weight_decay),
+                               static_cast<float>(o.beta1),
+                               static_cast<float>(1 - o.beta1),
+                               static_cast<float>(o.beta2),
+                               static_cast<float>(1 - o.beta2),
+                               static_cast<float>(std::sqrt(bias_correction2)),
+                               static_cast<float>(o.eps),
+                               static_cast<float>(-(lr_now / bias_correction1)),
+                               l2};
+      if (shrinks) {
+        float* p = param.data();
+        const int64_t n = param.numel();
+#pragma omp parallel for simd if (n >= ops::kParallelGrain)
+        for (int64_t i = 0; i < n; ++i) p[i] *= shrink;
+      }
+      float* max_v = o.amsgrad ? s.at("max_exp_avg_sq").data() : nullptr;
+      auto* update = l2 ? (o.amsgrad ? adam_update<true, true> : adam_update<true, false>)
+                        : (o.amsgrad ? adam_update<false, true> : adam_update<false, false>);
+      update(param.data(), grad.data(), s.at("exp_avg").data(), s.at("exp_avg_sq").data(), max_v,
+             param.numel(), c);
+    }
+  }
+}
+
+std::string Adam::options_repr(size_t group) const {
+  const AdamOptions& o = options_[group];
   std::ostringstream out;
-  out << "Adam(lr=" << lr() << ", betas=(" << options_.beta1 << ", " << options_.beta2
-      << "), eps=" << options_.eps << ", weight_decay=" << options_.weight_decay
-      << ", amsgrad=" << (options_.amsgrad ? "true" : "false") << ")";
+  out << "lr=" << lr(group) << ", betas=(" << o.beta1 << ", " << o.beta2 << "), eps=" << o.eps
+      << ", weight_decay=" << o.weight_decay << ", amsgrad=" << (o.amsgrad ? "true" : "false");
   return out.str();
 }
 
-AdamOptions Adam::options() const {
-  AdamOptions o = options_;
-  o.lr = lr();
+AdamOptions Adam::options(size_t group) const {
+  AdamOptions o = options_.at(group);
+  o.lr = lr(group);
   return o;
 }
 

@@ -43,18 +43,26 @@ class Adam : public Optimizer {
  public:
   /// Throws heed::Error naming the bad value ("Adam: invalid beta parameter at index 1: 1").
   Adam(StateDict params, AdamOptions options = {});
+  /// With parameter groups, each with its own options (see optimizer.h).
+  explicit Adam(std::vector<ParamGroup<AdamOptions>> groups);
 
   void step() override;
-  /// "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=false)"
-  std::string repr() const override;
-  /// The options, with lr as it is now (a schedule may have changed it).
-  AdamOptions options() const;
+  /// The options of `group`, with lr as it is now (a schedule may have changed it).
+  AdamOptions options(size_t group = 0) const;
+
+ protected:
+  /// For AdamW: `type` names it, and `decoupled` applies weight_decay to the parameter
+  /// (p *= 1 - lr * weight_decay) instead of adding it to the gradient.
+  Adam(std::string type, std::vector<ParamGroup<AdamOptions>> groups, bool decoupled);
 
  private:
   /// The state every stepped parameter has, which depends on the options.
   static std::vector<StateSpec> state_spec(const AdamOptions& options);
+  /// "lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=false"
+  std::string options_repr(size_t group) const override;
 
-  AdamOptions options_;
+  std::vector<AdamOptions> options_;
+  bool decoupled_;
 };
 
 }  // namespace heed::optim

@@ -24,22 +24,30 @@ std::string describe(const Tensor& t) {
 
 Optimizer::Optimizer(std::string type, StateDict params, double lr,
                      std::vector<StateSpec> state_spec)
-    : type_(std::move(type)), params_(std::move(params)), state_spec_(std::move(state_spec)) {
-  set_lr(lr);
-  HEED_CHECK(!params_.empty(), type_, ": got an empty parameter list");
-  for (const auto& [name, param] : params_) {
-    HEED_CHECK(!name.empty(), type_, ": a parameter has an empty name");
-    HEED_CHECK(param.defined(), type_, ": parameter '", name, "' is undefined");
-    HEED_CHECK(param.dtype() == Dtype::Float32, type_, ": parameter '", name, "' is ",
-               dtype_name(param.dtype()), ", only float32 parameters can be optimized");
-    HEED_CHECK(param.is_contiguous(), type_, ": parameter '", name, "' of shape ", param.shape(),
-               " is not contiguous");
-    for (const auto& [other_name, other] : param_by_name_)
-      HEED_CHECK(!param.same(other), type_, ": parameters '", other_name, "' and '", name,
-                 "' are the same tensor; pass it once");
-    HEED_CHECK(param_by_name_.emplace(name, param).second, type_, ": parameter name '", name,
-               "' appears twice");
+    : Optimizer(std::move(type), {{std::move(params), lr, std::move(state_spec)}}) {}
+
+Optimizer::Optimizer(std::string type, std::vector<GroupSpec> groups)
+    : type_(std::move(type)), groups_(std::move(groups)) {
+  HEED_CHECK(!groups_.empty(), type_, ": got no parameter groups");
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    set_lr(g, groups_[g].lr);
+    for (const auto& [name, param] : groups_[g].params) {
+      HEED_CHECK(!name.empty(), type_, ": a parameter has an empty name");
+      HEED_CHECK(param.defined(), type_, ": parameter '", name, "' is undefined");
+      HEED_CHECK(param.dtype() == Dtype::Float32, type_, ": parameter '", name, "' is ",
+                 dtype_name(param.dtype()), ", only float32 parameters can be optimized");
+      HEED_CHECK(param.is_contiguous(), type_, ": parameter '", name, "' of shape ", param.shape(),
+                 " is not contiguous");
+      for (const auto& [other_name, other] : param_by_name_)
+        HEED_CHECK(!param.same(other), type_, ": parameters '", other_name, "' and '", name,
+                   "' are the same tensor; pass it once");
+      HEED_CHECK(param_by_name_.emplace(name, param).second, type_, ": parameter name '", name,
+                 "' appears twice");
+      group_by_name_[name] = g;
+      params_.emplace_back(name, param);
+    }
   }
+  HEED_CHECK(!params_.empty(), type_, ": got an empty parameter list");
 }
 
 void Optimizer::zero_grad() {
@@ -47,8 +55,27 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::set_lr(double lr) {
+  for (size_t g = 0; g < groups_.size(); ++g) set_lr(g, lr);
+}
+
+void Optimizer::set_lr(size_t group, double lr) {
   HEED_CHECK(std::isfinite(lr) && lr >= 0, type_, ": invalid learning rate: ", lr);
-  lr_ = lr;
+  groups_.at(group).lr = lr;
+}
+
+std::string Optimizer::repr() const {
+  if (groups_.size() == 1) return type_ + "(" + options_repr(0) + ")";
+  std::ostringstream out;
+  out << type_ << "(";
+  for (size_t g = 0; g < groups_.size(); ++g)
+    out << (g ? "; " : "") << "group " << g << " [" << groups_[g].params.size()
+        << " params]: " << options_repr(g);
+  out << ")";
+  return out.str();
+}
+
+const std::vector<Optimizer::StateSpec>& Optimizer::spec_of(const std::string& name) const {
+  return groups_[group_by_name_.at(name)].state_spec;
 }
 
 Optimizer::ParamState* Optimizer::find_state(const std::string& name) {
@@ -60,9 +87,10 @@ Optimizer::ParamState& Optimizer::state(const std::string& name) {
   if (ParamState* found = find_state(name)) return *found;
   const Tensor& param = param_by_name_.at(name);
   ParamState fresh;
-  for (const StateSpec& spec : state_spec_)
+  for (const StateSpec& spec : spec_of(name))
     fresh[spec.name] = spec.kind == StateKind::StepCount ? Tensor::zeros({}, Dtype::Int64)
-                                                         : Tensor::zeros(param.shape());
+                       : spec.initial == 0               ? Tensor::zeros(param.shape())
+                                           : Tensor::full(param.shape(), spec.initial);
   return state_[name] = std::move(fresh);
 }
 
@@ -77,7 +105,7 @@ StateDict Optimizer::state_dict() const {
   for (const auto& [name, param] : params_) {
     auto it = state_.find(name);
     if (it == state_.end()) continue;
-    for (const StateSpec& spec : state_spec_)
+    for (const StateSpec& spec : spec_of(name))
       out.emplace_back(name + "." + spec.name, copy_of(it->second.at(spec.name)));
   }
   return out;
@@ -97,8 +125,9 @@ void Optimizer::load_state_dict(const StateDict& state) {
     const std::string state_name = dot == std::string::npos ? key : key.substr(dot + 1);
     auto param = param_by_name_.find(param_name);
     const StateSpec* spec = nullptr;
-    for (const StateSpec& s : state_spec_)
-      if (s.name == state_name) spec = &s;
+    if (param != param_by_name_.end())
+      for (const StateSpec& s : spec_of(param_name))
+        if (s.name == state_name) spec = &s;
     if (param == param_by_name_.end() || spec == nullptr) {
       unexpected.push_back(key);
       continue;
@@ -132,10 +161,10 @@ void Optimizer::load_state_dict(const StateDict& state) {
   // Keys dropped above as mis-shaped still count as given, so they are not reported twice.
   for (const auto& [name, param] : params_) {
     std::vector<std::string> absent;
-    for (const StateSpec& spec : state_spec_)
+    const std::vector<StateSpec>& specs = spec_of(name);
+    for (const StateSpec& spec : specs)
       if (!seen.count(name + "." + spec.name)) absent.push_back(name + "." + spec.name);
-    if (absent.size() < state_spec_.size())
-      missing.insert(missing.end(), absent.begin(), absent.end());
+    if (absent.size() < specs.size()) missing.insert(missing.end(), absent.begin(), absent.end());
   }
   if (!unexpected.empty() || !missing.empty() || !mis_shaped.empty())
     throw Error(state_mismatch_message("optimizer state", repr(), missing, unexpected, mis_shaped));

@@ -21,6 +21,12 @@
 // parameter that has not been stepped yet has no entries at all. Hyper-parameters (lr, betas,
 // ...) are not part of the state dict: they come from the recipe and, for lr, from the schedule.
 //
+// Parameter groups (PyTorch's param_groups). Every parameter belongs to exactly one group, and
+// each group has its own options (lr, weight_decay, momentum, betas, ...), typically to keep
+// weight decay off biases and norms. Group 0 is the first one given; schedules set each group's
+// lr from that group's base lr, as torch.optim.lr_scheduler does. Group membership and options
+// come from the recipe, so they are not part of the state dict either.
+//
 // Thread-safety: none; one optimizer is stepped by one thread (its kernels use OpenMP inside).
 
 #include <map>
@@ -30,6 +36,14 @@
 #include "framework/module.h"
 
 namespace heed::optim {
+
+/// One parameter group as an optimizer's constructor takes it: named parameters and the options
+/// they are updated with (SGDOptions, AdamOptions, ...).
+template <class Options>
+struct ParamGroup {
+  StateDict params;
+  Options options;
+};
 
 class Optimizer {
  public:
@@ -43,16 +57,26 @@ class Optimizer {
   /// Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).
   void zero_grad();
 
-  double lr() const { return lr_; }
-  /// Sets the learning rate used by the next step() (for schedules). Throws heed::Error unless
+  /// The learning rate of group 0 (of the only group, unless groups were given).
+  double lr() const { return groups_.front().lr; }
+  /// The learning rate of `group`.
+  double lr(size_t group) const { return groups_.at(group).lr; }
+  /// Sets the learning rate of every group, used by the next step(). Throws heed::Error unless
   /// lr is finite and >= 0.
   void set_lr(double lr);
+  /// Sets the learning rate of one group (what a schedule does).
+  void set_lr(size_t group, double lr);
+  size_t num_groups() const { return groups_.size(); }
+  /// The parameters of `group`, in the order given.
+  const StateDict& group_params(size_t group) const { return groups_.at(group).params; }
 
   /// One line with the hyper-parameters and the current lr:
-  /// "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=false)".
-  virtual std::string repr() const = 0;
+  /// "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=false)"; with
+  /// several groups, each group's options after its number and parameter count:
+  /// "AdamW(group 0 [4 params]: lr=0.001, ...; group 1 [2 params]: lr=0.001, ...)".
+  std::string repr() const;
 
-  /// The parameters as given to the constructor (shared handles, in that order).
+  /// The parameters of all groups (shared handles, group by group, each in the order given).
   const StateDict& params() const { return params_; }
 
   /// A snapshot (copies) of the state in the layout described at the top of this file, so later
@@ -70,18 +94,48 @@ class Optimizer {
   struct StateSpec {
     std::string name;  // no dots, so "<parameter>.<state>" splits at the last one
     StateKind kind;
+    float initial = 0;  // LikeParam's first value (Adagrad's initial_accumulator_value)
   };
   /// One parameter's state by state name, e.g. {"exp_avg": ..., "step": ...}.
   using ParamState = std::map<std::string, Tensor>;
+
+  /// One group's parameters, lr and the state each of its stepped parameters has.
+  struct GroupSpec {
+    StateDict params;
+    double lr;
+    std::vector<StateSpec> state_spec;
+  };
 
   /// `type` names the optimizer in error messages ("Adam: invalid learning rate: -1"). Checks lr
   /// and the parameters: at least one, unique non-empty names, distinct tensors, float32 and
   /// contiguous. `state_spec` lists the state every stepped parameter has, in state dict order.
   Optimizer(std::string type, StateDict params, double lr, std::vector<StateSpec> state_spec);
+  /// The same with parameter groups (a group may be empty, not all of them).
+  Optimizer(std::string type, std::vector<GroupSpec> groups);
+
+  /// The GroupSpecs and the options of typed groups, for the derived constructors;
+  /// `state_spec(options)` lists a group's state.
+  template <class Options, class SpecFn>
+  static std::vector<GroupSpec> group_specs(const std::vector<ParamGroup<Options>>& groups,
+                                            SpecFn state_spec) {
+    std::vector<GroupSpec> out;
+    for (const auto& g : groups) out.push_back({g.params, g.options.lr, state_spec(g.options)});
+    return out;
+  }
+  template <class Options>
+  static std::vector<Options> options_of(const std::vector<ParamGroup<Options>>& groups) {
+    std::vector<Options> out;
+    for (const auto& g : groups) out.push_back(g.options);
+    return out;
+  }
+
+  /// "lr=0.001, betas=(0.9, 0.999), ..." for `group`, the inside of repr().
+  virtual std::string options_repr(size_t group) const = 0;
 
   /// The state of parameter `name`, or nullptr before that parameter's first step.
   ParamState* find_state(const std::string& name);
-  /// The state of parameter `name`, created on first use as zeros (step count 0).
+  /// The state of parameter `name`, created on first use as zeros (step count 0) or the
+  /// spec's initial value.
   ParamState& state(const std::string& name);
   /// `param`'s gradient as a contiguous float32 tensor, or an undefined tensor when it has none.
   static Tensor grad_of(const Tensor& param);
@@ -89,11 +143,13 @@ class Optimizer {
   const std::string& type() const { return type_; }
 
  private:
+  const std::vector<StateSpec>& spec_of(const std::string& name) const;
+
   std::string type_;
+  std::vector<GroupSpec> groups_;
   StateDict params_;
   std::map<std::string, Tensor> param_by_name_;
-  double lr_;
-  std::vector<StateSpec> state_spec_;
+  std::map<std::string, size_t> group_by_name_;
   std::map<std::string, ParamState> state_;  // by parameter name
 };
 

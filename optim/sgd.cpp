@@ -55,48 +55,55 @@ std::vector<Optimizer::StateSpec> SGD::state_spec(const SGDOptions& o) {
 }
 
 SGD::SGD(StateDict params, SGDOptions options)
-    : Optimizer("SGD", std::move(params), options.lr, state_spec(options)), options_(options) {
-  HEED_CHECK(options.momentum >= 0, "SGD: invalid momentum value: ", options.momentum);
-  HEED_CHECK(options.weight_decay >= 0, "SGD: invalid weight_decay value: ", options.weight_decay);
-  HEED_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
-             "SGD: Nesterov momentum requires a momentum and zero dampening, got momentum=",
-             options.momentum, ", dampening=", options.dampening);
-}
+    : SGD(std::vector<ParamGroup<SGDOptions>>{{std::move(params), options}}) {}
 
-void SGD::step() {
-  const SGDOptions& o = options_;
-  const SGDCoefficients c{static_cast<float>(o.weight_decay),
-                          static_cast<float>(o.momentum),
-                          static_cast<float>(1 - o.dampening),
-                          static_cast<float>(-lr()),
-                          o.weight_decay != 0,
-                          o.momentum != 0,
-                          o.nesterov};
-  for (const auto& [name, param] : params()) {
-    const Tensor grad = grad_of(param);
-    if (!grad.defined()) continue;
-    float* buf = nullptr;
-    bool first = false;
-    if (c.use_momentum) {
-      first = find_state(name) == nullptr;
-      buf = state(name).at("momentum_buffer").data();
-    }
-    sgd_kernel(c.decay, c.use_momentum, c.nesterov)(param.data(), grad.data(), buf, param.numel(),
-                                                    c, first);
+SGD::SGD(std::vector<ParamGroup<SGDOptions>> groups)
+    : Optimizer("SGD", group_specs(groups, state_spec)), options_(options_of(groups)) {
+  for (const SGDOptions& o : options_) {
+    HEED_CHECK(o.momentum >= 0, "SGD: invalid momentum value: ", o.momentum);
+    HEED_CHECK(o.weight_decay >= 0, "SGD: invalid weight_decay value: ", o.weight_decay);
+    HEED_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
+               "SGD: Nesterov momentum requires a momentum and zero dampening, got momentum=",
+               o.momentum, ", dampening=", o.dampening);
   }
 }
 
-std::string SGD::repr() const {
+void SGD::step() {
+  for (size_t g = 0; g < num_groups(); ++g) {
+    const SGDOptions& o = options_[g];
+    const SGDCoefficients c{static_cast<float>(o.weight_decay),
+                            static_cast<float>(o.momentum),
+                            static_cast<float>(1 - o.dampening),
+                            static_cast<float>(-lr(g)),
+                            o.weight_decay != 0,
+                            o.momentum != 0,
+                            o.nesterov};
+    for (const auto& [name, param] : group_params(g)) {
+      const Tensor grad = grad_of(param);
+      if (!grad.defined()) continue;
+      float* buf = nullptr;
+      bool first = false;
+      if (c.use_momentum) {
+        first = find_state(name) == nullptr;
+        buf = state(name).at("momentum_buffer").data();
+      }
+      sgd_kernel(c.decay, c.use_momentum, c.nesterov)(param.data(), grad.data(), buf, param.numel(),
+                                                      c, first);
+    }
+  }
+}
+
+std::string SGD::options_repr(size_t group) const {
+  const SGDOptions& o = options_[group];
   std::ostringstream out;
-  out << "SGD(lr=" << lr() << ", momentum=" << options_.momentum
-      << ", dampening=" << options_.dampening << ", weight_decay=" << options_.weight_decay
-      << ", nesterov=" << (options_.nesterov ? "true" : "false") << ")";
+  out << "lr=" << lr(group) << ", momentum=" << o.momentum << ", dampening=" << o.dampening
+      << ", weight_decay=" << o.weight_decay << ", nesterov=" << (o.nesterov ? "true" : "false");
   return out.str();
 }
 
-SGDOptions SGD::options() const {
-  SGDOptions o = options_;
-  o.lr = lr();
+SGDOptions SGD::options(size_t group) const {
+  SGDOptions o = options_.at(group);
+  o.lr = lr(group);
   return o;
 }
 

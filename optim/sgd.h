@@ -44,18 +44,20 @@ class SGD : public Optimizer {
  public:
   /// Throws heed::Error naming the bad value ("SGD: invalid momentum value: -0.5").
   SGD(StateDict params, SGDOptions options = {});
+  /// With parameter groups, each with its own options (see optimizer.h).
+  explicit SGD(std::vector<ParamGroup<SGDOptions>> groups);
 
   void step() override;
-  /// "SGD(lr=0.1, momentum=0.9, dampening=0, weight_decay=0, nesterov=false)"
-  std::string repr() const override;
-  /// The options, with lr as it is now (a schedule may have changed it).
-  SGDOptions options() const;
+  /// The options of `group`, with lr as it is now (a schedule may have changed it).
+  SGDOptions options(size_t group = 0) const;
 
  private:
   /// The state every stepped parameter has, which depends on the options.
   static std::vector<StateSpec> state_spec(const SGDOptions& options);
+  /// "lr=0.1, momentum=0.9, dampening=0, weight_decay=0, nesterov=false"
+  std::string options_repr(size_t group) const override;
 
-  SGDOptions options_;
+  std::vector<SGDOptions> options_;
 };
 
 }  // namespace heed::optim

@@ -282,7 +282,7 @@ TEST_CASE("optim: bad hyper-parameters and parameter lists throw with the value 
       {[&] { SGD(params, {.momentum = 0.9, .dampening = 0.1, .nesterov = true}); },
        "SGD: Nesterov momentum requires a momentum and zero dampening, got momentum=0.9, "
        "dampening=0.1"},
-      {[&] { SGD({}); }, "SGD: got an empty parameter list"},
+      {[&] { SGD(StateDict{}); }, "SGD: got an empty parameter list"},
       {[&] {
          Adam({{"w", w}, {"w", Tensor::zeros({2})}});
        },

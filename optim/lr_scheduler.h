@@ -1,0 +1,68 @@
+#pragma once
+// LRScheduler: drives an optimizer's learning rates from a schedule (schedule.h) and/or
+// ReduceLROnPlateau (plateau.h), as a recipe's "schedule" section describes.
+//
+// Like torch.optim.lr_scheduler, it remembers each group's lr at construction as that group's
+// base lr, sets the lr of step 0 at once, and after each step (interval "step") or epoch
+// (interval "epoch") sets every group's lr to schedule.lr(base_lr, t), then applies the plateau
+// reductions. So the lr used by a run's optimizer step k is the schedule's value at k (interval
+// "step"), as with PyTorch's optimizer.step(); scheduler.step() loop.
+//
+// State (checkpointed): the schedule's name, t, and the plateau's state. The base lrs and all
+// options come from the recipe, so a resumed run may change them (recipe values win), but not
+// the kind of schedule: load_state_dict refuses a state saved with another one.
+//
+//   optim::LRScheduler scheduler(opt, std::make_unique<optim::CosineAnnealingLR>(1000),
+//                                optim::LRScheduler::Interval::Step, nullptr);
+//   for (...) { loss.backward(); opt.step(); opt.zero_grad(); scheduler.on_step(); }
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "optim/optimizer.h"
+#include "optim/plateau.h"
+#include "optim/schedule.h"
+
+namespace heed::optim {
+
+class LRScheduler {
+ public:
+  enum class Interval { Step, Epoch };
+
+  /// `schedule` and `plateau` may each be null (a constant lr, or no plateau reductions).
+  /// Sets the optimizer's lrs for step 0.
+  LRScheduler(Optimizer& optimizer, std::unique_ptr<Schedule> schedule, Interval interval,
+              std::unique_ptr<ReduceLROnPlateau> plateau);
+
+  /// After each optimizer step: advances the schedule when its interval is "step".
+  void on_step();
+  /// After each epoch: advances the schedule when its interval is "epoch".
+  void on_epoch();
+  /// After each evaluation (a JSON object of metrics, e.g. {"loss": 0.4, "accuracy": 0.86}):
+  /// feeds the plateau its metric. Throws heed::Error naming the metric and the available ones
+  /// when it is missing.
+  void on_eval(const nlohmann::json& metrics);
+
+  /// Scheduler steps taken (PyTorch's last_epoch).
+  int64_t t() const { return t_; }
+  /// {"name": ..., "t": ..., "plateau": {...}}.
+  nlohmann::json state_dict() const;
+  /// Restores t and the plateau and sets the optimizer's lrs. Throws heed::Error when the state
+  /// was saved with another schedule or without/with a plateau that this one has not/has.
+  void load_state_dict(const nlohmann::json& state);
+  /// "LRScheduler(interval=step, CosineAnnealingLR(T_max=1000, eta_min=0), ReduceLROnPlateau(...))"
+  std::string repr() const;
+
+ private:
+  void apply();
+  std::string name() const;
+
+  Optimizer* optimizer_;
+  std::unique_ptr<Schedule> schedule_;
+  Interval interval_;
+  std::unique_ptr<ReduceLROnPlateau> plateau_;
+  std::vector<double> base_lrs_;
+  int64_t t_ = 0;
+};
+
+}  // namespace heed::optim
