@@ -18,7 +18,8 @@ class Generator;
 
 namespace optim {
 class Optimizer;
-}
+class LRScheduler;
+}  // namespace optim
 
 /// A source of examples: size() of them, served as a Batch for any list of indices.
 class Dataset {
@@ -72,8 +73,15 @@ std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, G
 /// From the recipe's "optimizer" section, over the model's named parameters.
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const StateDict& params);
 
+/// From the recipe's "schedule" section (an object, a list, or absent for a constant lr) over
+/// `optimizer`'s groups; `total_steps` and `total_epochs` are the run's length, the defaults of
+/// T_max and total_steps (optim/registry.cpp, docs/optim.md).
+std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
+                                                    int64_t total_steps, int64_t total_epochs);
+
 std::vector<RegistryEntry> list_datasets();
 std::vector<RegistryEntry> list_models();
 std::vector<RegistryEntry> list_optimizers();
+std::vector<RegistryEntry> list_schedules();
 
 }  // namespace heed

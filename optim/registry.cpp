@@ -1,8 +1,16 @@
-// The optimizer registry: every optimizer a recipe can name under "optimizer.name", one explicit
-// list. Keys are PyTorch's argument names (lr, momentum, betas, eps, weight_decay, ...).
+// The optimizer and schedule registries: every optimizer a recipe can name under
+// "optimizer.name" and every schedule under "schedule.name", two explicit lists. Keys are
+// PyTorch's argument names (lr, momentum, betas, eps, weight_decay, T_max, eta_min, ...);
+// docs/optim.md documents them.
+
+#include <fnmatch.h>
 
 #include "framework/registry.h"
+#include "optim/adagrad.h"
 #include "optim/adam.h"
+#include "optim/adamw.h"
+#include "optim/lr_scheduler.h"
+#include "optim/rmsprop.h"
 #include "optim/sgd.h"
 
 namespace heed {
@@ -18,27 +26,132 @@ std::pair<double, double> betas(const Config& c, std::pair<double, double> fallb
   return {v[0].get<double>(), v[1].get<double>()};
 }
 
-std::unique_ptr<optim::Optimizer> sgd(const Config& c, const StateDict& params) {
-  optim::SGDOptions o;
-  o.lr = c.require<double>("lr");
+// Each parser reads one group's options: the optimizer's own keys with PyTorch's defaults
+// (base == nullptr), or a param_groups entry's keys falling back to those (base).
+optim::SGDOptions sgd_options(const Config& c, const optim::SGDOptions* base) {
+  optim::SGDOptions o = base ? *base : optim::SGDOptions{};
+  o.lr = base ? c.get<double>("lr", o.lr) : c.require<double>("lr");
   o.momentum = c.get<double>("momentum", o.momentum);
   o.dampening = c.get<double>("dampening", o.dampening);
   o.weight_decay = c.get<double>("weight_decay", o.weight_decay);
   o.nesterov = c.get<bool>("nesterov", o.nesterov);
-  c.finish();
-  return std::make_unique<optim::SGD>(params, o);
+  return o;
 }
 
-std::unique_ptr<optim::Optimizer> adam(const Config& c, const StateDict& params) {
-  optim::AdamOptions o;
+template <class Options>
+Options adam_like_options(const Config& c, const Options* base) {
+  Options o = base ? *base : Options{};
   o.lr = c.get<double>("lr", o.lr);
   std::tie(o.beta1, o.beta2) = betas(c, {o.beta1, o.beta2});
   o.eps = c.get<double>("eps", o.eps);
   o.weight_decay = c.get<double>("weight_decay", o.weight_decay);
   o.amsgrad = c.get<bool>("amsgrad", o.amsgrad);
-  c.finish();
-  return std::make_unique<optim::Adam>(params, o);
+  return o;
 }
+
+optim::RMSpropOptions rmsprop_options(const Config& c, const optim::RMSpropOptions* base) {
+  optim::RMSpropOptions o = base ? *base : optim::RMSpropOptions{};
+  o.lr = c.get<double>("lr", o.lr);
+  o.alpha = c.get<double>("alpha", o.alpha);
+  o.eps = c.get<double>("eps", o.eps);
+  o.weight_decay = c.get<double>("weight_decay", o.weight_decay);
+  o.momentum = c.get<double>("momentum", o.momentum);
+  o.centered = c.get<bool>("centered", o.centered);
+  return o;
+}
+
+optim::AdagradOptions adagrad_options(const Config& c, const optim::AdagradOptions* base) {
+  optim::AdagradOptions o = base ? *base : optim::AdagradOptions{};
+  o.lr = c.get<double>("lr", o.lr);
+  o.lr_decay = c.get<double>("lr_decay", o.lr_decay);
+  o.weight_decay = c.get<double>("weight_decay", o.weight_decay);
+  o.initial_accumulator_value =
+      c.get<double>("initial_accumulator_value", o.initial_accumulator_value);
+  o.eps = c.get<double>("eps", o.eps);
+  return o;
+}
+
+// "optimizer.param_groups": [{"params": ["*.bias", "*norm*"], "weight_decay": 0}, ...]. Group 0
+// is the default group (the optimizer's own keys) with every parameter no pattern claims; the
+// listed groups follow in order, and a parameter goes to the first group with a matching glob
+// (fnmatch, `*` crossing dots). A pattern that matches nothing is an error: a typo must not
+// silently leave weight decay on.
+template <class Opt, class Options>
+std::unique_ptr<optim::Optimizer> grouped(const Config& c, const StateDict& params,
+                                          Options (*parse)(const Config&, const Options*)) {
+  const Options defaults = parse(c, nullptr);
+  std::vector<optim::ParamGroup<Options>> groups = {{{}, defaults}};
+  std::vector<std::vector<std::string>> patterns;
+  std::vector<std::string> pattern_paths;
+  if (c.has("param_groups")) {
+    const nlohmann::json& list = c.json().at("param_groups");
+    HEED_CHECK(list.is_array(), "recipe: \"", c.path_of("param_groups"),
+               "\" must be a list of objects, got ", list.dump());
+    for (size_t i = 0; i < list.size(); ++i) {
+      const Config g(list[i], c.path_of("param_groups") + "[" + std::to_string(i) + "]");
+      HEED_CHECK(list[i].is_object(), "recipe: \"", g.path(), "\" must be an object, got ",
+                 list[i].dump());
+      HEED_CHECK(g.has("params"), "recipe: \"", g.path_of("params"),
+                 "\" is required: the name patterns of the group's parameters");
+      const nlohmann::json& p = g.json().at("params");
+      HEED_CHECK(p.is_array() && !p.empty() &&
+                     std::all_of(p.begin(), p.end(), [](const auto& v) { return v.is_string(); }),
+                 "recipe: \"", g.path_of("params"),
+                 "\" must be a non-empty list of name patterns, got ", p.dump());
+      patterns.push_back(p.get<std::vector<std::string>>());
+      pattern_paths.push_back(g.path_of("params"));
+      groups.push_back({{}, parse(g, &defaults)});
+      g.finish();
+    }
+  }
+  c.finish();
+  std::vector<std::vector<bool>> used;
+  for (const auto& list : patterns) used.emplace_back(list.size(), false);
+  for (const auto& [name, param] : params) {
+    size_t group = 0;
+    for (size_t k = 0; k < patterns.size() && group == 0; ++k)
+      for (size_t j = 0; j < patterns[k].size(); ++j)
+        if (fnmatch(patterns[k][j].c_str(), name.c_str(), 0) == 0) {
+          used[k][j] = true;
+          group = k + 1;
+          break;
+        }
+    groups[group].params.emplace_back(name, param);
+  }
+  for (size_t k = 0; k < patterns.size(); ++k)
+    for (size_t j = 0; j < patterns[k].size(); ++j)
+      if (!used[k][j]) {
+        std::string names;
+        for (size_t i = 0; i < params.size() && i < 8; ++i)
+          names += (i ? ", " : "") + params[i].first;
+        throw Error("recipe: \"" + pattern_paths[k] + "\": pattern \"" + patterns[k][j] +
+                    "\" matches no parameter not already in an earlier group (parameters: " +
+                    names + (params.size() > 8 ? ", ..." : "") + ")");
+      }
+  return std::make_unique<Opt>(std::move(groups));
+}
+
+std::unique_ptr<optim::Optimizer> sgd(const Config& c, const StateDict& params) {
+  return grouped<optim::SGD>(c, params, sgd_options);
+}
+
+std::unique_ptr<optim::Optimizer> adam(const Config& c, const StateDict& params) {
+  return grouped<optim::Adam>(c, params, adam_like_options<optim::AdamOptions>);
+}
+
+std::unique_ptr<optim::Optimizer> adamw(const Config& c, const StateDict& params) {
+  return grouped<optim::AdamW>(c, params, adam_like_options<optim::AdamWOptions>);
+}
+
+std::unique_ptr<optim::Optimizer> rmsprop(const Config& c, const StateDict& params) {
+  return grouped<optim::RMSprop>(c, params, rmsprop_options);
+}
+
+std::unique_ptr<optim::Optimizer> adagrad(const Config& c, const StateDict& params) {
+  return grouped<optim::Adagrad>(c, params, adagrad_options);
+}
+
+constexpr const char* kGroupsDoc = ", param_groups ([])";
 
 struct Entry {
   RegistryEntry about;
@@ -49,13 +162,193 @@ const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
       {{"optimizer", "sgd",
         "SGD with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD)",
-        "lr (required), momentum (0), dampening (0), weight_decay (0), nesterov (false)"},
+        std::string("lr (required), momentum (0), dampening (0), weight_decay (0), nesterov "
+                    "(false)") +
+            kGroupsDoc},
        sgd},
       {{"optimizer", "adam", "Adam (Kingma & Ba 2015), optionally AMSGrad (torch.optim.Adam)",
-        "lr (0.001), betas ([0.9, 0.999]), eps (1e-8), weight_decay (0), amsgrad (false)"},
+        std::string("lr (0.001), betas ([0.9, 0.999]), eps (1e-8), weight_decay (0, L2), "
+                    "amsgrad (false)") +
+            kGroupsDoc},
        adam},
+      {{"optimizer", "adamw",
+        "AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019; torch.optim.AdamW)",
+        std::string("lr (0.001), betas ([0.9, 0.999]), eps (1e-8), weight_decay (0.01, "
+                    "decoupled), amsgrad (false)") +
+            kGroupsDoc},
+       adamw},
+      {{"optimizer", "rmsprop", "RMSprop (Hinton 2012), optionally centered (torch.optim.RMSprop)",
+        std::string("lr (0.01), alpha (0.99), eps (1e-8), weight_decay (0), momentum (0), "
+                    "centered (false)") +
+            kGroupsDoc},
+       rmsprop},
+      {{"optimizer", "adagrad", "Adagrad (Duchi et al. 2011; torch.optim.Adagrad)",
+        std::string("lr (0.01), lr_decay (0), weight_decay (0), initial_accumulator_value (0), "
+                    "eps (1e-10)") +
+            kGroupsDoc},
+       adagrad},
   };
   return list;
+}
+
+// Schedules. `total` is the run's length in the schedule's interval (steps or epochs), the
+// default of T_max and total_steps; a warm-up's "after" gets what the warm-up leaves.
+using SchedulePtr = std::unique_ptr<optim::Schedule>;
+
+struct ScheduleEntry {
+  RegistryEntry about;
+  SchedulePtr (*build)(const Config&, int64_t total);  // nullptr: reduce_on_plateau
+};
+
+SchedulePtr build_curve(const Config& c, int64_t total);
+
+SchedulePtr step_lr(const Config& c, int64_t) {
+  const int64_t step_size = c.require<int64_t>("step_size");
+  return std::make_unique<optim::StepLR>(step_size, c.get<double>("gamma", 0.1));
+}
+
+SchedulePtr multi_step(const Config& c, int64_t) {
+  HEED_CHECK(c.has("milestones") && c.json().at("milestones").is_array(), "recipe: \"",
+             c.path_of("milestones"), "\" is required: a list of increasing step numbers");
+  std::vector<int64_t> milestones;
+  for (const auto& m : c.json().at("milestones")) {
+    HEED_CHECK(m.is_number_integer(), "recipe: \"", c.path_of("milestones"),
+               "\" must hold integers, got ", m.dump());
+    milestones.push_back(m.get<int64_t>());
+  }
+  return std::make_unique<optim::MultiStepLR>(milestones, c.get<double>("gamma", 0.1));
+}
+
+SchedulePtr exponential(const Config& c, int64_t) {
+  return std::make_unique<optim::ExponentialLR>(c.require<double>("gamma"));
+}
+
+SchedulePtr cosine(const Config& c, int64_t total) {
+  return std::make_unique<optim::CosineAnnealingLR>(c.get<int64_t>("T_max", total),
+                                                    c.get<double>("eta_min", 0.0));
+}
+
+SchedulePtr cosine_warm_restarts(const Config& c, int64_t) {
+  const int64_t T_0 = c.require<int64_t>("T_0");
+  return std::make_unique<optim::CosineAnnealingWarmRestarts>(T_0, c.get<int64_t>("T_mult", 1),
+                                                              c.get<double>("eta_min", 0.0));
+}
+
+SchedulePtr warmup(const Config& c, int64_t total) {
+  const int64_t steps = c.require<int64_t>("warmup_steps");
+  const double start_factor = c.get<double>("start_factor", 1.0 / 3);
+  SchedulePtr after;
+  if (c.has("after")) after = build_curve(c.child("after"), std::max<int64_t>(total - steps, 1));
+  return std::make_unique<optim::LinearWarmup>(steps, start_factor, std::move(after));
+}
+
+SchedulePtr noam(const Config& c, int64_t) {
+  const int64_t warmup_steps = c.get<int64_t>("warmup_steps", 4000);
+  const double d_model = static_cast<double>(c.require<int64_t>("d_model"));
+  const double factor = c.get<double>("factor", 1.0);
+  HEED_CHECK(d_model > 0, "recipe: \"", c.path_of("d_model"), "\" must be positive, got ", d_model);
+  const double scale = factor / std::sqrt(d_model) / std::sqrt(static_cast<double>(warmup_steps));
+  return std::make_unique<optim::InverseSqrtLR>("noam", warmup_steps, scale);
+}
+
+SchedulePtr inverse_sqrt(const Config& c, int64_t) {
+  return std::make_unique<optim::InverseSqrtLR>("inverse_sqrt",
+                                                c.get<int64_t>("warmup_steps", 4000), 1.0);
+}
+
+SchedulePtr one_cycle(const Config& c, int64_t total) {
+  optim::OneCycleLR::Options o;
+  o.total_steps = c.get<int64_t>("total_steps", total);
+  o.max_lr = c.get<double>("max_lr", 0.0);
+  o.pct_start = c.get<double>("pct_start", o.pct_start);
+  o.cos = c.choice("anneal_strategy", "cos", {"cos", "linear"}) == "cos";
+  o.div_factor = c.get<double>("div_factor", o.div_factor);
+  o.final_div_factor = c.get<double>("final_div_factor", o.final_div_factor);
+  o.three_phase = c.get<bool>("three_phase", o.three_phase);
+  HEED_CHECK(!c.get<bool>("cycle_momentum", false), "recipe: \"", c.path_of("cycle_momentum"),
+             "\": momentum cycling is not implemented; leave it false (heed's one_cycle only "
+             "schedules the lr)");
+  return std::make_unique<optim::OneCycleLR>(o);
+}
+
+optim::ReduceLROnPlateauOptions plateau_options(const Config& c) {
+  optim::ReduceLROnPlateauOptions o;
+  o.metric = c.get<std::string>("metric", o.metric);
+  o.mode = c.choice("mode", o.mode, {"min", "max"});
+  o.factor = c.get<double>("factor", o.factor);
+  o.patience = c.get<int64_t>("patience", o.patience);
+  o.threshold = c.get<double>("threshold", o.threshold);
+  o.threshold_mode = c.choice("threshold_mode", o.threshold_mode, {"rel", "abs"});
+  o.cooldown = c.get<int64_t>("cooldown", o.cooldown);
+  o.min_lr = c.get<double>("min_lr", o.min_lr);
+  o.eps = c.get<double>("eps", o.eps);
+  return o;
+}
+
+const std::vector<ScheduleEntry>& schedule_entries() {
+  static const std::vector<ScheduleEntry> list = {
+      {{"schedule", "step", "StepLR: lr * gamma every step_size steps",
+        "step_size (required), gamma (0.1)"},
+       step_lr},
+      {{"schedule", "multi_step", "MultiStepLR: lr * gamma at each milestone",
+        "milestones (required), gamma (0.1)"},
+       multi_step},
+      {{"schedule", "exponential", "ExponentialLR: lr * gamma^t", "gamma (required)"}, exponential},
+      {{"schedule", "cosine", "CosineAnnealingLR (Loshchilov & Hutter 2017)",
+        "T_max (the run's length), eta_min (0)"},
+       cosine},
+      {{"schedule", "cosine_warm_restarts", "CosineAnnealingWarmRestarts (SGDR)",
+        "T_0 (required), T_mult (1), eta_min (0)"},
+       cosine_warm_restarts},
+      {{"schedule", "warmup",
+        "linear warm-up, then the \"after\" schedule (LinearLR + SequentialLR)",
+        "warmup_steps (required), start_factor (1/3), after ({} = constant)"},
+       warmup},
+      {{"schedule", "noam", "the Transformer's schedule (Vaswani et al. 2017, eq. 3)",
+        "d_model (required), warmup_steps (4000), factor (1)"},
+       noam},
+      {{"schedule", "inverse_sqrt", "linear warm-up to lr, then lr * sqrt(warmup_steps / step)",
+        "warmup_steps (4000)"},
+       inverse_sqrt},
+      {{"schedule", "one_cycle", "OneCycleLR (Smith & Topin 2019), lr only",
+        "max_lr (the optimizer's lr), total_steps (the run's length), pct_start (0.3), "
+        "anneal_strategy (cos), div_factor (25), final_div_factor (1e4), three_phase (false)"},
+       one_cycle},
+      {{"schedule", "reduce_on_plateau",
+        "ReduceLROnPlateau on an evaluation metric; combines with one other schedule in a list",
+        "metric (loss), mode (min), factor (0.1), patience (10), threshold (1e-4), "
+        "threshold_mode (rel), cooldown (0), min_lr (0), eps (1e-8)"},
+       nullptr},
+  };
+  return list;
+}
+
+const ScheduleEntry& find_schedule(const Config& c) {
+  const std::string name = c.require<std::string>("name");
+  return find_entry(schedule_entries(), name, "schedule", c.path_of("name"));
+}
+
+// A curve without its interval (a warm-up's "after" follows the warm-up's interval).
+SchedulePtr build_curve(const Config& c, int64_t total) {
+  const ScheduleEntry& entry = find_schedule(c);
+  HEED_CHECK(entry.build != nullptr, "recipe: \"", c.path_of("name"),
+             "\": reduce_on_plateau follows evaluations, not steps; give it beside the other "
+             "schedule in a list: \"schedule\": [{...}, {\"name\": \"reduce_on_plateau\"}]");
+  SchedulePtr s = entry.build(c, total);
+  c.finish();
+  return s;
+}
+
+// Constructor checks don't know the recipe path; this adds it.
+template <class Fn>
+auto with_path(const std::string& path, Fn fn) {
+  try {
+    return fn();
+  } catch (const Error& err) {
+    const std::string what = err.what();
+    if (what.rfind("recipe", 0) == 0) throw;
+    throw Error("recipe: \"" + path + "\": " + what);
+  }
 }
 
 }  // namespace
@@ -75,6 +368,51 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const St
 
 std::vector<RegistryEntry> list_optimizers() {
   return abouts(entries());
+}
+
+std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
+                                                    int64_t total_steps, int64_t total_epochs) {
+  using Interval = optim::LRScheduler::Interval;
+  SchedulePtr curve;
+  std::unique_ptr<optim::ReduceLROnPlateau> plateau;
+  Interval interval = Interval::Step;
+  if (root.has("schedule")) {
+    const nlohmann::json& section = root.json().at("schedule");
+    const std::string path = root.path_of("schedule");
+    HEED_CHECK(section.is_object() || section.is_array(), "recipe: \"", path,
+               "\" must be an object or a list of objects, got ", section.dump());
+    const std::vector<nlohmann::json> items = section.is_array()
+                                                  ? section.get<std::vector<nlohmann::json>>()
+                                                  : std::vector<nlohmann::json>{section};
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Config c(items[i], section.is_array() ? path + "[" + std::to_string(i) + "]" : path);
+      HEED_CHECK(items[i].is_object(), "recipe: \"", c.path(), "\" must be an object, got ",
+                 items[i].dump());
+      const ScheduleEntry& entry = find_schedule(c);
+      with_path(c.path(), [&] {
+        if (entry.build == nullptr) {
+          HEED_CHECK(!plateau, "recipe: \"", c.path(), "\": a second reduce_on_plateau");
+          plateau = std::make_unique<optim::ReduceLROnPlateau>(plateau_options(c),
+                                                               optimizer.num_groups());
+        } else {
+          HEED_CHECK(!curve, "recipe: \"", c.path(),
+                     "\": a second schedule; a list holds one schedule and one "
+                     "reduce_on_plateau (use warmup's \"after\" to chain)");
+          interval = c.choice("interval", "step", {"step", "epoch"}) == "step" ? Interval::Step
+                                                                               : Interval::Epoch;
+          curve = entry.build(c, interval == Interval::Step ? total_steps : total_epochs);
+        }
+        c.finish();
+        return 0;
+      });
+    }
+  }
+  return std::make_unique<optim::LRScheduler>(optimizer, std::move(curve), interval,
+                                              std::move(plateau));
+}
+
+std::vector<RegistryEntry> list_schedules() {
+  return abouts(schedule_entries());
 }
 
 }  // namespace heed
