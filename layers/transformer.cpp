@@ -14,8 +14,12 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
              "\" is not one of \"relu\", \"gelu\"");
   HEED_CHECK(o.dim_feedforward > 0,
              "TransformerEncoderLayer: dim_feedforward must be positive, got ", o.dim_feedforward);
-  self_attn = register_module(
-      "self_attn", std::make_shared<MultiheadAttention>(o.d_model, o.nhead, o.dropout, gen));
+  self_attn = register_module("self_attn", std::make_shared<MultiheadAttention>(
+                                               MultiheadAttentionOptions{.embed_dim = o.d_model,
+                                                                         .num_heads = o.nhead,
+                                                                         .dropout = o.dropout,
+                                                                         .variant = o.attention},
+                                               gen));
   linear1 = register_module("linear1", std::make_shared<Linear>(o.d_model, o.dim_feedforward, gen));
   dropout = register_module("dropout", std::make_shared<Dropout>(o.dropout, gen));
   linear2 = register_module("linear2", std::make_shared<Linear>(o.dim_feedforward, o.d_model, gen));
@@ -27,7 +31,7 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
 
 Tensor TransformerEncoderLayer::self_attention_block(const Tensor& x, const Tensor& padding,
                                                      const Tensor& mask) const {
-  return dropout1->forward(self_attn->forward(x, x, x, padding, mask).output);
+  return dropout1->forward(self_attn->forward(x, x, x, padding, mask, false).output);
 }
 
 Tensor TransformerEncoderLayer::feed_forward_block(const Tensor& x) const {

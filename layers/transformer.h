@@ -1,11 +1,17 @@
 #pragma once
 // Transformer encoder layer (Vaswani et al. 2017), PyTorch's nn.TransformerEncoderLayer with
 // batch_first=true; pre-LayerNorm when norm_first (Xiong et al. 2020), post-LayerNorm otherwise:
-//   pre:  x = x + dropout1(self_attn(norm1(x)));  x = x +
-//   dropout2(linear2(dropout(act(linear1(norm2(x)))))) post: x = norm1(x + dropout1(self_attn(x)));
-//   x = norm2(x + dropout2(linear2(dropout(act(linear1(x))))))
+//   pre:  x = x + dropout1(self_attn(norm1(x)))
+//         x = x + dropout2(linear2(dropout(act(linear1(norm2(x))))))
+//   post: x = norm1(x + dropout1(self_attn(x)))
+//         x = norm2(x + dropout2(linear2(dropout(act(linear1(x))))))
 // src [batch, seq, d_model] -> [batch, seq, d_model]. Children carry PyTorch's names (self_attn,
-// linear1, linear2, norm1, norm2), so state dicts match PyTorch key for key.
+// linear1, linear2, norm1, norm2), so state dicts match PyTorch key for key. Throws heed::Error on
+// an unknown activation or attention name, or a non-positive dim_feedforward.
+//
+//   TransformerEncoderLayer layer({.d_model = 64, .nhead = 4, .dim_feedforward = 128,
+//                                  .norm_first = true, .attention = {.attention = "topk"}}, gen);
+//   Tensor y = layer.forward(x, padding);  // x [batch, seq, 64]
 
 #include "framework/module.h"
 #include "layers/attention/multihead.h"
@@ -23,6 +29,9 @@ struct TransformerEncoderLayerOptions {
   std::string activation = "relu";  // "relu" or "gelu"
   float layer_norm_eps = 1e-5f;
   bool norm_first = false;
+  /// The attention mechanism of self_attn (scaled dot-product by default; see
+  /// layers/attention/multihead.h), so a recipe swaps it by name in an otherwise identical model.
+  AttentionVariant attention = {};
 };
 
 class TransformerEncoderLayer : public Module {
