@@ -59,7 +59,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
   try {
     h5::File file = h5::File::create(tmp, kKind);
     file.set_attr_string("/", "format", "heed-checkpoint");
-    file.set_attr_i64("/", "format_version", 1);
+    file.set_attr_i64("/", "format_version", 2);
     write_tensors(file, "model", ckpt.model);
     write_tensors(file, "optimizer", ckpt.optimizer);
     file.write_u64("rng/state", {4}, ckpt.rng.data());
@@ -71,6 +71,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     file.write_i64("progress/position", {}, &p.position);
     file.write_i64("progress/elapsed_ms", {}, &p.elapsed_ms);
     file.write_string("recipe", ckpt.recipe);
+    file.write_string("train_state", ckpt.train_state);
     file.close();
     sync_file(tmp);
     std::filesystem::rename(tmp, path);
@@ -87,8 +88,8 @@ Checkpoint load_checkpoint(const std::string& path) {
       file.has_attr("/", "format") && file.get_attr_string("/", "format") == "heed-checkpoint",
       kKind, " ", path, ": not a heed checkpoint (no format=\"heed-checkpoint\" attribute)");
   const int64_t version = file.get_attr_i64("/", "format_version");
-  HEED_CHECK(version == 1, kKind, " ", path, ": format_version ", version,
-             " is not supported (expected 1)");
+  HEED_CHECK(version == 1 || version == 2, kKind, " ", path, ": format_version ", version,
+             " is not supported (expected 1 or 2)");
   Checkpoint c;
   HEED_CHECK(file.has("model"), kKind, " ", path, ": group model is missing");
   c.model = read_tensors(file, "model");
@@ -103,6 +104,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   c.progress.position = scalar_i64(file, "progress/position");
   c.progress.elapsed_ms = scalar_i64(file, "progress/elapsed_ms");
   c.recipe = file.read_string("recipe");
+  if (version >= 2) c.train_state = file.read_string("train_state");
   return c;
 }
 

@@ -3,8 +3,10 @@
 //
 // Layout (docs/checkpoint.md): /model/<state_dict key> and /optimizer/<state key> datasets,
 // /rng/state (uint64 [4], the run's generator), /progress/{epoch, step, epoch_key, position,
-// elapsed_ms}, /recipe (the resolved recipe, JSON text), and root attributes
-// format="heed-checkpoint", format_version=1. h5py and h5dump read it as it is.
+// elapsed_ms}, /recipe (the resolved recipe, JSON text), /train_state (the schedule's and early
+// stopping's state, JSON text; format_version 2) and root attributes format="heed-checkpoint",
+// format_version=2. Version 1 files (without /train_state) still load, with an empty
+// train_state. h5py and h5dump read it as it is.
 //
 // save_checkpoint writes to a temporary file beside the target, syncs it to disk and renames it
 // over the target, so a crash or kill at any moment leaves either the old file or the new one,
@@ -33,6 +35,9 @@ struct Checkpoint {
   std::array<uint64_t, 4> rng{};
   Progress progress;
   std::string recipe;  // JSON text
+  /// JSON text: {"schedule": LRScheduler::state_dict(), "early_stopping": ..., ...}; "" in a
+  /// version 1 file.
+  std::string train_state;
 };
 
 /// Writes `ckpt` atomically to `path`. Throws heed::Error naming the file on failure, leaving any

@@ -12,6 +12,9 @@
 
 #include "framework/autograd.h"
 #include "framework/progress.h"
+#include "optim/clip.h"
+#include "optim/early_stopping.h"
+#include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
 
 namespace heed {
@@ -64,6 +67,20 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   o.log_interval = positive(c, "log_interval", o.log_interval, 1);
   o.eval_interval = positive(c, "eval_interval", o.eval_interval, 0);
   o.checkpoint_interval = positive(c, "checkpoint_interval", o.checkpoint_interval, 0);
+  o.clip_grad_norm = c.get<double>("clip_grad_norm", o.clip_grad_norm);
+  HEED_CHECK(o.clip_grad_norm >= 0, "recipe: \"", c.path_of("clip_grad_norm"),
+             "\" must be >= 0 (0: off), got ", o.clip_grad_norm);
+  if (c.has("clip_grad_norm_type")) {
+    const nlohmann::json& v = c.json().at("clip_grad_norm_type");
+    HEED_CHECK((v.is_number() && v.get<double>() >= 1) || v == "inf", "recipe: \"",
+               c.path_of("clip_grad_norm_type"), "\" must be a number >= 1 or \"inf\", got ",
+               v.dump());
+    o.clip_grad_norm_type = v.is_number() ? v.get<double>() : optim::kInfNorm;
+  }
+  o.clip_grad_value = c.get<double>("clip_grad_value", o.clip_grad_value);
+  HEED_CHECK(o.clip_grad_value >= 0, "recipe: \"", c.path_of("clip_grad_value"),
+             "\" must be >= 0 (0: off), got ", o.clip_grad_value);
+  c.has("early_stopping");  // read by the trainer
   c.finish();
   return o;
 }
@@ -78,13 +95,33 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   data_ = build_dataset(root.child("data"));
   model_ = build_model(root.child("model"), data_.info, gen_);
   optimizer_ = build_optimizer(root.child("optimizer"), model_->named_parameters());
+  loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true);
+  const int64_t all_steps = options_.epochs * loader_->batches_per_epoch();
+  scheduler_ =
+      build_scheduler(root, *optimizer_,
+                      options_.max_steps > 0 ? std::min(options_.max_steps, all_steps) : all_steps,
+                      options_.epochs);
+  last_lr_ = optimizer_->lr();
+  if (const Config train = root.child("train"); train.has("early_stopping")) {
+    const Config c = train.child("early_stopping");
+    optim::EarlyStoppingOptions o;
+    o.metric = c.get<std::string>("metric", o.metric);
+    o.mode = c.choice("mode", o.mode, {"min", "max"});
+    o.patience = c.get<int64_t>("patience", o.patience);
+    o.min_delta = c.get<double>("min_delta", o.min_delta);
+    c.finish();
+    try {
+      early_stopping_ = std::make_unique<optim::EarlyStopping>(o);
+    } catch (const Error& e) {
+      throw Error("recipe: \"" + c.path() + "\": " + e.what());
+    }
+  }
   {
     const Config output = root.child("output");
     output.get<std::string>("dir", "");
     output.finish();
   }
   root.finish();
-  loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true);
 }
 
 Trainer::~Trainer() = default;
@@ -93,6 +130,7 @@ std::string Trainer::describe() const {
   std::ostringstream out;
   out << model_->to_string() << "parameters: " << model_->num_parameters() << "\n"
       << "optimizer: " << optimizer_->repr() << "\n"
+      << "schedule: " << scheduler_->repr() << "\n"
       << "data: " << data_.train->size() << " train / " << data_.test->size() << " test examples, "
       << loader_->batches_per_epoch() << " batches of " << options_.batch_size << " per epoch\n";
   return out.str();
@@ -103,6 +141,17 @@ void Trainer::restore(const std::string& path) {
   try {
     model_->load_state_dict(c.model);
     optimizer_->load_state_dict(c.optimizer);
+    // A version 1 checkpoint has no train state: it predates schedules and early stopping, so
+    // it resumes with a constant lr only.
+    const nlohmann::json state =
+        c.train_state.empty() ? nlohmann::json{{"schedule", {{"name", "constant"}, {"t", 0}}}}
+                              : nlohmann::json::parse(c.train_state);
+    scheduler_->load_state_dict(state.at("schedule"));
+    if (early_stopping_ && state.contains("early_stopping"))
+      early_stopping_->load_state_dict(state.at("early_stopping"));
+    early_stopped_ = state.value("early_stopped", false);
+    best_eval_ = state.value("best_eval", nlohmann::json());
+    last_lr_ = optimizer_->lr();
   } catch (const Error& e) {
     throw Error("checkpoint " + path + ": " + e.what());
   }
@@ -124,7 +173,7 @@ void Trainer::append_metrics(const nlohmann::json& line) {
   HEED_CHECK(out.good(), "run ", run_dir_, ": cannot append to metrics.jsonl");
 }
 
-void Trainer::save() {
+void Trainer::save(const std::string& file) {
   Checkpoint c;
   c.model = model_->state_dict();
   c.optimizer = optimizer_->state_dict();
@@ -134,8 +183,27 @@ void Trainer::save() {
   c.progress.epoch_key = loader_->state().epoch_key;
   c.progress.position = loader_->state().position;
   c.recipe = recipe_.dump(2);
+  c.train_state = train_state().dump();
   fs::create_directories(fs::path(run_dir_) / "checkpoints");
-  save_checkpoint((fs::path(run_dir_) / "checkpoints" / "last.h5").string(), c);
+  save_checkpoint((fs::path(run_dir_) / "checkpoints" / file).string(), c);
+}
+
+nlohmann::json Trainer::train_state() const {
+  nlohmann::json s = {{"schedule", scheduler_->state_dict()}, {"early_stopped", early_stopped_}};
+  if (early_stopping_) s["early_stopping"] = early_stopping_->state_dict();
+  if (!best_eval_.is_null()) s["best_eval"] = best_eval_;
+  return s;
+}
+
+bool Trainer::after_evaluation(const nlohmann::json& eval) {
+  scheduler_->on_eval(eval);
+  if (!early_stopping_) return false;
+  const bool stop = early_stopping_->step(eval);
+  if (early_stopping_->improved()) {
+    best_eval_ = eval;
+    save("best.h5");
+  }
+  return stop;
 }
 
 nlohmann::json Trainer::evaluate(const std::string& split) {
@@ -176,8 +244,16 @@ void Trainer::train_step(const Batch& batch, double& loss_sum,
                          std::map<std::string, double>& metric_sums) {
   ModelOutput out = model_->forward(batch);
   out.loss.backward();
+  const StateDict& params = optimizer_->params();
+  if (options_.clip_grad_value > 0) optim::clip_grad_value_(params, options_.clip_grad_value);
+  // With no norm clipping, an infinite max_norm only measures the norm.
+  grad_norm_sum_ += optim::clip_grad_norm_(
+      params, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : optim::kInfNorm,
+      options_.clip_grad_norm_type);
+  last_lr_ = optimizer_->lr();
   optimizer_->step();
   optimizer_->zero_grad();
+  scheduler_->on_step();
   ++progress_.step;
   loss_sum += out.loss.item();
   for (const auto& [name, value] : out.metrics) metric_sums[name] += value;
@@ -189,15 +265,17 @@ void Trainer::log_train(int64_t window, double loss_sum, std::map<std::string, d
                          {"epoch", progress_.epoch},
                          {"step", progress_.step},
                          {"loss", loss_sum / window},
-                         {"lr", optimizer_->lr()},
+                         {"lr", last_lr_},
+                         {"grad_norm", grad_norm_sum_ / window},
                          {"samples_per_s", window * options_.batch_size / std::max(seconds, 1e-9)},
                          {"elapsed_s", elapsed_ms() / 1000.0}};
   for (auto& [name, value] : metric_sums) line[name] = value / window;
   append_metrics(line);
+  grad_norm_sum_ = 0;
 }
 
 bool Trainer::finished() const {
-  return progress_.epoch >= options_.epochs ||
+  return early_stopped_ || progress_.epoch >= options_.epochs ||
          (options_.max_steps > 0 && progress_.step >= options_.max_steps);
 }
 
@@ -231,8 +309,11 @@ nlohmann::json Trainer::train() {
         loss_sum = 0, window_seconds = 0, window = 0;
         metric_sums.clear();
       }
-      if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0)
-        bar.eval(run_evaluation());
+      if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0) {
+        const nlohmann::json eval = run_evaluation();
+        bar.eval(eval);
+        early_stopped_ = after_evaluation(eval);
+      }
       if (options_.checkpoint_interval > 0 && progress_.step % options_.checkpoint_interval == 0)
         save();
     }
@@ -244,7 +325,12 @@ nlohmann::json Trainer::train() {
       ++progress_.epoch;
       epoch_started_ = false;
       loader_->restore({0, 0});
-      if (options_.eval_interval == 0) bar.eval(run_evaluation());
+      scheduler_->on_epoch();
+      if (options_.eval_interval == 0) {
+        const nlohmann::json eval = run_evaluation();
+        bar.eval(eval);
+        early_stopped_ = after_evaluation(eval);
+      }
       save();
     }
   }
@@ -252,7 +338,8 @@ nlohmann::json Trainer::train() {
   // An interrupted run saves and leaves at once: whoever pressed Ctrl-C is waiting.
   const bool evaluated =
       !last_eval_.is_null() && last_eval_.value("step", int64_t{-1}) == progress_.step;
-  if (status == "finished" && !evaluated) run_evaluation();
+  if (early_stopped_) status = "early_stopped";
+  if (status == "finished" && !evaluated) after_evaluation(run_evaluation());
   save();
   nlohmann::json summary = {
       {"status", status},
@@ -261,6 +348,7 @@ nlohmann::json Trainer::train() {
       {"elapsed_s", elapsed_ms() / 1000.0},
       {"parameters", model_->num_parameters()},
       {"final_eval", last_eval_},
+      {"best_eval", best_eval_},
       {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
   std::ofstream(fs::path(run_dir_) / "summary.json") << summary.dump(2) << "\n";
   return summary;

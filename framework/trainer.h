@@ -7,7 +7,14 @@
 // train.eval_interval steps (0: at each epoch's end) and checkpoints to checkpoints/last.h5 every
 // train.checkpoint_interval steps (0: at each epoch's end). SIGINT or SIGTERM stop it after the
 // current step with a checkpoint, so `heed train --resume RUN_DIR` continues the same run: same
-// data order, same random stream, same optimizer state.
+// data order, same random stream, same optimizer state, schedule position, plateau counters and
+// early-stopping state.
+//
+// Between backward and optimizer step it clips the gradients (train.clip_grad_value, then
+// train.clip_grad_norm) and logs the global gradient norm before norm clipping ("grad_norm");
+// after the step it advances the learning-rate schedule (recipe "schedule", docs/optim.md).
+// After each evaluation it feeds reduce_on_plateau and early stopping; with early stopping, the
+// best evaluation's checkpoint is kept as checkpoints/best.h5.
 
 #include <chrono>
 #include <memory>
@@ -23,7 +30,9 @@ namespace heed {
 
 namespace optim {
 class Optimizer;
-}
+class LRScheduler;
+class EarlyStopping;
+}  // namespace optim
 
 /// The recipe's "train" section; docs/recipes.md documents each key.
 struct TrainOptions {
@@ -36,6 +45,9 @@ struct TrainOptions {
   int64_t log_interval = 50;
   int64_t eval_interval = 0;
   int64_t checkpoint_interval = 0;
+  double clip_grad_norm = 0;       // max global norm (0: no norm clipping)
+  double clip_grad_norm_type = 2;  // p of the norm, or infinity ("inf" in a recipe)
+  double clip_grad_value = 0;      // max |gradient element| (0: no value clipping)
   static TrainOptions from_config(const Config& config);
 };
 
@@ -56,10 +68,13 @@ class Trainer {
 
  private:
   void train_step(const Batch& batch, double& loss_sum, std::map<std::string, double>& metric_sums);
+  /// Feeds an evaluation to the schedule and early stopping; true when the run should stop.
+  bool after_evaluation(const nlohmann::json& eval);
+  nlohmann::json train_state() const;
   void log_train(int64_t window, double loss_sum, std::map<std::string, double>& metric_sums,
                  double seconds);
   nlohmann::json run_evaluation();
-  void save();
+  void save(const std::string& file = "last.h5");
   void append_metrics(const nlohmann::json& line);
   int64_t elapsed_ms() const;
   bool finished() const;
@@ -71,6 +86,12 @@ class Trainer {
   DataSplits data_;
   std::shared_ptr<Model> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
+  std::unique_ptr<optim::LRScheduler> scheduler_;
+  std::unique_ptr<optim::EarlyStopping> early_stopping_;
+  bool early_stopped_ = false;
+  nlohmann::json best_eval_;  // the evaluation best.h5 holds (with early stopping)
+  double last_lr_ = 0;        // the lr of the last step taken (group 0)
+  double grad_norm_sum_ = 0;  // over the log window
   std::unique_ptr<Loader> loader_;
   Progress progress_;
   bool epoch_started_ = false;
