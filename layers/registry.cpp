@@ -1,6 +1,7 @@
 // The model registry: every model a recipe can name under "model.type", one explicit list.
 
 #include "framework/registry.h"
+#include "layers/models/image_classifier.h"
 #include "layers/models/sequence_classifier.h"
 
 namespace heed {
@@ -24,6 +25,15 @@ const std::vector<Entry>& entries() {
         "dropout, label_smoothing"},
        [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
          return std::make_shared<nn::SequenceClassifier>(c, info, gen);
+       }},
+      {{"model", "image_classifier",
+        "[batch, *input] -> class; a list of layers (conv, pooling, batch norm, SE, CBAM, "
+        "linear, ...) as nn.Sequential, then a Linear head; cross-entropy",
+        "layers (list of {type, options}: conv1d, conv2d, batch_norm1d, batch_norm2d, relu, gelu, "
+        "tanh, sigmoid, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, adaptive_avg_pool2d, "
+        "flatten, linear, dropout, se, cbam), label_smoothing"},
+       [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
+         return std::make_shared<nn::ImageClassifier>(c, info, gen);
        }},
   };
   return list;

@@ -1,0 +1,211 @@
+#include "layers/models/image_classifier.h"
+
+#include <algorithm>
+
+#include "framework/autograd.h"
+#include "framework/ops.h"
+#include "layers/attention/channel.h"
+#include "layers/batch_norm.h"
+#include "layers/conv.h"
+#include "layers/dropout.h"
+#include "layers/flatten.h"
+#include "layers/linear.h"
+#include "layers/pool.h"
+
+namespace heed::nn {
+
+namespace {
+
+// nn.Sequential's container: children "0", "1", ... so keys read "layers.3.weight".
+class Sequential : public Module {
+ public:
+  void add(std::shared_ptr<Module> m) { register_module(std::to_string(size_++), std::move(m)); }
+  std::string repr() const override { return "Sequential()"; }
+
+ private:
+  int64_t size_ = 0;
+};
+
+// A parameterless elementwise activation, present in the list (and its numbering) as PyTorch's
+// nn.ReLU is.
+class Activation : public Module {
+ public:
+  Activation(std::string name, Tensor (*fn)(const Tensor&)) : name_(std::move(name)), fn_(fn) {}
+  Tensor forward(const Tensor& x) const { return fn_(x); }
+  std::string repr() const override { return name_ + "()"; }
+
+ private:
+  std::string name_;
+  Tensor (*fn_)(const Tensor&);
+};
+
+const std::vector<std::string> kLayerTypes = {"conv1d",
+                                              "conv2d",
+                                              "batch_norm1d",
+                                              "batch_norm2d",
+                                              "relu",
+                                              "gelu",
+                                              "tanh",
+                                              "sigmoid",
+                                              "max_pool1d",
+                                              "max_pool2d",
+                                              "avg_pool1d",
+                                              "avg_pool2d",
+                                              "adaptive_avg_pool2d",
+                                              "flatten",
+                                              "linear",
+                                              "dropout",
+                                              "se",
+                                              "cbam"};
+
+struct Built {
+  std::shared_ptr<Module> module;
+  std::function<Tensor(const Tensor&)> forward;
+};
+
+template <class M>
+Built wrap(std::shared_ptr<M> m) {
+  return {m, [m](const Tensor& x) { return m->forward(x); }};
+}
+
+// The input's channel count (its first per-example dimension) for a layer that needs one.
+int64_t channels_of(const Shape& in, const Config& c, const std::string& type, int64_t rank) {
+  HEED_CHECK(static_cast<int64_t>(in.size()) == rank + 1, "recipe: \"", c.path(), "\" (", type,
+             ") needs input [channels, ", rank == 2 ? "H, W" : "length", "] per example, got ", in);
+  return in[0];
+}
+
+Built build_conv(const Config& c, const std::string& type, const Shape& in, Generator& gen) {
+  const int64_t k = c.require<int64_t>("kernel_size"), out = c.require<int64_t>("out_channels"),
+                s = c.get<int64_t>("stride", 1), p = c.get<int64_t>("padding", 0),
+                d = c.get<int64_t>("dilation", 1), g = c.get<int64_t>("groups", 1);
+  const bool bias = c.get<bool>("bias", true);
+  if (type == "conv1d")
+    return wrap(std::make_shared<Conv1d>(
+        Conv1dOptions{channels_of(in, c, type, 1), out, k, s, p, d, g, bias}, gen));
+  return wrap(std::make_shared<Conv2d>(
+      Conv2dOptions{channels_of(in, c, type, 2), out, {k, k}, {s, s}, {p, p}, {d, d}, g, bias},
+      gen));
+}
+
+Built build_pool(const Config& c, const std::string& type) {
+  if (type == "adaptive_avg_pool2d") {
+    const int64_t size = c.get<int64_t>("output_size", 1);
+    return wrap(std::make_shared<AdaptiveAvgPool2d>(ops::Pair{size, size}));
+  }
+  const int64_t k = c.require<int64_t>("kernel_size"), s = c.get<int64_t>("stride", k),
+                p = c.get<int64_t>("padding", 0);
+  if (type == "max_pool1d") return wrap(std::make_shared<MaxPool1d>(k, s, p));
+  if (type == "max_pool2d")
+    return wrap(std::make_shared<MaxPool2d>(ops::Pair{k, k}, ops::Pair{s, s}, ops::Pair{p, p}));
+  const bool include_pad = c.get<bool>("count_include_pad", true);
+  if (type == "avg_pool1d") return wrap(std::make_shared<AvgPool1d>(k, s, p, include_pad));
+  return wrap(
+      std::make_shared<AvgPool2d>(ops::Pair{k, k}, ops::Pair{s, s}, ops::Pair{p, p}, include_pad));
+}
+
+Built build_layer(const Config& c, const std::string& type, const Shape& in, Generator& gen) {
+  if (type == "conv1d" || type == "conv2d") return build_conv(c, type, in, gen);
+  if (type.find("pool") != std::string::npos) return build_pool(c, type);
+  if (type == "batch_norm1d" || type == "batch_norm2d") {
+    HEED_CHECK(!in.empty(), "recipe: \"", c.path(), "\" (", type, ") needs a channel dimension");
+    const BatchNormOptions o{in[0], c.get<float>("eps", 1e-5f), c.get<float>("momentum", 0.1f),
+                             c.get<bool>("affine", true), c.get<bool>("track_running_stats", true)};
+    if (type == "batch_norm1d") return wrap(std::make_shared<BatchNorm1d>(o));
+    return wrap(std::make_shared<BatchNorm2d>(o));
+  }
+  if (type == "relu") return wrap(std::make_shared<Activation>("ReLU", ops::relu));
+  if (type == "gelu") return wrap(std::make_shared<Activation>("GELU", ops::gelu));
+  if (type == "tanh") return wrap(std::make_shared<Activation>("Tanh", ops::tanh));
+  if (type == "sigmoid") return wrap(std::make_shared<Activation>("Sigmoid", ops::sigmoid));
+  if (type == "flatten")
+    return wrap(
+        std::make_shared<Flatten>(c.get<int64_t>("start_dim", 1), c.get<int64_t>("end_dim", -1)));
+  if (type == "linear") {
+    HEED_CHECK(!in.empty(), "recipe: \"", c.path(), "\" (linear) needs an input dimension");
+    return wrap(std::make_shared<Linear>(in.back(), c.require<int64_t>("out_features"), gen,
+                                         c.get<bool>("bias", true)));
+  }
+  if (type == "dropout") return wrap(std::make_shared<Dropout>(c.get<float>("p", 0.5f), gen));
+  if (type == "se")
+    return wrap(std::make_shared<SqueezeExcitation>(
+        channels_of(in, c, type, static_cast<int64_t>(in.size()) - 1), gen,
+        c.get<int64_t>("reduction", 16)));
+  return wrap(std::make_shared<CBAM>(channels_of(in, c, type, 2), gen,
+                                     c.get<int64_t>("reduction", 16),
+                                     c.get<int64_t>("kernel_size", 7)));
+}
+
+// The per-example shape a layer produces, by running it once in eval mode on zeros (so no
+// running statistic moves), with the recipe path prefixed to any shape error.
+Shape output_shape(const Built& b, const Shape& in, const std::string& path) {
+  NoGradGuard no_grad;
+  Shape batch{2};
+  batch.insert(batch.end(), in.begin(), in.end());
+  b.module->eval();
+  Shape out;
+  try {
+    out = b.forward(Tensor::zeros(batch)).shape();
+  } catch (const Error& e) {
+    throw Error("recipe: \"" + path + "\" does not fit its input [batch, " +
+                shape_str(in).substr(1) + ": " + e.what());
+  }
+  b.module->train();
+  return Shape(out.begin() + 1, out.end());
+}
+
+}  // namespace
+
+ImageClassifier::ImageClassifier(const Config& c, const DataInfo& info, Generator& gen) {
+  HEED_CHECK(c.has("layers") && c.json().at("layers").is_array(), "recipe: \"", c.path_of("layers"),
+             "\" must be a list of layers, e.g. [{\"type\": \"conv2d\", ",
+             "\"out_channels\": 32, \"kernel_size\": 3}, {\"type\": \"relu\"}, {\"type\": ",
+             "\"flatten\"}]");
+  auto layers = std::make_shared<Sequential>();
+  Shape shape = info.input_shape;
+  const nlohmann::json& list = c.json().at("layers");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const Config lc(list[i], c.path_of("layers") + "." + std::to_string(i));
+    const std::string type = lc.require<std::string>("type");
+    HEED_CHECK(std::find(kLayerTypes.begin(), kLayerTypes.end(), type) != kLayerTypes.end(),
+               unknown_name_message("layer type", lc.path_of("type"), type, kLayerTypes));
+    const Built b = build_layer(lc, type, shape, gen);
+    lc.finish();
+    shape = output_shape(b, shape, lc.path());
+    layers->add(b.module);
+    steps_.push_back(b.forward);
+  }
+  HEED_CHECK(shape.size() == 1, "recipe: \"", c.path_of("layers"), "\" must end flat, with ",
+             "[batch, features], before the automatic Linear head; it ends with [batch, ",
+             shape_str(shape).substr(1), " (add {\"type\": \"flatten\"})");
+  auto head = std::make_shared<Linear>(shape[0], info.num_classes, gen);
+  layers->add(head);
+  steps_.push_back([head](const Tensor& x) { return head->forward(x); });
+  layers_ = register_module("layers", layers);
+  label_smoothing_ = c.get<float>("label_smoothing", 0.f);
+  c.finish();
+}
+
+Tensor ImageClassifier::logits(const Tensor& input) const {
+  Tensor h = input;
+  for (const auto& step : steps_) h = step(h);
+  return h;
+}
+
+ModelOutput ImageClassifier::forward(const Batch& batch) {
+  const Tensor out = logits(batch.input);
+  ModelOutput result;
+  result.loss = ops::cross_entropy(out, batch.target, -100, label_smoothing_);
+  const std::vector<int64_t> predicted = ops::argmax(out, 1).to_vector_i64();
+  const std::vector<int64_t> target = batch.target.to_vector_i64();
+  int64_t correct = 0;
+  for (size_t i = 0; i < target.size(); ++i) correct += predicted[i] == target[i];
+  result.metrics["accuracy"] = static_cast<double>(correct) / static_cast<double>(target.size());
+  return result;
+}
+
+std::string ImageClassifier::repr() const {
+  return "ImageClassifier(layers=" + std::to_string(steps_.size()) + ")";
+}
+
+}  // namespace heed::nn
