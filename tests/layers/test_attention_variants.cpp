@@ -1,0 +1,429 @@
+// The attention variants and positional pieces of layers/attention/{additive,luong,cosine,linear,
+// windowed}.h and layers/positional.h: finite-difference gradient checks (inputs and parameters,
+// with and without masks), the causal linear attention against its quadratic form, values and
+// gradients against the float64 references of tests/fixtures/make_attention_fixtures.py
+// (attn_*.json; PyTorch has none of these layers, so the script implements each paper's equations),
+// and the error messages for bad shapes.
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <memory>
+#include <tuple>
+
+#include "fixture.h"
+#include "framework/module.h"
+#include "framework/ops.h"
+#include "framework/random.h"
+#include "gradcheck.h"
+#include "layers/attention/additive.h"
+#include "layers/attention/cosine.h"
+#include "layers/attention/linear.h"
+#include "layers/attention/luong.h"
+#include "layers/attention/windowed.h"
+#include "layers/positional.h"
+
+using namespace heed;
+using heed::testing::check_close;
+using heed::testing::check_gradients;
+using heed::testing::Fixture;
+using heed::testing::GradCase;
+using heed::testing::load_fixture;
+using V = const std::vector<Tensor>&;
+
+namespace {
+
+Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
+  Generator gen(seed);
+  return Tensor::rand(shape, gen, low, high);
+}
+
+// [batch, key] int64 padding: the last `padded` keys of the last batch item.
+Tensor padding(int64_t batch, int64_t key, int64_t padded = 2) {
+  Tensor m = Tensor::zeros({batch, key}, Dtype::Int64);
+  for (int64_t j = key - padded; j < key; ++j) m.data_i64()[(batch - 1) * key + j] = 1;
+  return m;
+}
+
+// Gradient check of a module's parameters (perturbed in place) and float inputs, as
+// tests/layers/test_layers_gradcheck.cpp's check_module_gradients.
+void check_module(const std::string& name, const Module& module, const std::function<Tensor(V)>& fn,
+                  const std::vector<Tensor>& inputs, float step = 1e-2f, float atol = 2e-3f,
+                  float rtol = 2e-2f) {
+  INFO("case: ", name);
+  std::vector<Tensor> xs;
+  for (const Tensor& x : inputs) {
+    Tensor leaf = x.clone().detach();
+    if (leaf.dtype() == Dtype::Float32) leaf.requires_grad_();
+    xs.push_back(leaf);
+  }
+  const_cast<Module&>(module).zero_grad();
+  const Tensor y = fn(xs);
+  Generator gen(1234);
+  const Tensor w = Tensor::randn(y.shape(), gen);
+  y.backward(w);
+  std::vector<std::tuple<std::string, Tensor, Tensor>> targets;
+  for (const auto& [pname, p] : module.named_parameters())
+    targets.emplace_back("parameter " + pname, p, p.grad());
+  for (size_t k = 0; k < xs.size(); ++k)
+    if (xs[k].dtype() == Dtype::Float32)
+      targets.emplace_back("input " + std::to_string(k), xs[k], xs[k].grad());
+  NoGradGuard no_grad;
+  for (const auto& [what, t, grad] : targets) {
+    REQUIRE_MESSAGE(grad.defined(), what, " got no gradient");
+    const std::vector<float> analytic = grad.to_vector();
+    float* p = t.data();
+    int failures = 0;
+    for (int64_t i = 0; i < t.numel() && failures < 3; ++i) {
+      const float saved = p[i];
+      p[i] = saved + step;
+      const double plus = heed::testing::weighted_sum(fn(xs), w);
+      p[i] = saved - step;
+      const double minus = heed::testing::weighted_sum(fn(xs), w);
+      p[i] = saved;
+      const double numeric = (plus - minus) / (2.0 * step);
+      if (std::abs(numeric - analytic[i]) > atol + rtol * std::abs(numeric)) {
+        ++failures;
+        FAIL_CHECK(what, " element ", i, ": analytic ", analytic[i], " vs numeric ", numeric);
+      }
+    }
+  }
+}
+
+template <class M>
+std::shared_ptr<M> randomized(std::shared_ptr<M> m, uint64_t seed, float scale = 0.7f) {
+  Generator gen(seed);
+  for (const auto& [name, p] : m->named_parameters())
+    p.copy_(Tensor::rand(p.shape(), gen, -scale, scale));
+  m->eval();
+  return m;
+}
+
+// float32 against float64 references.
+constexpr float kAtol = 1e-5f;
+constexpr float kRtol = 1e-4f;
+
+StateDict fixture_params(const Fixture& f) {
+  StateDict state;
+  for (const auto& item : f.json.at("params").items())
+    state.emplace_back(item.key(), f.param(item.key()));
+  return state;
+}
+
+// Checks output (and weights when present) and the gradients of every listed input and of the
+// module's parameters against the fixture.
+void check_fixture(const Fixture& f, const Tensor& output, const Tensor& weights,
+                   const std::vector<std::pair<std::string, Tensor>>& inputs,
+                   const Module* module = nullptr) {
+  CHECK(output.shape() == f.output("output").shape());
+  check_close(output.to_vector(), f.output("output").to_vector(), kAtol, kRtol, "output");
+  if (f.json.at("outputs").contains("weights")) {
+    REQUIRE(weights.defined());
+    CHECK(weights.shape() == f.output("weights").shape());
+    check_close(weights.to_vector(), f.output("weights").to_vector(), kAtol, kRtol, "weights");
+  }
+  ops::sum(output * f.grad_output("output")).backward();
+  for (const auto& [name, x] : inputs)
+    check_close(x.grad().to_vector(), f.grad(name).to_vector(), kAtol, kRtol, "grad of " + name);
+  if (module)
+    for (const auto& [name, p] : module->named_parameters())
+      check_close(p.grad().to_vector(), f.grad(name).to_vector(), kAtol, kRtol, "grad of " + name);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Gradient checks
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("attention variants: additive and Luong gradients, inputs and parameters, +- padding") {
+  Generator gen(7);
+  const Tensor q = rnd({2, 3, 4}, 1), k4 = rnd({2, 5, 4}, 2), k6 = rnd({2, 5, 6}, 3),
+               v = rnd({2, 5, 3}, 4);
+  for (const bool masked : {false, true}) {
+    const Tensor mask = masked ? padding(2, 5) : Tensor();
+    const std::string suffix = masked ? " with padding" : " without mask";
+    auto add = randomized(std::make_shared<nn::AdditiveAttention>(4, 6, 5, 0.f, gen), 11);
+    check_module("additive" + suffix, *add,
+                 [&](V x) { return add->forward(x[0], x[1], x[2], mask).output; }, {q, k6, v});
+    for (const std::string score : {"dot", "general", "concat"})
+      for (const std::string align : {"global", "local_m", "local_p"}) {
+        const int64_t key_size = score == "dot" ? 4 : 6;
+        auto attn =
+            randomized(std::make_shared<nn::LuongAttention>(nn::LuongOptions{.score = score,
+                                                                             .align = align,
+                                                                             .query_size = 4,
+                                                                             .key_size = key_size,
+                                                                             .hidden_size = 5,
+                                                                             .window = 2},
+                                                            gen),
+                       12);
+        // local_p's window edge moves with p_t; a small step keeps it from crossing a key.
+        const float step = align == "local_p" ? 2e-3f : 1e-2f;
+        check_module(
+            "luong " + score + " " + align + suffix, *attn,
+            [&](V x) { return attn->forward(x[0], x[1], x[2], mask, 1).output; },
+            {q, key_size == 4 ? k4 : k6, v}, step, 3e-3f, 3e-2f);
+      }
+  }
+}
+
+TEST_CASE("attention variants: cosine, linear (causal and not), RoPE, sinusoidal gradients") {
+  Generator gen(8);
+  const Tensor q = rnd({2, 2, 4, 3}, 21), k = rnd({2, 2, 4, 3}, 22), v = rnd({2, 2, 4, 2}, 23);
+  const Tensor k5 = rnd({2, 2, 5, 3}, 24), v5 = rnd({2, 2, 5, 2}, 25);
+  const Tensor log_tau = Tensor::full({1}, std::log(4.f));
+  const Tensor head_tau = Tensor::from_vector({std::log(4.f), std::log(2.f)}, {2, 1, 1});
+  std::vector<GradCase> cases = {
+      {"cosine, no mask",
+       [&](V x) {
+         return nn::cosine_attention(x[0], x[1], x[2], {}, x[3], 0.f, false, gen).output;
+       },
+       {q, k, v, log_tau}},
+      {"cosine, padding + causal, per-head tau",
+       [&](V x) {
+         return nn::cosine_attention(
+                    x[0], x[1], x[2],
+                    {padding(2, 4, 1).reshape({2, 1, 1, 4}), nn::causal_mask(4, 4)}, x[3], 0.f,
+                    false, gen)
+             .output;
+       },
+       {q, k, v, head_tau}},
+      {"cosine, band mask window 1",
+       [&](V x) {
+         return nn::cosine_attention(x[0], x[1], x[2], {nn::band_mask(4, 4, 1, false)}, x[3], 0.f,
+                                     false, gen)
+             .output;
+       },
+       {q, k, v, log_tau}},
+      {"linear non-causal, no mask",
+       [&](V x) { return nn::linear_attention(x[0], x[1], x[2], Tensor(), false, false).output; },
+       {q, k5, v5}},
+      {"linear non-causal, padding",
+       [&](V x) {
+         return nn::linear_attention(x[0], x[1], x[2], padding(2, 5), false, false).output;
+       },
+       {q, k5, v5}},
+      {"linear causal, no mask",
+       [&](V x) { return nn::linear_attention(x[0], x[1], x[2], Tensor(), true, false).output; },
+       {q, k, v}},
+      {"linear causal, padding",
+       [&](V x) {
+         return nn::linear_attention(x[0], x[1], x[2], padding(2, 4), true, false).output;
+       },
+       {q, k, v}},
+      {"linear weights (need_weights), causal",
+       [&](V x) { return nn::linear_attention(x[0], x[1], v, Tensor(), true, true).weights; },
+       {q, k}},
+      {"causal_linear_attention op",
+       [](V x) {
+         return ops::causal_linear_attention(ops::elu_plus_one(x[0]), ops::elu_plus_one(x[1]),
+                                             x[2]);
+       },
+       {rnd({3, 6, 4}, 26), rnd({3, 6, 4}, 27), rnd({3, 6, 5}, 28)}},
+      {"elu_plus_one", [](V x) { return ops::elu_plus_one(x[0]); }, {rnd({3, 7}, 29, -2.f, 2.f)}},
+      {"apply_rotary, offset 2",
+       [](V x) { return nn::apply_rotary(x[0], 2); },
+       {rnd({2, 2, 5, 6}, 30)}},
+      {"sdpa + band mask, causal",
+       [&](V x) {
+         return nn::scaled_dot_product_attention(x[0], x[1], x[2], {nn::band_mask(4, 4, 2, true)},
+                                                 0.f, false, gen)
+             .output;
+       },
+       {q, k, v}},
+  };
+  for (const GradCase& c : cases) check_gradients(c);
+  nn::SinusoidalPositionalEncoding pe(6, 10);
+  check_gradients({"sinusoidal", [&](V x) { return pe.forward(x[0]); }, {rnd({2, 5, 6}, 31)}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Causal linear attention == its quadratic form
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("causal linear attention equals the quadratic masked form, values and gradients") {
+  for (const bool masked : {false, true}) {
+    INFO("padding: ", masked);
+    const Tensor mask = masked ? padding(2, 17, 5) : Tensor();
+    std::vector<Tensor> fast = {rnd({2, 3, 17, 5}, 41), rnd({2, 3, 17, 5}, 42),
+                                rnd({2, 3, 17, 4}, 43)};
+    std::vector<Tensor> slow;
+    for (Tensor& t : fast) {
+      t.requires_grad_();
+      slow.push_back(t.clone().detach().requires_grad_());
+    }
+    for (const bool causal : {true, false}) {
+      for (Tensor& t : fast) t.set_grad(Tensor());
+      for (Tensor& t : slow) t.set_grad(Tensor());
+      const auto a = nn::linear_attention(fast[0], fast[1], fast[2], mask, causal, true);
+      const auto b = nn::linear_attention_quadratic(slow[0], slow[1], slow[2], mask, causal);
+      check_close(a.output.to_vector(), b.output.to_vector(), 1e-5f, 1e-4f, "output");
+      check_close(a.weights.to_vector(), b.weights.to_vector(), 1e-6f, 1e-5f, "weights");
+      const Tensor g = rnd(a.output.shape(), 44);
+      a.output.backward(g);
+      b.output.backward(g);
+      for (size_t i = 0; i < 3; ++i)
+        check_close(fast[i].grad().to_vector(), slow[i].grad().to_vector(), 1e-5f, 1e-4f,
+                    "grad " + std::to_string(i));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures (make_attention_fixtures.py)
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("AdditiveAttention matches the Bahdanau reference (attn_additive.json)") {
+  const Fixture f = load_fixture("attn_additive");
+  Generator gen(0);
+  nn::AdditiveAttention attn(4, 6, 5, 0.f, gen);
+  attn.load_state_dict(fixture_params(f));
+  Tensor q = f.input("query").requires_grad_(), k = f.input("keys").requires_grad_(),
+         v = f.input("values").requires_grad_();
+  const auto a = attn.forward(q, k, v, f.input("key_padding_mask"));
+  check_fixture(f, a.output, a.weights, {{"query", q}, {"keys", k}, {"values", v}}, &attn);
+}
+
+TEST_CASE("LuongAttention matches the Luong references (attn_luong_*.json)") {
+  for (const std::string name : {"dot", "general", "concat", "local_m", "local_p"}) {
+    INFO("fixture attn_luong_", name);
+    const Fixture f = load_fixture("attn_luong_" + name);
+    Generator gen(0);
+    nn::LuongAttention attn({.score = f.config.at("score"),
+                             .align = f.config.at("align"),
+                             .query_size = f.config.at("query_size"),
+                             .key_size = f.config.at("key_size"),
+                             .hidden_size = f.config.at("hidden_size"),
+                             .window = f.config.at("window")},
+                            gen);
+    attn.load_state_dict(fixture_params(f));
+    Tensor q = f.input("query").requires_grad_(), k = f.input("keys").requires_grad_(),
+           v = f.input("values").requires_grad_();
+    const auto a = attn.forward(q, k, v, f.input("key_padding_mask"),
+                                f.config.at("query_offset").get<int64_t>());
+    check_fixture(f, a.output, a.weights, {{"query", q}, {"keys", k}, {"values", v}}, &attn);
+  }
+}
+
+TEST_CASE("cosine_attention matches the Swin v2 reference (attn_cosine.json)") {
+  const Fixture f = load_fixture("attn_cosine");
+  Generator gen(0);
+  Tensor q = f.input("q").requires_grad_(), k = f.input("k").requires_grad_(),
+         v = f.input("v").requires_grad_(), tau = f.input("log_tau").requires_grad_();
+  const Tensor mask = f.input("key_padding_mask");
+  const auto a = nn::cosine_attention(q, k, v, {mask.reshape({mask.size(0), 1, 1, mask.size(1)})},
+                                      tau, 0.f, false, gen);
+  check_fixture(f, a.output, a.weights, {{"q", q}, {"k", k}, {"v", v}, {"log_tau", tau}});
+}
+
+TEST_CASE("linear_attention matches the Katharopoulos reference (attn_linear*.json)") {
+  for (const std::string name : {"attn_linear", "attn_linear_causal"}) {
+    INFO("fixture ", name);
+    const Fixture f = load_fixture(name);
+    Tensor q = f.input("q").requires_grad_(), k = f.input("k").requires_grad_(),
+           v = f.input("v").requires_grad_();
+    const auto a = nn::linear_attention(q, k, v, f.input("key_padding_mask"),
+                                        f.config.at("causal").get<bool>(), true);
+    check_fixture(f, a.output, a.weights, {{"q", q}, {"k", k}, {"v", v}});
+  }
+}
+
+TEST_CASE(
+    "RoPE, ALiBi and sinusoidal encodings match their references (attn_rope/alibi/"
+    "sinusoidal.json)") {
+  {
+    const Fixture f = load_fixture("attn_rope");
+    Tensor x = f.input("input").requires_grad_();
+    const Tensor y =
+        nn::apply_rotary(x, f.config.at("offset").get<int64_t>(), f.config.at("base").get<float>());
+    check_fixture(f, y, Tensor(), {{"input", x}});
+  }
+  {
+    const Fixture f = load_fixture("attn_alibi");
+    const Tensor bias = nn::alibi_bias(3, 4, 5);
+    CHECK(bias.shape() == Shape({3, 4, 5}));
+    check_close(bias.to_vector(), f.output("bias").to_vector(), kAtol, kRtol, "alibi bias");
+  }
+  {
+    const Fixture f = load_fixture("attn_sinusoidal");
+    nn::SinusoidalPositionalEncoding pe(6);
+    check_close(pe.forward(f.input("input")).to_vector(), f.output("output").to_vector(), kAtol,
+                kRtol, "sinusoidal");
+    CHECK(pe.state_dict().empty());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masks, names, dropout, errors
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("band_mask: symmetric and causal windows") {
+  const Tensor m = nn::band_mask(4, 5, 1, false);
+  CHECK(m.to_vector() == std::vector<float>{0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1,  //
+                                            1, 1, 0, 0, 0});
+  const Tensor c = nn::band_mask(3, 3, 1, true);
+  CHECK(c.to_vector() == std::vector<float>{0, 1, 1, 0, 0, 1, 1, 0, 0});
+  CHECK_THROWS_WITH_AS(nn::band_mask(3, 3, -1, false), doctest::Contains("band_mask"), Error);
+}
+
+TEST_CASE("attention variants: parameter names and dropout on the weights in training") {
+  Generator gen(3);
+  nn::AdditiveAttention add(4, 6, 5, 1.f, gen);
+  std::vector<std::string> names;
+  for (const auto& [name, p] : add.named_parameters()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"v", "query_proj.weight", "key_proj.weight"});
+  nn::LuongAttention lp({.score = "concat",
+                         .align = "local_p",
+                         .query_size = 4,
+                         .key_size = 6,
+                         .hidden_size = 5,
+                         .dropout = 1.f},
+                        gen);
+  names.clear();
+  for (const auto& [name, p] : lp.named_parameters()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"weight", "v", "position_v", "position_proj.weight"});
+  const Tensor q = rnd({2, 1, 4}, 1), k = rnd({2, 5, 6}, 2), v = rnd({2, 5, 3}, 3);
+  // p = 1 drops every weight in training; the returned weights are the undropped ones.
+  for (const Module* m : {static_cast<const Module*>(&add), static_cast<const Module*>(&lp)}) {
+    const auto a = m == &add ? add.forward(q, k, v) : lp.forward(q, k, v);
+    CHECK(ops::sum(a.output * a.output).item() == 0.f);
+    CHECK(ops::sum(a.weights).item() > 0.f);
+  }
+  add.eval();
+  CHECK(ops::sum(add.forward(q, k, v).output * add.forward(q, k, v).output).item() > 0.f);
+}
+
+TEST_CASE("attention variants: shape errors name the layer and the shapes") {
+  Generator gen(4);
+  nn::AdditiveAttention add(4, 6, 5, 0.f, gen);
+  const Tensor q = rnd({2, 3, 4}, 1), k = rnd({2, 5, 6}, 2), v = rnd({2, 5, 3}, 3);
+  CHECK_THROWS_WITH_AS(add.forward(q, rnd({2, 5, 7}, 2), v),
+                       doctest::Contains("AdditiveAttention: query [2, 3, 4], keys [2, 5, 7]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(add.forward(q, k, v, padding(2, 4)),
+                       doctest::Contains("AdditiveAttention: key_padding_mask of shape [2, 4]"),
+                       Error);
+  nn::LuongAttention dot({.score = "dot", .query_size = 4, .key_size = 4}, gen);
+  CHECK_THROWS_WITH_AS(dot.forward(q, k, v), doctest::Contains("LuongAttention: query"), Error);
+  CHECK_THROWS_WITH_AS(
+      nn::LuongAttention({.score = "bilinear", .query_size = 4, .key_size = 4}, gen),
+      doctest::Contains("unknown score \"bilinear\""), Error);
+  CHECK_THROWS_WITH_AS(nn::LuongAttention({.score = "dot", .query_size = 4, .key_size = 6}, gen),
+                       doctest::Contains("query_size == key_size"), Error);
+  const Tensor q4 = rnd({2, 2, 4, 3}, 5), k5 = rnd({2, 2, 5, 3}, 6), v5 = rnd({2, 2, 5, 2}, 7);
+  CHECK_THROWS_WITH_AS(nn::linear_attention(q4, k5, v5, Tensor(), true, false),
+                       doctest::Contains("linear_attention: causal needs query == key"), Error);
+  CHECK_THROWS_WITH_AS(nn::linear_attention(q4, rnd({2, 2, 5, 4}, 6), v5, Tensor(), false, false),
+                       doctest::Contains("linear_attention: q [2, 2, 4, 3], k [2, 2, 5, 4]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(nn::cosine_attention(q4, k5, v5, {}, Tensor::zeros({3}), 0.f, false, gen),
+                       doctest::Contains("cosine_attention: log_tau of shape [3]"), Error);
+  CHECK_THROWS_WITH_AS(nn::apply_rotary(rnd({2, 2, 5, 3}, 8)),
+                       doctest::Contains("apply_rotary: input [2, 2, 5, 3]"), Error);
+  nn::SinusoidalPositionalEncoding pe(6, 4);
+  CHECK_THROWS_WITH_AS(pe.forward(rnd({2, 5, 6}, 9)),
+                       doctest::Contains("SinusoidalPositionalEncoding: input [2, 5, 6]"), Error);
+  CHECK_THROWS_WITH_AS(ops::causal_linear_attention(q4, k5, v5),
+                       doctest::Contains("causal_linear_attention: q [2, 2, 4, 3]"), Error);
+}
