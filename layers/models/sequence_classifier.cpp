@@ -38,7 +38,9 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
     features = o.d_model;
   }
   e.finish();
-  pooling_ = c.choice("pooling", encoder_type_ == "lstm" ? "last" : "mean", {"last", "mean"});
+  pooling_ =
+      c.choice("pooling", encoder_type_ == "lstm" ? "last" : "mean", {"last", "mean", "attention"});
+  if (pooling_ == "attention") features = make_attention_pool(c.child("attention"), features, gen);
   label_smoothing_ = c.get<float>("label_smoothing", 0.f);
   dropout_ =
       register_module("dropout", std::make_shared<Dropout>(c.get<float>("dropout", 0.f), gen));
@@ -51,9 +53,47 @@ Tensor SequenceClassifier::encode(const Tensor& x) const {
   return encoder_->forward(pos_embedding_->forward(input_proj_->forward(x)));
 }
 
+// The query is the last step (Luong's h_t of a decoder's first step); local_m centres its window
+// there. Returns the pooled width.
+int64_t SequenceClassifier::make_attention_pool(const Config& a, int64_t features, Generator& gen) {
+  const std::string type =
+      a.choice("type", "additive",
+               {"additive", "luong_dot", "luong_general", "luong_concat", "local_m", "local_p"});
+  const int64_t hidden = a.get<int64_t>("hidden_size", features);
+  const float dropout = a.get<float>("dropout", 0.f);
+  pool_concat_query_ = a.get<bool>("concat_query", true);
+  if (type == "additive") {
+    additive_pool_ = register_module(
+        "pool", std::make_shared<AdditiveAttention>(features, features, hidden, dropout, gen));
+  } else {
+    LuongOptions o;
+    const bool local = type == "local_m" || type == "local_p";
+    o.score = local ? a.choice("score", "general", {"dot", "general", "concat"}) : type.substr(6);
+    o.align = local ? type : "global";
+    o.query_size = o.key_size = features;
+    o.hidden_size = hidden;
+    if (local) o.window = a.get<int64_t>("window", 8);
+    o.dropout = dropout;
+    luong_pool_ = register_module("pool", std::make_shared<LuongAttention>(o, gen));
+  }
+  a.finish();
+  return pool_concat_query_ ? 2 * features : features;
+}
+
+Tensor SequenceClassifier::attention_pool(const Tensor& h) const {
+  const int64_t seq = h.size(1);
+  const Tensor query = h.narrow(1, seq - 1, 1);  // [batch, 1, features]
+  const AttentionOutput a = additive_pool_ ? additive_pool_->forward(query, h, h)
+                                           : luong_pool_->forward(query, h, h, Tensor(), seq - 1);
+  const Tensor context = a.output.squeeze(1);
+  return pool_concat_query_ ? ops::concat({context, query.squeeze(1)}, 1) : context;
+}
+
 Tensor SequenceClassifier::logits(const Tensor& input) const {
   const Tensor h = encode(input);
-  const Tensor pooled = pooling_ == "last" ? h.select(1, -1) : ops::mean(h, {1});
+  const Tensor pooled = pooling_ == "attention" ? attention_pool(h)
+                        : pooling_ == "last"    ? h.select(1, -1)
+                                                : ops::mean(h, {1});
   return fc_->forward(dropout_->forward(pooled));
 }
 

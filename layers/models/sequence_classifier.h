@@ -6,11 +6,17 @@
 //   "lstm":        LSTM (children "lstm"), pooling "last" (the last step's output) by default;
 //   "transformer": Linear input projection ("input_proj") + learned positions ("pos_embedding") +
 //                  TransformerEncoder ("encoder"), pooling "mean" over steps by default.
+// Pooling "attention" (any encoder): the last step's output is the query and every step's output
+// the keys and values of an AdditiveAttention or LuongAttention child ("pool"), configured by the
+// sub-object "attention" (type additive | luong_dot | luong_general | luong_concat | local_m |
+// local_p); the pooled vector is [context; query] (2 * features) unless concat_query is false.
 // Then dropout and a Linear head ("fc") to num_classes logits.
 // Metrics: "accuracy" (fraction of the batch whose argmax is the target).
 
 #include "framework/config.h"
 #include "framework/registry.h"
+#include "layers/attention/additive.h"
+#include "layers/attention/luong.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"
@@ -30,12 +36,18 @@ class SequenceClassifier : public Model {
 
  private:
   Tensor encode(const Tensor& x) const;  // [batch, seq, features]
+  // pooling "attention": [batch, seq, features] -> [batch, features or 2 * features]
+  Tensor attention_pool(const Tensor& h) const;
+  int64_t make_attention_pool(const Config& a, int64_t features, Generator& gen);
   std::string encoder_type_, pooling_;
   float label_smoothing_;
   std::shared_ptr<LSTM> lstm_;
   std::shared_ptr<Linear> input_proj_;
   std::shared_ptr<LearnedPositionalEmbedding> pos_embedding_;
   std::shared_ptr<TransformerEncoder> encoder_;
+  std::shared_ptr<AdditiveAttention> additive_pool_;  // pooling "attention", type additive
+  std::shared_ptr<LuongAttention> luong_pool_;        // pooling "attention", Luong types
+  bool pool_concat_query_ = true;
   std::shared_ptr<Dropout> dropout_;
   std::shared_ptr<Linear> fc_;
 };
