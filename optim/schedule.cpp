@@ -190,7 +190,10 @@ double OneCycleLR::lr(double base, int64_t t) const {
   for (size_t i = 0; i < phases.size(); ++i) {
     const Phase& p = phases[i];
     if (step <= p.end_step || i + 1 == phases.size()) {
-      const double pct = (step - start_step) / (p.end_step - start_step);
+      // Past the last step (t == total_steps, reached by the step after the last one) PyTorch
+      // extrapolates, which can turn a linear lr negative; that lr is never used, and the
+      // final value is held instead.
+      const double pct = std::min((step - start_step) / (p.end_step - start_step), 1.0);
       if (o_.cos)
         return p.end_lr + (p.start_lr - p.end_lr) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
       return (p.end_lr - p.start_lr) * pct + p.start_lr;

@@ -141,8 +141,8 @@ class InverseSqrtLR : public Schedule {
 /// max_lr / div_factor / final_div_factor at step total_steps - 1 ("cos" or "linear"
 /// annealing); with three_phase, up, back down to the start, then to the minimum. max_lr <= 0
 /// means each group's base lr. Momentum cycling (PyTorch's cycle_momentum) is not done: the
-/// recipe refuses cycle_momentum = true. Stepping past total_steps throws heed::Error, as in
-/// PyTorch.
+/// recipe refuses cycle_momentum = true. At t = total_steps (after the last step) the final lr
+/// is held; stepping further throws heed::Error, as in PyTorch.
 class OneCycleLR : public Schedule {
  public:
   struct Options {
