@@ -40,4 +40,9 @@ void rowlstm_fmnist(const Args& a);  // rows.cpp
 void rowattn_fmnist(const Args& a);  // rows.cpp
 void matmul_peak(const Args& a);     // matmul.cpp
 
+// attention_scaling.cpp: attention alone, forward + backward, seq 128..2048.
+void sdpa_scaling(const Args& a);
+void linear_attn_scaling(const Args& a);         // non-causal, as pytorch_reference.py
+void causal_linear_attn_scaling(const Args& a);  // the fused causal op; heed only
+
 }  // namespace heed::bench

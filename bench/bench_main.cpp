@@ -70,6 +70,9 @@ const std::map<std::string, void (*)(const Args&)>& workloads() {
       {"rowlstm_fmnist", heed::bench::rowlstm_fmnist},
       {"rowattn_fmnist", heed::bench::rowattn_fmnist},
       {"matmul_peak", heed::bench::matmul_peak},
+      {"sdpa_scaling", heed::bench::sdpa_scaling},
+      {"linear_attn_scaling", heed::bench::linear_attn_scaling},
+      {"causal_linear_attn_scaling", heed::bench::causal_linear_attn_scaling},
   };
   return all;
 }
