@@ -339,7 +339,9 @@ nlohmann::json Trainer::train() {
   const bool evaluated =
       !last_eval_.is_null() && last_eval_.value("step", int64_t{-1}) == progress_.step;
   if (early_stopped_) status = "early_stopped";
-  if (status == "finished" && !evaluated) after_evaluation(run_evaluation());
+  // The closing evaluation is a report: feeding it to the plateau or early stopping would make
+  // a run extended later (a larger max_steps) differ from one that ran straight through.
+  if (status == "finished" && !evaluated) run_evaluation();
   save();
   nlohmann::json summary = {
       {"status", status},
