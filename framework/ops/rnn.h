@@ -7,17 +7,6 @@
 
 namespace heed::ops {
 
-/// One LSTM layer in one direction (Hochreiter & Schmidhuber 1997, with a forget gate; PyTorch's
-/// equations and gate order i, f, g, o):
-///   i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)   f = sigmoid(...)   g = tanh(...)   o =
-///   sigmoid(...) c' = f * c + i * g                            h' = o * tanh(c')
-/// x [seq, batch, input_size] (time-major), h0 and c0 [batch, hidden_size],
-/// weight_ih [4*hidden, input_size], weight_hh [4*hidden, hidden], bias_ih and bias_hh [4*hidden].
-/// Returns [seq, batch, 2*hidden]: h_t in the first half of the last dimension, c_t in the second,
-/// so both the outputs and the final cell state carry gradients through one node.
-Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Tensor& weight_ih,
-                  const Tensor& weight_hh, const Tensor& bias_ih, const Tensor& bias_hh);
-
 // ---------------------------------------------------------------------------------------------
 // The general recurrent layer op (issue 3). Contract shared by the fused fallback
 // (rnn_layer_fused, framework/ops/rnn.cpp) and the oneDNN path (rnn_layer_dnnl,
@@ -25,8 +14,11 @@ Tensor lstm_layer(const Tensor& x, const Tensor& h0, const Tensor& c0, const Ten
 
 /// Which recurrence, with PyTorch's equations and gate order (the rows of weight_ih/weight_hh):
 ///   RNN_TANH / RNN_RELU: h' = act(W_ih x + b_ih + W_hh h + b_hh)              1 gate
-///   LSTM: gates i, f, g, o (see lstm_layer above)                              4 gates
-///   GRU:  gates r, z, n:  r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)            3 gates
+///   LSTM: gates i, f, g, o (Hochreiter & Schmidhuber 1997, with a forget gate): 4 gates
+///         i = sigmoid(W_ii x + b_ii + W_hi h + b_hi), f, o likewise, g = tanh(...)
+///         c' = f * c + i * g,  h' = o * tanh(c')
+///   GRU:  gates r, z, n (Cho et al. 2014), 3 gates:
+///         r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
 ///         z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
 ///         n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
 ///         h' = (1 - z) * n + z * h

@@ -20,7 +20,7 @@
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"
-#include "layers/lstm.h"
+#include "layers/rnn.h"
 #include "layers/transformer.h"
 
 namespace heed::nn {

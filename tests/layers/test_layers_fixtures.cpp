@@ -16,7 +16,7 @@
 #include "layers/embedding.h"
 #include "layers/layer_norm.h"
 #include "layers/linear.h"
-#include "layers/lstm.h"
+#include "layers/rnn.h"
 #include "layers/transformer.h"
 
 using namespace heed;

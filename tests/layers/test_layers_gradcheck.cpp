@@ -22,7 +22,7 @@
 #include "layers/embedding.h"
 #include "layers/layer_norm.h"
 #include "layers/linear.h"
-#include "layers/lstm.h"
+#include "layers/rnn.h"
 #include "layers/transformer.h"
 
 using namespace heed;
@@ -176,7 +176,7 @@ ModuleGradCase lstm_case(const std::string& name, const nn::LSTMOptions& o, Gene
   return {name, lstm,
           [lstm, initial_state](V x) {
             const nn::LSTMOutput out =
-                initial_state ? lstm->forward(x[0], x[1], x[2]) : lstm->forward(x[0]);
+                initial_state ? lstm->forward(x[0], Tensor(), x[1], x[2]) : lstm->forward(x[0]);
             return flat({out.output, out.h_n, out.c_n});
           },
           inputs};

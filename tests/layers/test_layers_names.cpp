@@ -20,7 +20,7 @@
 #include "layers/embedding.h"
 #include "layers/layer_norm.h"
 #include "layers/linear.h"
-#include "layers/lstm.h"
+#include "layers/rnn.h"
 #include "layers/transformer.h"
 
 using namespace heed;
@@ -173,7 +173,8 @@ TEST_CASE("repr() is one line with the options; to_string() prints the tree") {
   CHECK(nn::Dropout(0.5f, gen).repr() == "Dropout(p=0.5)");
   CHECK(
       nn::LSTM({.input_size = 28, .hidden_size = 128}, gen).repr() ==
-      "LSTM(input_size=28, hidden_size=128, num_layers=1, bias=true, batch_first=true, dropout=0)");
+      "LSTM(input_size=28, hidden_size=128, num_layers=1, bias=true, batch_first=true, dropout=0, "
+      "bidirectional=false, weight_drop=0)");
   CHECK(nn::LSTM({.input_size = 4,
                   .hidden_size = 3,
                   .num_layers = 2,
@@ -183,7 +184,7 @@ TEST_CASE("repr() is one line with the options; to_string() prints the tree") {
                  gen)
             .repr() ==
         "LSTM(input_size=4, hidden_size=3, num_layers=2, bias=false, batch_first=false, "
-        "dropout=0.25)");
+        "dropout=0.25, bidirectional=false, weight_drop=0)");
   CHECK(nn::MultiheadAttention(8, 2, 0.1f, gen).repr() ==
         "MultiheadAttention(embed_dim=8, num_heads=2, dropout=0.1, batch_first=true)");
   nn::TransformerEncoderLayer layer(encoder_options(), gen);
@@ -475,7 +476,7 @@ TEST_CASE("bad inputs to forward throw heed::Error naming the layer and the shap
   nn::LSTM lstm({.input_size = 4, .hidden_size = 3, .num_layers = 2}, gen);
   CHECK_THROWS_WITH_AS(lstm.forward(Tensor::zeros({2, 5, 3})),
                        "LSTM: input of shape [2, 5, 3], expected [batch, seq, 4]", heed::Error);
-  CHECK_THROWS_WITH_AS(lstm.forward(Tensor::zeros({2, 5, 4}), Tensor::zeros({1, 2, 3})),
+  CHECK_THROWS_WITH_AS(lstm.forward(Tensor::zeros({2, 5, 4}), Tensor(), Tensor::zeros({1, 2, 3})),
                        "LSTM: initial state of shape [1, 2, 3], expected [2, 2, 3]", heed::Error);
   nn::MultiheadAttention mha(8, 2, 0.f, gen);
   const Tensor x = Tensor::zeros({2, 5, 8});
