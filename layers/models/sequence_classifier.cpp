@@ -12,6 +12,7 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
   const Config e = c.child("encoder");
   encoder_type_ = e.choice("type", "lstm", {"lstm", "transformer"});
   int64_t features = 0;
+  TransformerEncoderLayerOptions encoder_options;
   if (encoder_type_ == "lstm") {
     LSTMOptions o;
     o.input_size = input_size;
@@ -28,19 +29,33 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
     o.dropout = e.get<float>("dropout", 0.1f);
     o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
     o.norm_first = e.get<bool>("norm_first", true);
+    o.attention.attention = e.choice("attention", "scaled_dot_product", attention_names());
+    o.attention.topk = e.get<int64_t>("topk", o.attention.topk);
+    o.attention.temperature = e.get<float>("temperature", o.attention.temperature);
+    o.attention.hard = e.get<bool>("hard", o.attention.hard);
+    o.attention.window = e.get<int64_t>("window", o.attention.window);
+    const std::string positional =
+        e.choice("positional", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"});
+    if (positional == "rope" || positional == "alibi") o.attention.positional = positional;
     const int64_t num_layers = e.get<int64_t>("num_layers", 2);
     input_proj_ =
         register_module("input_proj", std::make_shared<Linear>(input_size, o.d_model, gen));
-    pos_embedding_ = register_module(
-        "pos_embedding", std::make_shared<LearnedPositionalEmbedding>(seq, o.d_model, gen));
+    if (positional == "learned")
+      pos_embedding_ = register_module(
+          "pos_embedding", std::make_shared<LearnedPositionalEmbedding>(seq, o.d_model, gen));
+    if (positional == "sinusoidal")
+      sinusoidal_ = std::make_shared<SinusoidalPositionalEncoding>(o.d_model, seq);
     encoder_ = register_module(
         "encoder", std::make_shared<TransformerEncoder>(o, num_layers, o.norm_first, gen));
     features = o.d_model;
+    encoder_options = o;
   }
   e.finish();
   pooling_ =
-      c.choice("pooling", encoder_type_ == "lstm" ? "last" : "mean", {"last", "mean", "attention"});
+      c.choice("pooling", encoder_type_ == "lstm" ? "last" : "mean",
+               {"last", "mean", "attention", "query"});
   if (pooling_ == "attention") features = make_attention_pool(c.child("attention"), features, gen);
+  if (pooling_ == "query") make_query_pool(encoder_options, gen);
   label_smoothing_ = c.get<float>("label_smoothing", 0.f);
   dropout_ =
       register_module("dropout", std::make_shared<Dropout>(c.get<float>("dropout", 0.f), gen));
@@ -50,7 +65,24 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
 
 Tensor SequenceClassifier::encode(const Tensor& x) const {
   if (lstm_) return lstm_->forward(x).output;
-  return encoder_->forward(pos_embedding_->forward(input_proj_->forward(x)));
+  Tensor h = input_proj_->forward(x);
+  if (pos_embedding_) h = pos_embedding_->forward(h);
+  if (sinusoidal_) h = sinusoidal_->forward(h);
+  return encoder_->forward(h);
+}
+
+// pooling "query": a learned query, N(0, 0.02^2) as the positions, cross-attends to the steps.
+void SequenceClassifier::make_query_pool(const TransformerEncoderLayerOptions& o,
+                                         Generator& gen) {
+  HEED_CHECK(encoder_, "sequence_classifier: pooling \"query\" needs encoder.type "
+                       "\"transformer\" (its decoder layer reuses the encoder's options)");
+  pool_query_ = register_parameter("pool_query", Tensor::randn({1, 1, o.d_model}, gen) * 0.02f);
+  pool_decoder_ = register_module("pool_decoder", std::make_shared<TransformerDecoderLayer>(o, gen));
+}
+
+Tensor SequenceClassifier::query_pool(const Tensor& h) const {
+  const Tensor query = pool_query_.expand({h.size(0), 1, h.size(2)});
+  return pool_decoder_->forward(query, h).squeeze(1);
 }
 
 // The query is the last step (Luong's h_t of a decoder's first step); local_m centres its window
@@ -91,7 +123,8 @@ Tensor SequenceClassifier::attention_pool(const Tensor& h) const {
 
 Tensor SequenceClassifier::logits(const Tensor& input) const {
   const Tensor h = encode(input);
-  const Tensor pooled = pooling_ == "attention" ? attention_pool(h)
+  const Tensor pooled = pooling_ == "query"       ? query_pool(h)
+                        : pooling_ == "attention" ? attention_pool(h)
                         : pooling_ == "last"    ? h.select(1, -1)
                                                 : ops::mean(h, {1});
   return fc_->forward(dropout_->forward(pooled));

@@ -4,8 +4,16 @@
 // an image is read as 28 steps of 28-pixel rows. Two encoders, so an RNN baseline and an attention
 // model differ only in the encoder section of the recipe:
 //   "lstm":        LSTM (children "lstm"), pooling "last" (the last step's output) by default;
-//   "transformer": Linear input projection ("input_proj") + learned positions ("pos_embedding") +
-//                  TransformerEncoder ("encoder"), pooling "mean" over steps by default.
+//   "transformer": Linear input projection ("input_proj") + positions + TransformerEncoder
+//                  ("encoder"), pooling "mean" over steps by default. "attention" names the
+//                  mechanism of every layer (scaled_dot_product | sparsemax | topk | hard | gumbel
+//                  | linear | cosine | windowed, with "topk", "temperature", "hard", "window");
+//                  "positional" is "learned" (child "pos_embedding"), "sinusoidal", "rope",
+//                  "alibi" (the last two inside attention) or "none".
+// Pooling "query" (transformer only): one learned query ("pool_query" [1, 1, d_model]) reads the
+// encoder's outputs through one TransformerDecoderLayer ("pool_decoder", same options as the
+// encoder layers): its self-attention over the single query is trivial, its cross-attention is
+// the pooling; the decoder's output for the query is the pooled vector.
 // Pooling "attention" (any encoder): the last step's output is the query and every step's output
 // the keys and values of an AdditiveAttention or LuongAttention child ("pool"), configured by the
 // sub-object "attention" (type additive | luong_dot | luong_general | luong_concat | local_m |
@@ -20,8 +28,10 @@
 #include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"
+#include "layers/positional.h"
 #include "layers/rnn.h"
 #include "layers/transformer.h"
+#include "layers/transformer_decoder.h"
 
 namespace heed::nn {
 
@@ -39,12 +49,18 @@ class SequenceClassifier : public Model {
   // pooling "attention": [batch, seq, features] -> [batch, features or 2 * features]
   Tensor attention_pool(const Tensor& h) const;
   int64_t make_attention_pool(const Config& a, int64_t features, Generator& gen);
+  // pooling "query": [batch, seq, d_model] -> [batch, d_model]
+  Tensor query_pool(const Tensor& h) const;
+  void make_query_pool(const TransformerEncoderLayerOptions& o, Generator& gen);
   std::string encoder_type_, pooling_;
   float label_smoothing_;
   std::shared_ptr<LSTM> lstm_;
   std::shared_ptr<Linear> input_proj_;
   std::shared_ptr<LearnedPositionalEmbedding> pos_embedding_;
   std::shared_ptr<TransformerEncoder> encoder_;
+  std::shared_ptr<SinusoidalPositionalEncoding> sinusoidal_;  // positional "sinusoidal"
+  Tensor pool_query_;                                         // pooling "query"
+  std::shared_ptr<TransformerDecoderLayer> pool_decoder_;     // pooling "query"
   std::shared_ptr<AdditiveAttention> additive_pool_;  // pooling "attention", type additive
   std::shared_ptr<LuongAttention> luong_pool_;        // pooling "attention", Luong types
   bool pool_concat_query_ = true;
