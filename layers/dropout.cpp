@@ -2,7 +2,9 @@
 
 #include <sstream>
 
+#include "framework/ops/elementwise.h"
 #include "framework/ops/nn.h"
+#include "framework/random.h"
 
 namespace heed::nn {
 
@@ -22,6 +24,30 @@ Tensor Dropout::forward(const Tensor& x) const {
 std::string Dropout::repr() const {
   std::ostringstream out;
   out << "Dropout(p=" << p << ")";
+  return out.str();
+}
+
+LockedDropout::LockedDropout(float prob, Generator& gen) : p(prob), gen_(&gen) {
+  check_dropout(p, "LockedDropout");
+}
+
+Tensor LockedDropout::forward(const Tensor& x) const {
+  HEED_CHECK(x.dim() == 3, "LockedDropout: expected input [batch, seq, features], got ", x.shape());
+  if (!is_training() || p == 0.f) return x;
+  const int64_t batch = x.size(0), features = x.size(2);
+  const uint64_t key = gen_->next_u64();
+  const float scale = p < 1.f ? 1.f / (1.f - p) : 0.f;
+  // The mask is a constant of the graph: mul's backward multiplies the gradient by it and, as
+  // it broadcasts over seq, each x[b, t, f] gets its own (masked) gradient.
+  std::vector<float> mask(static_cast<size_t>(batch * features));
+  for (size_t i = 0; i < mask.size(); ++i)
+    mask[i] = counter_uniform(key, static_cast<uint64_t>(i)) >= p ? scale : 0.f;
+  return ops::mul(x, Tensor::from_vector(std::move(mask), {batch, 1, features}));
+}
+
+std::string LockedDropout::repr() const {
+  std::ostringstream out;
+  out << "LockedDropout(p=" << p << ")";
   return out.str();
 }
 

@@ -24,6 +24,32 @@ class Dropout : public Module {
   Generator* gen_;
 };
 
+/// Variational ("locked") dropout for sequences (Gal & Ghahramani 2016, "A Theoretically Grounded
+/// Application of Dropout in Recurrent Neural Networks", NeurIPS, Section 4: the same mask at
+/// every time step; Merity et al. 2018, "Regularizing and Optimizing LSTM Language Models", ICLR,
+/// Section 4.2, whose LockedDropout this is). In training, one Bernoulli(1 - p) mask per sequence
+/// and feature, m [batch, 1, features], scaled by 1/(1-p), multiplies every step:
+///   y[b, t, f] = x[b, t, f] * m[b, f] / (1 - p)
+/// In eval, the identity. Use it on an RNN's inputs and outputs (and between stacked layers);
+/// plain Dropout draws a new mask per step, which for RNNs disturbs what the state carries.
+/// The mask comes from the run's generator, so a resumed run draws the same masks.
+///
+///   x [batch, seq, features] (batch_first) -> y, the same shape.
+///   nn::LockedDropout drop(0.3, gen);  Tensor y = drop.forward(x);
+class LockedDropout : public Module {
+ public:
+  /// Throws heed::Error unless 0 <= p <= 1.
+  LockedDropout(float p, Generator& gen);
+  /// Throws heed::Error unless x is [batch, seq, features].
+  Tensor forward(const Tensor& x) const;
+  std::string repr() const override;
+
+  const float p;
+
+ private:
+  Generator* gen_;
+};
+
 /// Checks a dropout probability where a layer takes one, with the layer's name in the message.
 void check_dropout(float p, const char* layer);
 
