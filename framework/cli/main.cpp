@@ -120,7 +120,8 @@ int evaluate(const EvalArgs& a) {
 }
 
 int list_registered() {
-  for (const auto& group : {heed::list_datasets(), heed::list_models(), heed::list_optimizers()})
+  for (const auto& group : {heed::list_datasets(), heed::list_models(), heed::list_optimizers(),
+                            heed::list_schedules()})
     for (const heed::RegistryEntry& e : group)
       std::cout << e.kind << " " << e.name << "\n  " << e.description
                 << "\n  options: " << e.options << "\n";
@@ -158,8 +159,8 @@ int main(int argc, char** argv) {
   eval->add_option("--split", eval_args.split, "split to evaluate")
       ->check(CLI::IsMember({"test", "train"}));
 
-  app.add_subcommand("list",
-                     "list the registered datasets, models and optimizers with their options");
+  app.add_subcommand(
+      "list", "list the registered datasets, models, optimizers and schedules with their options");
 
   CLI11_PARSE(app, argc, argv);
   try {
