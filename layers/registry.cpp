@@ -16,9 +16,10 @@ struct Entry {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
       {{"model", "sequence_classifier",
-        "[batch, seq, features] -> class; LSTM or Transformer encoder, pooled, Linear head; "
-        "cross-entropy",
-        "encoder.type (\"lstm\" | \"transformer\"); lstm: hidden_size, num_layers, dropout; "
+        "[batch, seq, features] -> class; RNN, LSTM, GRU or Transformer encoder, pooled, Linear "
+        "head; cross-entropy",
+        "encoder.type (\"rnn\" | \"lstm\" | \"gru\" | \"transformer\"); rnn/lstm/gru: hidden_size, "
+        "num_layers, dropout, bidirectional, weight_drop, nonlinearity (rnn: \"tanh\" | \"relu\"); "
         "transformer: d_model, "
         "nhead, num_layers, dim_feedforward, dropout, activation, norm_first; pooling (\"last\" | "
         "\"mean\"), "

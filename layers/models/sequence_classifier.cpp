@@ -10,17 +10,11 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
              info.input_shape, " (for images, use data.layout \"rows\")");
   const int64_t seq = info.input_shape[0], input_size = info.input_shape[1];
   const Config e = c.child("encoder");
-  encoder_type_ = e.choice("type", "lstm", {"lstm", "transformer"});
+  encoder_type_ = e.choice("type", "lstm", {"rnn", "lstm", "gru", "transformer"});
   int64_t features = 0;
   TransformerEncoderLayerOptions encoder_options;
-  if (encoder_type_ == "lstm") {
-    LSTMOptions o;
-    o.input_size = input_size;
-    o.hidden_size = e.get<int64_t>("hidden_size", 128);
-    o.num_layers = e.get<int64_t>("num_layers", 1);
-    o.dropout = e.get<float>("dropout", 0.f);
-    lstm_ = register_module("lstm", std::make_shared<LSTM>(o, gen));
-    features = o.hidden_size;
+  if (encoder_type_ != "transformer") {
+    features = make_rnn_encoder(e, input_size, gen);
   } else {
     TransformerEncoderLayerOptions o;
     o.d_model = e.get<int64_t>("d_model", 64);
@@ -52,7 +46,7 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
   }
   e.finish();
   pooling_ =
-      c.choice("pooling", encoder_type_ == "lstm" ? "last" : "mean",
+      c.choice("pooling", encoder_type_ != "transformer" ? "last" : "mean",
                {"last", "mean", "attention", "query"});
   if (pooling_ == "attention") features = make_attention_pool(c.child("attention"), features, gen);
   if (pooling_ == "query") make_query_pool(encoder_options, gen);
@@ -64,11 +58,38 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
 }
 
 Tensor SequenceClassifier::encode(const Tensor& x) const {
-  if (lstm_) return lstm_->forward(x).output;
+  if (rnn_) return rnn_->forward(x).output;
   Tensor h = input_proj_->forward(x);
   if (pos_embedding_) h = pos_embedding_->forward(h);
   if (sinusoidal_) h = sinusoidal_->forward(h);
   return encoder_->forward(h);
+}
+
+int64_t SequenceClassifier::make_rnn_encoder(const Config& e, int64_t input_size, Generator& gen) {
+  RNNOptions o;
+  o.input_size = input_size;
+  o.hidden_size = e.get<int64_t>("hidden_size", 128);
+  o.num_layers = e.get<int64_t>("num_layers", 1);
+  o.dropout = e.get<float>("dropout", 0.f);
+  o.bidirectional = e.get<bool>("bidirectional", false);
+  o.weight_drop = e.get<float>("weight_drop", 0.f);
+  if (encoder_type_ == "rnn") {
+    o.nonlinearity = e.choice("nonlinearity", "tanh", {"tanh", "relu"});
+    rnn_ = register_module<RNNBase>("rnn", std::make_shared<RNN>(o, gen));
+  } else if (encoder_type_ == "lstm") {
+    rnn_ = register_module<RNNBase>("lstm", std::make_shared<LSTM>(o, gen));
+  } else {
+    rnn_ = register_module<RNNBase>("gru", std::make_shared<GRU>(o, gen));
+  }
+  return (o.bidirectional ? 2 : 1) * o.hidden_size;
+}
+
+// A bidirectional encoder's reverse direction has read the whole sequence at step 0.
+Tensor SequenceClassifier::last_step(const Tensor& h) const {
+  if (!rnn_ || !rnn_->options.bidirectional) return h.select(1, -1);
+  const int64_t hidden = rnn_->options.hidden_size;
+  return ops::concat(
+      {h.select(1, -1).narrow(1, 0, hidden), h.select(1, 0).narrow(1, hidden, hidden)}, 1);
 }
 
 // pooling "query": a learned query, N(0, 0.02^2) as the positions, cross-attends to the steps.
@@ -125,7 +146,7 @@ Tensor SequenceClassifier::logits(const Tensor& input) const {
   const Tensor h = encode(input);
   const Tensor pooled = pooling_ == "query"       ? query_pool(h)
                         : pooling_ == "attention" ? attention_pool(h)
-                        : pooling_ == "last"    ? h.select(1, -1)
+                        : pooling_ == "last"    ? last_step(h)
                                                 : ops::mean(h, {1});
   return fc_->forward(dropout_->forward(pooled));
 }

@@ -3,7 +3,10 @@
 // cross-entropy; the model that the Fashion-MNIST row recipes name ("sequence_classifier"), where
 // an image is read as 28 steps of 28-pixel rows. Two encoders, so an RNN baseline and an attention
 // model differ only in the encoder section of the recipe:
-//   "lstm":        LSTM (children "lstm"), pooling "last" (the last step's output) by default;
+//   "rnn" | "lstm" | "gru": nn::RNN / LSTM / GRU (child named as the type: "rnn", "lstm", "gru"),
+//                  pooling "last" by default: the last step's output, or with bidirectional the
+//                  forward direction's last step and the reverse direction's step 0, i.e. the
+//                  last layer's h_n (features 2 * hidden_size);
 //   "transformer": Linear input projection ("input_proj") + positions + TransformerEncoder
 //                  ("encoder"), pooling "mean" over steps by default. "attention" names the
 //                  mechanism of every layer (scaled_dot_product | sparsemax | topk | hard | gumbel
@@ -54,7 +57,11 @@ class SequenceClassifier : public Model {
   void make_query_pool(const TransformerEncoderLayerOptions& o, Generator& gen);
   std::string encoder_type_, pooling_;
   float label_smoothing_;
-  std::shared_ptr<LSTM> lstm_;
+  // encoder "rnn" | "lstm" | "gru": returns the encoder's width (D * hidden_size).
+  int64_t make_rnn_encoder(const Config& e, int64_t input_size, Generator& gen);
+  // pooling "last": [batch, seq, features] -> [batch, features] (see the header comment).
+  Tensor last_step(const Tensor& h) const;
+  std::shared_ptr<RNNBase> rnn_;  // encoder "rnn" | "lstm" | "gru"
   std::shared_ptr<Linear> input_proj_;
   std::shared_ptr<LearnedPositionalEmbedding> pos_embedding_;
   std::shared_ptr<TransformerEncoder> encoder_;

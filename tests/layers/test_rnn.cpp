@@ -14,10 +14,13 @@
 #include <tuple>
 
 #include "fixture.h"
+#include "framework/config.h"
 #include "framework/ops.h"
 #include "framework/ops/rnn.h"
 #include "framework/random.h"
+#include "framework/registry.h"
 #include "gradcheck.h"
+#include "layers/models/sequence_classifier.h"
 #include "layers/rnn.h"
 #include "layers/rnn_cell.h"
 
@@ -593,4 +596,55 @@ TEST_CASE("repr(): one line with the options") {
         "LSTMCell(input_size=4, hidden_size=3, bias=false)");
   CHECK(nn::GRUCell({.input_size = 4, .hidden_size = 3}, gen).repr() ==
         "GRUCell(input_size=4, hidden_size=3, bias=true)");
+}
+
+TEST_CASE("sequence_classifier: encoder types rnn, lstm, gru with the recurrent keys") {
+  Generator gen(0);
+  auto build = [&](const nlohmann::json& encoder, const std::string& pooling = "last") {
+    return build_model(
+        Config({{"type", "sequence_classifier"}, {"encoder", encoder}, {"pooling", pooling}},
+               "model"),
+        DataInfo{{6, 5}, 3}, gen);
+  };
+  const auto gru = build({{"type", "gru"},
+                          {"hidden_size", 4},
+                          {"num_layers", 2},
+                          {"bidirectional", true},
+                          {"dropout", 0.1},
+                          {"weight_drop", 0.2}});
+  const StateDict params = gru->named_parameters();
+  CHECK(params.front().first == "gru.weight_ih_l0");
+  CHECK(params[4].first == "gru.weight_ih_l0_reverse");
+  CHECK(params.back().first == "fc.bias");
+  CHECK(params.back().second.shape() == Shape{3});
+  CHECK(params[params.size() - 2].second.shape() == Shape{3, 8});  // fc over 2 * hidden_size
+  const auto rnn = build({{"type", "rnn"}, {"hidden_size", 4}, {"nonlinearity", "relu"}}, "mean");
+  CHECK(rnn->named_parameters().front().first == "rnn.weight_ih_l0");
+  CHECK(build({{"type", "lstm"}, {"hidden_size", 4}})->named_parameters().front().first ==
+        "lstm.weight_ih_l0");
+  CHECK_THROWS_WITH_AS(build({{"type", "lstm"}, {"nonlinearity", "relu"}}),
+                       doctest::Contains("unknown key \"model.encoder.nonlinearity\""),
+                       heed::Error);
+}
+
+TEST_CASE("sequence_classifier: pooling last of a bidirectional encoder is the last layer's h_n") {
+  Generator gen(0);
+  const nlohmann::json recipe{
+      {"type", "sequence_classifier"},
+      {"encoder",
+       {{"type", "lstm"}, {"hidden_size", 3}, {"num_layers", 2}, {"bidirectional", true}}}};
+  auto model = build_model(Config(recipe, "model"), DataInfo{{5, 4}, 2}, gen);
+  nn::LSTM lstm({.input_size = 4, .hidden_size = 3, .num_layers = 2, .bidirectional = true}, gen);
+  StateDict lstm_state, fc_state;
+  for (const auto& [name, t] : model->named_parameters())
+    (name.rfind("lstm.", 0) == 0 ? lstm_state : fc_state)
+        .emplace_back(name.substr(name.find('.') + 1), t);
+  lstm.load_state_dict(lstm_state);
+  const Tensor x = rnd({2, 5, 4}, 3);
+  const nn::RNNOutput out = lstm.forward(x);
+  const Tensor h_n = ops::concat({out.h_n.select(0, 2), out.h_n.select(0, 3)}, 1);  // [2, 6]
+  const Tensor logits = ops::linear(h_n, fc_state[0].second, fc_state[1].second);
+  auto* classifier = dynamic_cast<nn::SequenceClassifier*>(model.get());
+  REQUIRE(classifier);
+  check_close(classifier->logits(x).to_vector(), logits.to_vector(), 1e-6f, 1e-5f, "logits");
 }
