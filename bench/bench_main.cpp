@@ -70,6 +70,8 @@ const std::map<std::string, void (*)(const Args&)>& workloads() {
       {"rowlstm_fmnist", heed::bench::rowlstm_fmnist},
       {"rowattn_fmnist", heed::bench::rowattn_fmnist},
       {"matmul_peak", heed::bench::matmul_peak},
+      {"lstm_lm", heed::bench::lstm_lm},
+      {"rnn_op", heed::bench::rnn_op},
       {"sdpa_scaling", heed::bench::sdpa_scaling},
       {"linear_attn_scaling", heed::bench::linear_attn_scaling},
       {"causal_linear_attn_scaling", heed::bench::causal_linear_attn_scaling},

@@ -176,3 +176,39 @@ TEST_CASE("rnn_layer_dnnl: bad shapes and dtypes name the op and the shapes") {
           ops::rnn_layer_dnnl(RNNMode::GRU, x, h0, Tensor(), w_ih, w_hh, b, b, false);
         }) == "rnn_layer_dnnl: weight_hh of shape [24, 6] is not [3*hidden, hidden]");
 }
+
+TEST_CASE("rnn_layer_dnnl and rnn_layer_fused agree in values and gradients") {
+  const int64_t seq = 6, batch = 3, input = 5, hidden = 7;
+  for (const ModeName& m : kModes)
+    for (bool reverse : {false, true}) {
+      INFO("mode: ", m.name, reverse ? " reverse" : " forward");
+      const int64_t r = ops::rnn_gates(m.mode) * hidden;
+      const bool lstm = m.mode == RNNMode::LSTM;
+      const std::vector<Tensor> values{rnd({seq, batch, input}, 21, 1.f),
+                                       rnd({batch, hidden}, 22),
+                                       lstm ? rnd({batch, hidden}, 23) : Tensor(),
+                                       rnd({r, input}, 24),
+                                       rnd({r, hidden}, 25),
+                                       rnd({r}, 26),
+                                       rnd({r}, 27)};
+      const Tensor g = rnd({seq + 2, batch, hidden}, 28, 1.f);
+      std::vector<std::vector<Tensor>> leaves(2);
+      std::vector<Tensor> outs;
+      for (int path = 0; path < 2; ++path) {
+        for (const Tensor& v : values)
+          leaves[path].push_back(v.defined() ? v.clone().requires_grad_() : Tensor());
+        const auto& l = leaves[path];
+        outs.push_back(path == 0 ? ops::rnn_layer_dnnl(m.mode, l[0], l[1], l[2], l[3], l[4], l[5],
+                                                       l[6], reverse)
+                                 : ops::rnn_layer_fused(m.mode, l[0], l[1], l[2], l[3], l[4], l[5],
+                                                        l[6], Tensor(), reverse));
+        outs.back().backward(g);
+      }
+      check_close(outs[0].detach().to_vector(), outs[1].detach().to_vector(), 2e-5f, 1e-4f,
+                  "output");
+      for (size_t k = 0; k < values.size(); ++k)
+        if (values[k].defined())
+          check_close(leaves[0][k].grad().to_vector(), leaves[1][k].grad().to_vector(), 2e-5f,
+                      1e-4f, "gradient of input " + std::to_string(k));
+    }
+}
