@@ -21,6 +21,7 @@
 #include "layers/layer_norm.h"
 #include "layers/linear.h"
 #include "layers/rnn.h"
+#include "layers/rnn_cell.h"
 #include "layers/transformer.h"
 
 using namespace heed;
@@ -104,6 +105,36 @@ TEST_CASE("parameter names, order and count are PyTorch's") {
         Names{"weight_ih_l0", "weight_hh_l0", "weight_ih_l1", "weight_hh_l1"});
     CHECK(names(nn::LSTM({.input_size = 4, .hidden_size = 3}, gen)) ==
           Names{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"});
+  }
+  SUBCASE("RNN, GRU, bidirectional: per layer the forward direction, then _reverse") {
+    const Names bi2{
+        "weight_ih_l0",         "weight_hh_l0",         "bias_ih_l0",         "bias_hh_l0",
+        "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse",
+        "weight_ih_l1",         "weight_hh_l1",         "bias_ih_l1",         "bias_hh_l1",
+        "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse"};
+    const nn::RNNOptions o{
+        .input_size = 4, .hidden_size = 3, .num_layers = 2, .bidirectional = true};
+    CHECK(names(nn::LSTM(o, gen)) == bi2);
+    CHECK(names(nn::LSTM(o, gen)) == fixture_param_order("rnn_lstm"));
+    CHECK(names(nn::GRU(o, gen)) == fixture_param_order("rnn_gru"));
+    CHECK(names(nn::RNN(o, gen)) == fixture_param_order("rnn_tanh"));
+    CHECK(names(nn::RNN({.input_size = 4, .hidden_size = 3, .num_layers = 2}, gen)) ==
+          fixture_param_order("rnn_relu"));
+    CHECK(names(nn::GRU({.input_size = 4, .hidden_size = 3, .bias = false}, gen)) ==
+          Names{"weight_ih_l0", "weight_hh_l0"});
+    // Layer 1 reads both directions of layer 0: weight_ih_l1 is [G*H, 2*H].
+    const nn::GRU gru(o, gen);
+    CHECK(gru.named_parameters()[8].second.shape() == Shape{9, 6});
+  }
+  SUBCASE("RNNCell, LSTMCell, GRUCell") {
+    const Names cell{"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    CHECK(names(nn::RNNCell({.input_size = 4, .hidden_size = 3}, gen)) == cell);
+    CHECK(names(nn::LSTMCell({.input_size = 4, .hidden_size = 3}, gen)) == cell);
+    CHECK(names(nn::GRUCell({.input_size = 4, .hidden_size = 3}, gen)) == cell);
+    CHECK(names(nn::GRUCell({.input_size = 4, .hidden_size = 3}, gen)) ==
+          fixture_param_order("rnn_gru_cell"));
+    CHECK(names(nn::LSTMCell({.input_size = 4, .hidden_size = 3, .bias = false}, gen)) ==
+          Names{"weight_ih", "weight_hh"});
   }
   SUBCASE("MultiheadAttention") {
     nn::MultiheadAttention mha(8, 2, 0.f, gen);
