@@ -39,6 +39,7 @@ void train_steps(const Args& a, Model& model, const Batch& batch, double items_p
 void rowlstm_fmnist(const Args& a);  // rows.cpp
 void rowattn_fmnist(const Args& a);  // rows.cpp
 void matmul_peak(const Args& a);     // matmul.cpp
+void cnn_fmnist(const Args& a);      // cnn.cpp
 void lstm_lm(const Args& a);         // lstm_lm.cpp
 void rnn_op(const Args& a);          // lstm_lm.cpp: rnn_layer_dnnl vs rnn_layer_fused
 

@@ -70,6 +70,7 @@ const std::map<std::string, void (*)(const Args&)>& workloads() {
       {"rowlstm_fmnist", heed::bench::rowlstm_fmnist},
       {"rowattn_fmnist", heed::bench::rowattn_fmnist},
       {"matmul_peak", heed::bench::matmul_peak},
+      {"cnn_fmnist", heed::bench::cnn_fmnist},
       {"lstm_lm", heed::bench::lstm_lm},
       {"rnn_op", heed::bench::rnn_op},
       {"sdpa_scaling", heed::bench::sdpa_scaling},
