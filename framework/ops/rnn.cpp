@@ -321,6 +321,18 @@ void check_args(RNNMode mode, const Tensor& x, const Tensor& h0, const Tensor& c
 Tensor rnn_layer(RNNMode mode, const Tensor& x, const Tensor& h0, const Tensor& c0,
                  const Tensor& weight_ih, const Tensor& weight_hh, const Tensor& bias_ih,
                  const Tensor& bias_hh, const Tensor& lengths, bool reverse) {
+  // oneDNN's primitives won for the LSTM and the GRU at lstm_lm's shapes, at 1 and 2 threads; the
+  // vanilla RNN lost at 2 threads (bench rnn_op, docs/design.md). oneDNN has no lengths.
+  // HEED_RNN_IMPL=fused|dnnl forces one path for comparisons (dnnl still needs no lengths).
+  static const std::string forced = [] {
+    const char* env = std::getenv("HEED_RNN_IMPL");
+    return std::string(env ? env : "");
+  }();
+  HEED_CHECK(forced.empty() || forced == "fused" || forced == "dnnl",
+             "rnn_layer: HEED_RNN_IMPL must be \"fused\" or \"dnnl\", got \"", forced, "\"");
+  const bool dnnl_wins = mode == RNNMode::LSTM || mode == RNNMode::GRU;
+  if (!lengths.defined() && (forced == "dnnl" || (forced.empty() && dnnl_wins)))
+    return rnn_layer_dnnl(mode, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, reverse);
   return rnn_layer_fused(mode, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, lengths, reverse);
 }
 
