@@ -269,6 +269,7 @@ TEST_CASE("checkpoint round trip keeps every tensor, the generator and the progr
   c.rng = gen.state();
   c.progress = {2, 123, 0xfedcba9876543210ull, 64, 4500};
   c.recipe = R"({"train": {"epochs": 3}})";
+  c.train_state = R"({"schedule": {"name": "cosine", "t": 12}})";
   const std::string path = (tmp.fs_path() / "c.h5").string();
   save_checkpoint(path, c);
   const Checkpoint d = load_checkpoint(path);
@@ -287,6 +288,7 @@ TEST_CASE("checkpoint round trip keeps every tensor, the generator and the progr
   CHECK(d.progress.epoch_key == 0xfedcba9876543210ull);
   CHECK(d.progress.position == 64);
   CHECK(d.recipe == c.recipe);
+  CHECK(d.train_state == c.train_state);
   // No temporary file is left beside it.
   int files = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.fs_path())) ++files;
