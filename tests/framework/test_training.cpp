@@ -295,6 +295,43 @@ TEST_CASE("checkpoint round trip keeps every tensor, the generator and the progr
   CHECK(files == 1);
 }
 
+TEST_CASE("a format_version 1 checkpoint (no /train_state) resumes a run without a schedule") {
+  TempDir tmp;
+  const fs::path dir = tmp.fs_path() / "run";
+  {
+    Trainer t(small_recipe(2), dir.string());
+    t.train();
+  }
+  // Rewrite last.h5 as version 1 wrote it: the same groups, no /train_state.
+  const fs::path ckpt = dir / "checkpoints" / "last.h5";
+  const Checkpoint c = load_checkpoint(ckpt.string());
+  {
+    h5::File f = h5::File::create(ckpt.string(), "checkpoint");
+    f.set_attr_string("/", "format", "heed-checkpoint");
+    f.set_attr_i64("/", "format_version", 1);
+    for (const auto& [group, tensors] : {std::pair{"model", c.model}, {"optimizer", c.optimizer}})
+      for (const auto& [name, t] : tensors) {
+        if (t.dtype() == Dtype::Float32)
+          f.write_f32(std::string(group) + "/" + name, t.shape(), t.contiguous().data());
+        else
+          f.write_i64(std::string(group) + "/" + name, t.shape(), t.contiguous().data_i64());
+      }
+    f.write_u64("rng/state", {4}, c.rng.data());
+    const Progress& p = c.progress;
+    const int64_t key = static_cast<int64_t>(p.epoch_key);
+    f.write_i64("progress/epoch", {}, &p.epoch);
+    f.write_i64("progress/step", {}, &p.step);
+    f.write_i64("progress/epoch_key", {}, &key);
+    f.write_i64("progress/position", {}, &p.position);
+    f.write_i64("progress/elapsed_ms", {}, &p.elapsed_ms);
+    f.write_string("recipe", c.recipe);
+  }
+  CHECK(load_checkpoint(ckpt.string()).train_state.empty());
+  Trainer resumed(small_recipe(4), dir.string());
+  resumed.restore(ckpt.string());
+  CHECK(resumed.train()["steps"] == 4);
+}
+
 TEST_CASE("bad checkpoints are reported with the file and the problem") {
   TempDir tmp;
   const fs::path garbage = tmp.fs_path() / "garbage.h5";
