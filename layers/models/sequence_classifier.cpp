@@ -45,9 +45,8 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
     encoder_options = o;
   }
   e.finish();
-  pooling_ =
-      c.choice("pooling", encoder_type_ != "transformer" ? "last" : "mean",
-               {"last", "mean", "attention", "query"});
+  pooling_ = c.choice("pooling", encoder_type_ != "transformer" ? "last" : "mean",
+                      {"last", "mean", "attention", "query"});
   if (pooling_ == "attention") features = make_attention_pool(c.child("attention"), features, gen);
   if (pooling_ == "query") make_query_pool(encoder_options, gen);
   label_smoothing_ = c.get<float>("label_smoothing", 0.f);
@@ -93,12 +92,13 @@ Tensor SequenceClassifier::last_step(const Tensor& h) const {
 }
 
 // pooling "query": a learned query, N(0, 0.02^2) as the positions, cross-attends to the steps.
-void SequenceClassifier::make_query_pool(const TransformerEncoderLayerOptions& o,
-                                         Generator& gen) {
-  HEED_CHECK(encoder_, "sequence_classifier: pooling \"query\" needs encoder.type "
-                       "\"transformer\" (its decoder layer reuses the encoder's options)");
+void SequenceClassifier::make_query_pool(const TransformerEncoderLayerOptions& o, Generator& gen) {
+  HEED_CHECK(encoder_,
+             "sequence_classifier: pooling \"query\" needs encoder.type "
+             "\"transformer\" (its decoder layer reuses the encoder's options)");
   pool_query_ = register_parameter("pool_query", Tensor::randn({1, 1, o.d_model}, gen) * 0.02f);
-  pool_decoder_ = register_module("pool_decoder", std::make_shared<TransformerDecoderLayer>(o, gen));
+  pool_decoder_ =
+      register_module("pool_decoder", std::make_shared<TransformerDecoderLayer>(o, gen));
 }
 
 Tensor SequenceClassifier::query_pool(const Tensor& h) const {
@@ -146,8 +146,8 @@ Tensor SequenceClassifier::logits(const Tensor& input) const {
   const Tensor h = encode(input);
   const Tensor pooled = pooling_ == "query"       ? query_pool(h)
                         : pooling_ == "attention" ? attention_pool(h)
-                        : pooling_ == "last"    ? last_step(h)
-                                                : ops::mean(h, {1});
+                        : pooling_ == "last"      ? last_step(h)
+                                                  : ops::mean(h, {1});
   return fc_->forward(dropout_->forward(pooled));
 }
 

@@ -68,8 +68,8 @@ class SequenceClassifier : public Model {
   std::shared_ptr<SinusoidalPositionalEncoding> sinusoidal_;  // positional "sinusoidal"
   Tensor pool_query_;                                         // pooling "query"
   std::shared_ptr<TransformerDecoderLayer> pool_decoder_;     // pooling "query"
-  std::shared_ptr<AdditiveAttention> additive_pool_;  // pooling "attention", type additive
-  std::shared_ptr<LuongAttention> luong_pool_;        // pooling "attention", Luong types
+  std::shared_ptr<AdditiveAttention> additive_pool_;          // pooling "attention", type additive
+  std::shared_ptr<LuongAttention> luong_pool_;                // pooling "attention", Luong types
   bool pool_concat_query_ = true;
   std::shared_ptr<Dropout> dropout_;
   std::shared_ptr<Linear> fc_;
