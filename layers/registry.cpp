@@ -21,8 +21,11 @@ const std::vector<Entry>& entries() {
         "encoder.type (\"rnn\" | \"lstm\" | \"gru\" | \"transformer\"); rnn/lstm/gru: hidden_size, "
         "num_layers, dropout, bidirectional, weight_drop, nonlinearity (rnn: \"tanh\" | \"relu\"); "
         "transformer: d_model, "
-        "nhead, num_layers, dim_feedforward, dropout, activation, norm_first; pooling (\"last\" | "
-        "\"mean\"), "
+        "nhead, num_layers, dim_feedforward, dropout, activation, norm_first, attention "
+        "(\"scaled_dot_product\" | \"sparsemax\" | \"topk\" | \"hard\" | \"gumbel\" | \"linear\" | "
+        "\"cosine\" | \"windowed\"), topk, temperature, hard, window, positional (\"learned\" | "
+        "\"sinusoidal\" | \"rope\" | \"alibi\" | \"none\"); pooling (\"last\" | \"mean\" | "
+        "\"attention\" | \"query\"), "
         "dropout, label_smoothing"},
        [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
          return std::make_shared<nn::SequenceClassifier>(c, info, gen);
