@@ -350,8 +350,8 @@ nlohmann::json Trainer::train() {
       {"elapsed_s", elapsed_ms() / 1000.0},
       {"parameters", model_->num_parameters()},
       {"final_eval", last_eval_},
-      {"best_eval", best_eval_},
       {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
+  if (early_stopping_) summary["best_eval"] = best_eval_;
   std::ofstream(fs::path(run_dir_) / "summary.json") << summary.dump(2) << "\n";
   return summary;
 }
