@@ -45,21 +45,20 @@ void causal_forward(const float* q, const float* k, const float* v, float* out, 
   for (int64_t i = 0; i < d.seq; ++i) {
     const float *qi = q + i * d.dk, *ki = k + i * d.dk, *vi = v + i * d.dv;
     float* oi = out + i * d.dv;
+    std::fill(oi, oi + d.dv, 0.f);
     float dot = 0.f;
+    // One pass over S per step: add k_i v_i^T to row a, then read the updated row for q_i^T S_i.
     for (int64_t a = 0; a < d.dk; ++a) {
       z[a] += ki[a];
       dot += qi[a] * z[a];
       float* sa = s.data() + a * d.dv;
 #pragma omp simd
-      for (int64_t b = 0; b < d.dv; ++b) sa[b] += ki[a] * vi[b];
+      for (int64_t b = 0; b < d.dv; ++b) {
+        sa[b] += ki[a] * vi[b];
+        oi[b] += qi[a] * sa[b];
+      }
     }
     den[i] = dot + eps;
-    std::fill(oi, oi + d.dv, 0.f);
-    for (int64_t a = 0; a < d.dk; ++a) {
-      const float* sa = s.data() + a * d.dv;
-#pragma omp simd
-      for (int64_t b = 0; b < d.dv; ++b) oi[b] += qi[a] * sa[b];
-    }
     const float inv = 1.f / den[i];
     for (int64_t b = 0; b < d.dv; ++b) oi[b] *= inv;
   }
@@ -107,28 +106,28 @@ void causal_backward(const float* q, const float* k, const float* v, const float
   for (int64_t j = d.seq - 1; j >= 0; --j) {
     const float *qj = q + j * d.dk, *kj = k + j * d.dk, *vj = v + j * d.dv;
     const float* dnj = dnum.data() + j * d.dv;
+    float* dvj = dv ? dv + j * d.dv : nullptr;
+    if (dvj) std::fill(dvj, dvj + d.dv, 0.f);
+    // One pass over R per step: update row a, then read it for dk_j[a] and dv_j.
     for (int64_t a = 0; a < d.dk; ++a) {
       r_vec[a] += qj[a] * dden[j];
       float* ra = r_mat.data() + a * d.dv;
-#pragma omp simd
-      for (int64_t b = 0; b < d.dv; ++b) ra[b] += qj[a] * dnj[b];
-    }
-    if (dk)
-      for (int64_t a = 0; a < d.dk; ++a) {
-        const float* ra = r_mat.data() + a * d.dv;
-        float acc = 0.f;
+      float acc = 0.f;
+      if (dvj) {
 #pragma omp simd reduction(+ : acc)
-        for (int64_t b = 0; b < d.dv; ++b) acc += ra[b] * vj[b];
-        dk[j * d.dk + a] = acc + r_vec[a];
+        for (int64_t b = 0; b < d.dv; ++b) {
+          ra[b] += qj[a] * dnj[b];
+          acc += ra[b] * vj[b];
+          dvj[b] += ra[b] * kj[a];
+        }
+      } else {
+#pragma omp simd reduction(+ : acc)
+        for (int64_t b = 0; b < d.dv; ++b) {
+          ra[b] += qj[a] * dnj[b];
+          acc += ra[b] * vj[b];
+        }
       }
-    if (dv) {
-      float* dvj = dv + j * d.dv;
-      std::fill(dvj, dvj + d.dv, 0.f);
-      for (int64_t a = 0; a < d.dk; ++a) {
-        const float* ra = r_mat.data() + a * d.dv;
-#pragma omp simd
-        for (int64_t b = 0; b < d.dv; ++b) dvj[b] += ra[b] * kj[a];
-      }
+      if (dk) dk[j * d.dk + a] = acc + r_vec[a];
     }
   }
 }

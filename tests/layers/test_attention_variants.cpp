@@ -221,6 +221,11 @@ TEST_CASE("attention variants: cosine, linear (causal and not), RoPE, sinusoidal
                                              x[2]);
        },
        {rnd({3, 6, 4}, 26), rnd({3, 6, 4}, 27), rnd({3, 6, 5}, 28)}},
+      {"causal_linear_attention op, constant v (no dv)",
+       [v6 = rnd({3, 6, 5}, 32)](V x) {
+         return ops::causal_linear_attention(ops::elu_plus_one(x[0]), ops::elu_plus_one(x[1]), v6);
+       },
+       {rnd({3, 6, 4}, 33), rnd({3, 6, 4}, 34)}},
       {"elu_plus_one", [](V x) { return ops::elu_plus_one(x[0]); }, {rnd({3, 7}, 29, -2.f, 2.f)}},
       {"apply_rotary, offset 2",
        [](V x) { return nn::apply_rotary(x[0], 2); },
