@@ -278,7 +278,7 @@ ModuleCase layer_case(const std::string& name, const nn::RNNOptions& o, int64_t 
 }  // namespace
 
 TEST_CASE(
-    "layer gradients: RNN, LSTM, GRU; bidirectional, 2 layers, lengths, h0/c0, through output, "
+    "layer gradients: RNN, LSTM, GRU, bidirectional, 2 layers, lengths, h0/c0, through output, "
     "h_n and c_n") {
   const Tensor len = Tensor::from_vector_i64({3, 1}, {2});
   const nn::RNNOptions bi2{

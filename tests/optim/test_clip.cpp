@@ -36,7 +36,7 @@ TEST_CASE("clip: clip_grad_norm_ (2, 3, inf) and clip_grad_value_ match PyTorch"
   }
 }
 
-TEST_CASE("clip: parameters without gradients are skipped; bad arguments are errors") {
+TEST_CASE("clip: parameters without gradients are skipped, and bad arguments are errors") {
   Tensor a = Tensor::zeros({2}), b = Tensor::zeros({2});
   a.set_grad(Tensor::from_vector({3.f, 4.f}, {2}));
   CHECK(optim::clip_grad_norm_({{"a", a}, {"b", b}}, 1.0) == doctest::Approx(5.0));

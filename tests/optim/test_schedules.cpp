@@ -43,7 +43,7 @@ TEST_CASE("schedules: every schedule follows PyTorch for 20 steps, per group (op
     heed::testing::replay_trajectory(fixture);
 }
 
-TEST_CASE("schedules: interval epoch advances on epochs only; T_max defaults to the run") {
+TEST_CASE("schedules: interval epoch advances on epochs only, and T_max defaults to the run") {
   optim::SGD sgd(two_params(), {.lr = 1.0});
   auto s = scheduler_for(sgd, {{"name", "cosine"}, {"interval", "epoch"}}, 1000, 4);
   s->on_step();
