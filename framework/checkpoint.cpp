@@ -1,10 +1,5 @@
 #include "framework/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <filesystem>
-
 #include "framework/hdf5.h"
 
 namespace heed {
@@ -12,16 +7,6 @@ namespace heed {
 namespace {
 
 constexpr const char* kKind = "checkpoint";
-
-void write_tensors(h5::File& file, const std::string& group, const StateDict& tensors) {
-  for (const auto& [name, t] : tensors) {
-    const Tensor c = t.contiguous();
-    if (c.dtype() == Dtype::Float32)
-      file.write_f32(group + "/" + name, c.shape(), c.data());
-    else
-      file.write_i64(group + "/" + name, c.shape(), c.data_i64());
-  }
-}
 
 StateDict read_tensors(const h5::File& file, const std::string& group) {
   StateDict out;
@@ -43,21 +28,20 @@ int64_t scalar_i64(const h5::File& file, const std::string& name) {
   return v[0];
 }
 
-// fsync makes the rename below publish a file whose bytes are on disk, not only in the page cache.
-void sync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  HEED_CHECK(fd >= 0, kKind, " ", path, ": cannot reopen to sync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  HEED_CHECK(rc == 0, kKind, " ", path, ": fsync failed");
-}
-
 }  // namespace
 
+void write_tensors(h5::File& file, const std::string& group, const StateDict& tensors) {
+  for (const auto& [name, t] : tensors) {
+    const Tensor c = t.contiguous();
+    if (c.dtype() == Dtype::Float32)
+      file.write_f32(group + "/" + name, c.shape(), c.data());
+    else
+      file.write_i64(group + "/" + name, c.shape(), c.data_i64());
+  }
+}
+
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  try {
-    h5::File file = h5::File::create(tmp, kKind);
+  h5::write_atomically(path, kKind, [&](h5::File& file) {
     file.set_attr_string("/", "format", "heed-checkpoint");
     file.set_attr_i64("/", "format_version", 2);
     write_tensors(file, "model", ckpt.model);
@@ -72,14 +56,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     file.write_i64("progress/elapsed_ms", {}, &p.elapsed_ms);
     file.write_string("recipe", ckpt.recipe);
     file.write_string("train_state", ckpt.train_state);
-    file.close();
-    sync_file(tmp);
-    std::filesystem::rename(tmp, path);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
+  });
 }
 
 Checkpoint load_checkpoint(const std::string& path) {

@@ -19,6 +19,10 @@
 
 namespace heed {
 
+namespace h5 {
+class File;
+}
+
 /// Where a run stands: epochs completed, optimizer steps taken, and the loader's place in the
 /// current epoch (its order key and the examples already served).
 struct Progress {
@@ -40,6 +44,9 @@ struct Checkpoint {
   std::string train_state;
 };
 
+/// Writes each tensor as dataset `group/<name>` (float32 or int64, its shape; the names keep their
+/// dots). Shared by checkpoints and `heed inspect` files.
+void write_tensors(h5::File& file, const std::string& group, const StateDict& tensors);
 /// Writes `ckpt` atomically to `path`. Throws heed::Error naming the file on failure, leaving any
 /// previous file at `path` intact.
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt);

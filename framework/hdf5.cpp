@@ -1,6 +1,8 @@
 #include "framework/hdf5.h"
 
+#include <fcntl.h>
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -590,6 +592,35 @@ void File::close() {
   if (id_ < 0) return;
   const herr_t status = H5Fclose(std::exchange(id_, H5I_INVALID_HID));
   check(status, where(), "close");
+}
+
+namespace {
+
+// fsync makes the rename publish a file whose bytes are on disk, not only in the page cache.
+void sync_file(const std::string& path, const std::string& kind) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  HEED_CHECK(fd >= 0, kind, " ", path, ": cannot reopen to sync");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  HEED_CHECK(rc == 0, kind, " ", path, ": fsync failed");
+}
+
+}  // namespace
+
+void write_atomically(const std::string& path, const std::string& kind,
+                      const std::function<void(File&)>& fill) {
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  try {
+    File file = File::create(tmp, kind);
+    fill(file);
+    file.close();
+    sync_file(tmp, kind);
+    std::filesystem::rename(tmp, path);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
+  }
 }
 
 }  // namespace heed::h5

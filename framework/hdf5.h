@@ -13,6 +13,7 @@
 //   "checkpoint runs/x/last.h5: dataset model/weight has type int64, expected float32".
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -89,5 +90,12 @@ class File {
   std::string kind_;
   bool writable_ = false;
 };
+
+/// Creates `path` atomically: `fill` writes into a temporary file beside it, which is then
+/// synced to disk (fsync) and renamed over `path`, so a crash or kill at any moment leaves either
+/// the old file or the new one, never a half-written one. On any error the temporary file is
+/// removed, `path` is left as it was, and the heed::Error names the file (as `kind`).
+void write_atomically(const std::string& path, const std::string& kind,
+                      const std::function<void(File&)>& fill);
 
 }  // namespace heed::h5

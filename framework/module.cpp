@@ -96,6 +96,19 @@ int64_t Module::num_parameters() const {
   return n;
 }
 
+std::vector<std::pair<std::string, const Module*>> Module::named_modules() const {
+  std::vector<std::pair<std::string, const Module*>> out;
+  collect_modules("", out);
+  return out;
+}
+
+void Module::collect_modules(const std::string& name,
+                             std::vector<std::pair<std::string, const Module*>>& out) const {
+  out.emplace_back(name, this);
+  for (const auto& [child_name, child] : children_)
+    child->collect_modules(name.empty() ? child_name : name + "." + child_name, out);
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);

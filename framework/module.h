@@ -52,6 +52,9 @@ class Module {
   /// missing, unexpected and mis-shaped key, and changes nothing in that case.
   void load_state_dict(const StateDict& state);
   int64_t num_parameters() const;
+  /// This module ("") and every descendant, depth first in registration order, with the dotted
+  /// name a state dict uses as their prefix ("encoder.layers.0.self_attn").
+  std::vector<std::pair<std::string, const Module*>> named_modules() const;
 
   /// Training mode (dropout active) or evaluation mode, for this module and all its children.
   void train(bool on = true);
@@ -71,6 +74,8 @@ class Module {
  private:
   void collect(const std::string& prefix, bool params, StateDict& out) const;
   void print(std::string& out, const std::string& name, int depth) const;
+  void collect_modules(const std::string& name,
+                       std::vector<std::pair<std::string, const Module*>>& out) const;
 
   StateDict params_;
   StateDict buffers_;

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "framework/autograd.h"
+#include "framework/inspect.h"
 #include "framework/progress.h"
 #include "optim/clip.h"
 #include "optim/early_stopping.h"
@@ -206,11 +207,14 @@ bool Trainer::after_evaluation(const nlohmann::json& eval) {
   return stop;
 }
 
-nlohmann::json Trainer::evaluate(const std::string& split) {
-  HEED_CHECK(split == "train" || split == "test", "eval: unknown split \"", split,
+const std::shared_ptr<Dataset>& Trainer::split_data(const std::string& split) const {
+  HEED_CHECK(split == "train" || split == "test", "unknown split \"", split,
              "\" (valid: train, test)");
-  Loader loader(split == "train" ? data_.train : data_.test, options_.eval_batch_size,
-                /*shuffle=*/false);
+  return split == "train" ? data_.train : data_.test;
+}
+
+nlohmann::json Trainer::evaluate(const std::string& split) {
+  Loader loader(split_data(split), options_.eval_batch_size, /*shuffle=*/false);
   NoGradGuard no_grad;
   model_->eval();
   double loss = 0;
@@ -226,6 +230,14 @@ nlohmann::json Trainer::evaluate(const std::string& split) {
   model_->train();
   nlohmann::json result = {{"split", split}, {"loss", loss / seen}, {"samples", seen}};
   for (const auto& [name, value] : metrics) result[name] = value / seen;
+  return result;
+}
+
+nlohmann::json Trainer::inspect(const std::string& split, const std::vector<int64_t>& indices,
+                                const std::string& path, const std::string& checkpoint) {
+  nlohmann::json result =
+      write_inspection(path, *model_, *split_data(split), indices, recipe_.dump(), checkpoint);
+  result["split"] = split;
   return result;
 }
 

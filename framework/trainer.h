@@ -65,8 +65,14 @@ class Trainer {
   nlohmann::json train();
   /// Mean loss and metrics over a split ("train" or "test"), in eval mode without gradients.
   nlohmann::json evaluate(const std::string& split);
+  /// `heed inspect`: examples `indices` of a split through the model with an Inspector, written
+  /// to `path` with the checkpoint's name for provenance (framework/inspect.h, docs/inspect.md).
+  nlohmann::json inspect(const std::string& split, const std::vector<int64_t>& indices,
+                         const std::string& path, const std::string& checkpoint);
 
  private:
+  /// The dataset of "train" or "test"; throws heed::Error naming the valid splits otherwise.
+  const std::shared_ptr<Dataset>& split_data(const std::string& split) const;
   void train_step(const Batch& batch, double& loss_sum, std::map<std::string, double>& metric_sums);
   /// Feeds an evaluation to the schedule and early stopping; true when the run should stop.
   bool after_evaluation(const nlohmann::json& eval);

@@ -3,6 +3,7 @@
 # builds the release preset. Safe to run again: it does nothing that is already done.
 #   tools/bootstrap.sh            build/release (heed, heed_tests, heed_bench)
 #   tools/bootstrap.sh asan       build/asan, AddressSanitizer + UndefinedBehaviorSanitizer
+#   tools/bootstrap.sh tools      also the Python packages of tools/ (plots), then build/release
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
@@ -17,6 +18,10 @@ packages=(
   zlib1g-dev              # gzipped IDX files
   dataset-fashion-mnist   # the data: /usr/share/datasets/fashion-mnist
 )
+if [ "$preset" = tools ]; then
+  packages+=(python3-h5py python3-matplotlib)  # tools/plot_inspection.py, run by /usr/bin/python3
+  preset=release
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

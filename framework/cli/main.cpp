@@ -3,6 +3,8 @@
 //   heed train RECIPE.json [--out DIR] [--set path.to.key=value ...] [--dry-run]
 //   heed train --resume RUN_DIR [--set ...]
 //   heed eval RUN_DIR [--checkpoint FILE] [--split test|train]
+//   heed inspect RUN_DIR [--checkpoint FILE] [--split test|train] [--samples N | --index I ...]
+//                [--out FILE.h5]
 //   heed list
 //
 // Every failure prints one line "heed: error: ..." to stderr and exits with status 1; an
@@ -29,6 +31,13 @@ struct TrainArgs {
 
 struct EvalArgs {
   std::string run_dir, checkpoint, split = "test";
+};
+
+struct InspectArgs {
+  EvalArgs run;
+  int64_t samples = 8;
+  std::vector<int64_t> indices;
+  std::string out;
 };
 
 nlohmann::json read_json(const fs::path& path) {
@@ -106,15 +115,36 @@ int train_resume(const TrainArgs& a) {
   return run_training(trainer);
 }
 
-int evaluate(const EvalArgs& a) {
+// The run's trainer restored from --checkpoint, else RUN_DIR/checkpoints/last.h5; `ckpt` is set
+// to the file used.
+std::unique_ptr<heed::Trainer> restored_run(const EvalArgs& a, std::string& ckpt) {
   const fs::path dir = a.run_dir;
   if (!fs::is_directory(dir)) throw Error("run " + a.run_dir + ": no such directory");
-  heed::Trainer trainer(read_json(dir / "recipe.resolved.json"), a.run_dir);
-  const std::string ckpt =
-      a.checkpoint.empty() ? (dir / "checkpoints" / "last.h5").string() : a.checkpoint;
-  trainer.restore(ckpt);
-  nlohmann::json result = trainer.evaluate(a.split);
+  auto trainer =
+      std::make_unique<heed::Trainer>(read_json(dir / "recipe.resolved.json"), a.run_dir);
+  ckpt = a.checkpoint.empty() ? (dir / "checkpoints" / "last.h5").string() : a.checkpoint;
+  trainer->restore(ckpt);
+  return trainer;
+}
+
+int evaluate(const EvalArgs& a) {
+  std::string ckpt;
+  nlohmann::json result = restored_run(a, ckpt)->evaluate(a.split);
   result["checkpoint"] = ckpt;
+  std::cout << result.dump() << "\n";
+  return 0;
+}
+
+// --index as given, else the split's first --samples examples.
+int inspect(const InspectArgs& a) {
+  std::vector<int64_t> indices = a.indices;
+  if (indices.empty())
+    for (int64_t i = 0; i < a.samples; ++i) indices.push_back(i);
+  const std::string out =
+      a.out.empty() ? (fs::path(a.run.run_dir) / ("inspect_" + a.run.split + ".h5")).string()
+                    : a.out;
+  std::string ckpt;
+  const nlohmann::json result = restored_run(a.run, ckpt)->inspect(a.run.split, indices, out, ckpt);
   std::cout << result.dump() << "\n";
   return 0;
 }
@@ -159,6 +189,23 @@ int main(int argc, char** argv) {
   eval->add_option("--split", eval_args.split, "split to evaluate")
       ->check(CLI::IsMember({"test", "train"}));
 
+  InspectArgs inspect_args;
+  CLI::App* insp = app.add_subcommand(
+      "inspect",
+      "write the attention weights (and logits) a run's model computes for some examples");
+  insp->add_option("run_dir", inspect_args.run.run_dir, "run directory")->required();
+  insp->add_option("--checkpoint", inspect_args.run.checkpoint,
+                   "checkpoint file (default: RUN_DIR/checkpoints/last.h5)");
+  insp->add_option("--split", inspect_args.run.split, "split to take the examples from")
+      ->check(CLI::IsMember({"test", "train"}));
+  auto* samples_opt =
+      insp->add_option("--samples", inspect_args.samples, "the split's first N examples (8)")
+          ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  insp->add_option("--index", inspect_args.indices, "these examples (repeatable, 0-based)")
+      ->excludes(samples_opt);
+  insp->add_option("--out", inspect_args.out,
+                   "HDF5 file to write (default: RUN_DIR/inspect_<split>.h5)");
+
   app.add_subcommand(
       "list", "list the registered datasets, models, optimizers and schedules with their options");
 
@@ -170,6 +217,7 @@ int main(int argc, char** argv) {
       return train_args.resume.empty() ? train_new(train_args) : train_resume(train_args);
     }
     if (eval->parsed()) return evaluate(eval_args);
+    if (insp->parsed()) return inspect(inspect_args);
     return list_registered();
   } catch (const std::exception& e) {
     std::cerr << "heed: error: " << e.what() << "\n";

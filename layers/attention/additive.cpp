@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 
+#include "framework/inspect.h"
 #include "framework/ops.h"
 #include "framework/random.h"
 #include "layers/dropout.h"
@@ -62,8 +63,10 @@ AttentionOutput AdditiveAttention::forward(const Tensor& query, const Tensor& ke
   const Tensor hidden =
       ops::tanh(query_proj->forward(query).unsqueeze(2) + key_proj->forward(keys).unsqueeze(1));
   const Tensor scores = ops::matmul(hidden, v.reshape({hidden_size, 1})).squeeze(-1);
-  return attend(scores, values, key_padding_mask, Tensor(), Tensor(), dropout, is_training(),
-                *gen_);
+  const AttentionOutput out =
+      attend(scores, values, key_padding_mask, Tensor(), Tensor(), dropout, is_training(), *gen_);
+  Inspector::record(*this, "weights", out.weights);
+  return out;
 }
 
 std::string AdditiveAttention::repr() const {

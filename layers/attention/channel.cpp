@@ -1,5 +1,6 @@
 #include "layers/attention/channel.h"
 
+#include "framework/inspect.h"
 #include "framework/ops.h"
 
 namespace heed::nn {
@@ -49,6 +50,7 @@ AttentionMap SqueezeExcitation::attend(const Tensor& x) const {
   check_feature_map("SqueezeExcitation", x, channels, false);
   const Tensor squeezed = ops::mean(positions(x), {2});
   const Tensor weights = ops::sigmoid(fc2->forward(ops::relu(fc1->forward(squeezed))));
+  Inspector::record(*this, "weights", weights);
   return {scale_channels(x, weights), weights};
 }
 
@@ -71,6 +73,7 @@ AttentionMap ChannelAttention::attend(const Tensor& x) const {
   const Tensor pooled = ops::concat({ops::mean(flat, {2}), ops::max(flat, 2)}, 0);
   const Tensor scores = fc2->forward(ops::relu(fc1->forward(pooled)));
   const Tensor weights = ops::sigmoid(scores.narrow(0, 0, batch) + scores.narrow(0, batch, batch));
+  Inspector::record(*this, "weights", weights);
   return {scale_channels(x, weights), weights};
 }
 
@@ -95,6 +98,7 @@ AttentionMap SpatialAttention::attend(const Tensor& x) const {
              " must be [batch, channels, H, W]");
   const Tensor pooled = ops::concat({ops::mean(x, {1}, true), ops::max(x, 1, true)}, 1);
   const Tensor map = ops::sigmoid(conv->forward(pooled));
+  Inspector::record(*this, "weights", map);
   return {x * map, map};
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "framework/inspect.h"
 #include "framework/ops.h"
 #include "framework/random.h"
 #include "layers/attention/additive.h"
@@ -76,6 +77,13 @@ AttentionOutput LuongAttention::forward(const Tensor& query, const Tensor& keys,
                                         int64_t query_offset) const {
   check_attention_inputs("LuongAttention", query, options.query_size, keys, options.key_size,
                          values, key_padding_mask);
+  const AttentionOutput out = align(query, keys, values, key_padding_mask, query_offset);
+  Inspector::record(*this, "weights", out.weights);
+  return out;
+}
+
+AttentionOutput LuongAttention::align(const Tensor& query, const Tensor& keys, const Tensor& values,
+                                      const Tensor& key_padding_mask, int64_t query_offset) const {
   const int64_t batch = query.size(0), len_q = query.size(1), len_k = keys.size(1);
   const Tensor scores = score(query, keys);
   if (options.align == "global")

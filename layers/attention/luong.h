@@ -59,6 +59,9 @@ class LuongAttention : public Module {
   Tensor position_v;                      // local_p
 
  private:
+  // forward() after its checks: the global, local-m or local-p alignment.
+  AttentionOutput align(const Tensor& query, const Tensor& keys, const Tensor& values,
+                        const Tensor& key_padding_mask, int64_t query_offset) const;
   Generator* gen_;
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "framework/inspect.h"
 #include "framework/ops.h"
 #include "framework/random.h"
 #include "layers/attention/cosine.h"
@@ -185,8 +186,12 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
                Shape({len_q, len_k}));
   Tensor q, k, v;
   project(query, key, value, q, k, v);
+  // An Inspector wants the weights even where the caller does not (linear attention computes
+  // them only on demand).
+  const bool inspect = Inspector::active();
   AttentionOutput a = attend(split_heads(q), split_heads(k), split_heads(v), key_padding_mask,
-                             attn_mask, need_weights);
+                             attn_mask, need_weights || inspect);
+  if (inspect) Inspector::record(*this, "weights", a.weights);
   const Tensor merged = a.output.permute({0, 2, 1, 3}).reshape({batch, len_q, embed_dim});
   return {out_proj->forward(merged), need_weights ? a.weights : Tensor()};
 }

@@ -1,6 +1,7 @@
 #include "layers/models/sequence_classifier.h"
 
 #include "framework/ops.h"
+#include "layers/models/classification.h"
 
 namespace heed::nn {
 
@@ -152,15 +153,7 @@ Tensor SequenceClassifier::logits(const Tensor& input) const {
 }
 
 ModelOutput SequenceClassifier::forward(const Batch& batch) {
-  const Tensor out = logits(batch.input);
-  ModelOutput result;
-  result.loss = ops::cross_entropy(out, batch.target, -100, label_smoothing_);
-  const std::vector<int64_t> predicted = ops::argmax(out, 1).to_vector_i64();
-  const std::vector<int64_t> target = batch.target.to_vector_i64();
-  int64_t correct = 0;
-  for (size_t i = 0; i < target.size(); ++i) correct += predicted[i] == target[i];
-  result.metrics["accuracy"] = static_cast<double>(correct) / static_cast<double>(target.size());
-  return result;
+  return classification_output(*this, logits(batch.input), batch.target, label_smoothing_);
 }
 
 std::string SequenceClassifier::repr() const {

@@ -1,0 +1,21 @@
+#include "layers/models/classification.h"
+
+#include "framework/inspect.h"
+#include "framework/ops.h"
+
+namespace heed::nn {
+
+ModelOutput classification_output(const Module& model, const Tensor& logits, const Tensor& target,
+                                  float label_smoothing) {
+  Inspector::record(model, "logits", logits);
+  ModelOutput result;
+  result.loss = ops::cross_entropy(logits, target, -100, label_smoothing);
+  const std::vector<int64_t> predicted = ops::argmax(logits, 1).to_vector_i64();
+  const std::vector<int64_t> targets = target.to_vector_i64();
+  int64_t correct = 0;
+  for (size_t i = 0; i < targets.size(); ++i) correct += predicted[i] == targets[i];
+  result.metrics["accuracy"] = static_cast<double>(correct) / static_cast<double>(targets.size());
+  return result;
+}
+
+}  // namespace heed::nn

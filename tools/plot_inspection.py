@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""Draws what `heed inspect` recorded: one PNG per example with its input, the predicted and
+true class, and every attention record as heat maps (one panel per head).
+
+    /usr/bin/python3 tools/plot_inspection.py RUN_DIR/inspect_test.h5 [--out DIR] [--samples N]
+
+Needs Debian's python3-h5py and python3-matplotlib (`tools/bootstrap.sh tools` installs them).
+The file layout is in docs/inspect.md. Record shapes, batch first:
+  [batch, heads, query, key]  attention weights   -> one heat map per head (rows: queries)
+  [batch, channels]           channel weights (SE) -> a bar chart
+  [batch, 1, H, W]            spatial map (CBAM)   -> an image
+  [batch, classes]            "logits"             -> the predicted class in the title
+Prints the files it wrote, one per line.
+"""
+
+import argparse
+import os
+import re
+import sys
+
+try:
+    import h5py
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+except ImportError as e:
+    sys.exit(f"plot_inspection: {e.name} is missing; install it with `tools/bootstrap.sh tools` "
+             "(Debian's python3-h5py and python3-matplotlib) and run /usr/bin/python3")
+
+# Fashion-MNIST's classes (Xiao et al. 2017), for titles; other datasets show class ids.
+FASHION_MNIST = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                 "Sneaker", "Bag", "Ankle boot"]
+
+
+def class_name(i, num_classes):
+    return FASHION_MNIST[i] if num_classes == len(FASHION_MNIST) else str(i)
+
+
+def module_order(name):
+    """HDF5 lists names alphabetically ("layers.13" before "layers.3"); numbers sort as numbers
+    here, which is the model's order for Sequential-style and stacked-layer names."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def panels(records):
+    """(name, kind) for every record that is drawn, in the model's order."""
+    out = []
+    for name in sorted(records, key=module_order):
+        data = records[name]
+        if name == "logits":
+            continue
+        if data.ndim == 4:
+            out.append((name, "map" if name.endswith("spatial_attention.weights") else "heads"))
+        elif data.ndim == 2:
+            out.append((name, "bars"))
+    return out
+
+
+def draw_input(ax, x):
+    image = x.reshape(x.shape[-2], x.shape[-1]) if x.ndim >= 2 else x.reshape(1, -1)
+    ax.imshow(image, cmap="gray")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_sample(f, records, b, out_dir):
+    x = f["input"][b]
+    target = int(f["target"][b])
+    index = int(f["indices"][b])
+    drawn = panels(records)
+    width = max([records[n].shape[1] for n, k in drawn if k == "heads"] + [1]) + 1
+    fig, axes = plt.subplots(len(drawn) + 1, width, figsize=(2.6 * width, 2.6 * (len(drawn) + 1)),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    logits = records["logits"][b] if "logits" in records else None
+    num_classes = logits.shape[0] if logits is not None else 0
+    title = f"example {index}: true {class_name(target, num_classes)}"
+    if logits is not None:
+        title += f", predicted {class_name(int(np.argmax(logits)), num_classes)}"
+    axes[0][0].axis("on")
+    draw_input(axes[0][0], x)
+    axes[0][0].set_title("input", fontsize=9)
+    fig.suptitle(title, fontsize=11)
+    for row, (name, kind) in enumerate(drawn, start=1):
+        data = records[name][b]
+        if kind == "heads":
+            vmax = float(data.max()) or 1.0  # one colour scale for the row, so heads compare
+            for h in range(data.shape[0]):
+                ax = axes[row][h]
+                ax.axis("on")
+                im = ax.imshow(data[h], cmap="viridis", vmin=0, vmax=vmax, aspect="auto")
+                ax.set_title(f"{name}\nhead {h}" if h == 0 else f"head {h}", fontsize=8)
+                ax.set_xlabel("key", fontsize=7)
+                ax.set_ylabel("query", fontsize=7)
+                ax.tick_params(labelsize=6)
+            fig.colorbar(im, ax=axes[row][data.shape[0] - 1], fraction=0.046)
+        elif kind == "map":
+            ax = axes[row][0]
+            ax.axis("on")
+            ax.imshow(data[0], cmap="viridis", vmin=0, vmax=1)
+            ax.set_title(name, fontsize=8)
+        else:
+            ax = axes[row][0]
+            ax.axis("on")
+            ax.bar(np.arange(data.shape[0]), data)
+            ax.set_title(name, fontsize=8)
+            ax.set_xlabel("channel", fontsize=7)
+    fig.tight_layout()
+    path = os.path.join(out_dir, f"example_{index}.png")
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("file", help="an HDF5 file written by `heed inspect`")
+    parser.add_argument("--out", help="folder for the PNGs (default: beside the file)")
+    parser.add_argument("--samples", type=int, default=0,
+                        help="draw only the first N examples (default: all)")
+    args = parser.parse_args()
+    try:
+        f = h5py.File(args.file, "r")
+    except OSError as e:
+        sys.exit(f"plot_inspection: {args.file}: cannot read ({e})")
+    with f:
+        if f.attrs.get("format") not in ("heed-inspect", b"heed-inspect"):
+            sys.exit(f"plot_inspection: {args.file}: not a `heed inspect` file "
+                     "(no format=\"heed-inspect\" attribute)")
+        records = {name: f["records"][name][()] for name in f["records"]}
+        out_dir = args.out or os.path.splitext(args.file)[0]
+        os.makedirs(out_dir, exist_ok=True)
+        n = f["input"].shape[0]
+        for b in range(min(n, args.samples) if args.samples > 0 else n):
+            print(plot_sample(f, records, b, out_dir))
+
+
+if __name__ == "__main__":
+    main()
