@@ -20,9 +20,7 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
-      const Tensor& input = node->inputs[next++];
-      if (!input.defined()) continue;
-      const std::shared_ptr<Node>& child = input.grad_fn();
+      const std::shared_ptr<Node>& child = node->inputs[next++].node;
       if (child && seen.insert(child.get()).second) stack.push_back({child, 0});
     } else {
       order.push_back(node);
@@ -64,7 +62,18 @@ Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, Backward
   if (!any) return out;
   auto node = std::make_shared<Node>();
   node->name = name;
-  node->inputs = std::move(inputs);
+  node->inputs.reserve(inputs.size());
+  for (const Tensor& t : inputs) {
+    Edge e;
+    if (needs_grad(t)) {
+      e.shape = t.shape();
+      if (t.is_leaf())
+        e.leaf = t;
+      else
+        e.node = t.grad_fn();
+    }
+    node->inputs.push_back(std::move(e));
+  }
   node->backward = std::move(backward);
   out.impl().grad_fn = std::move(node);
   return out;
@@ -101,15 +110,15 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
                "Pass retain_graph=true to the first call.");
     Grads grads = node->backward(g);
     for (size_t i = 0; i < node->inputs.size() && i < grads.size(); ++i) {
-      const Tensor& input = node->inputs[i];
-      if (!grads[i].defined() || !needs_grad(input)) continue;
-      HEED_CHECK(grads[i].shape() == input.shape(), "backward: '", node->name,
+      const Edge& input = node->inputs[i];
+      if (!grads[i].defined() || !input.needs_grad()) continue;
+      HEED_CHECK(grads[i].shape() == input.shape, "backward: '", node->name,
                  "' produced a gradient of shape ", grads[i].shape(), " for an input of shape ",
-                 input.shape());
-      if (input.is_leaf())
-        accumulate_leaf(input, grads[i]);
+                 input.shape);
+      if (input.leaf.defined())
+        accumulate_leaf(input.leaf, grads[i]);
       else
-        accumulate(pending[input.grad_fn().get()], grads[i]);
+        accumulate(pending[input.node.get()], grads[i]);
     }
     if (!retain_graph) {
       node->backward = nullptr;  // frees what the closure saved

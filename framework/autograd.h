@@ -1,11 +1,11 @@
 #pragma once
 // The autograd graph, define-by-run.
 //
-// Each result of a differentiable op holds a Node: the op's inputs and a closure that turns the
-// gradient of the output into one gradient per input (an undefined Tensor where an input needs
-// none). Tensor::backward() orders the nodes reachable from the root in reverse topological order,
-// runs each closure once with the sum of the gradients that reached it, and accumulates into the
-// leaves' .grad. This is micrograd's engine, with tensors.
+// Each result of a differentiable op holds a Node: where each input's gradient goes (an Edge) and a
+// closure that turns the gradient of the output into one gradient per input (an undefined Tensor
+// where an input needs none). Tensor::backward() orders the nodes reachable from the root in
+// reverse topological order, runs each closure once with the sum of the gradients that reached it,
+// and accumulates into the leaves' .grad. This is micrograd's engine, with tensors.
 //
 // An op records itself with
 //   return record("mul", out, {a, b}, [a, b](const Tensor& g) -> Grads {
@@ -25,9 +25,24 @@ namespace heed {
 using Grads = std::vector<Tensor>;
 using BackwardFn = std::function<Grads(const Tensor& grad_output)>;
 
+struct Node;
+
+/// Where the gradient of one input of a Node goes: into the Node that computed the input, or into
+/// the input's .grad when it is a leaf that requires grad (neither: it needs no gradient). The
+/// graph keeps no other handle on an input, so an intermediate result is freed as soon as no
+/// closure saved it and no caller holds it: a softmax's input, say, is gone after the forward,
+/// as the softmax's backward needs only its output (PyTorch's graph keeps edges, not tensors,
+/// too).
+struct Edge {
+  std::shared_ptr<Node> node;
+  Tensor leaf;
+  Shape shape;  // the input's, to check the gradient the closure returns
+  bool needs_grad() const { return node != nullptr || leaf.defined(); }
+};
+
 struct Node {
   std::string name;
-  std::vector<Tensor> inputs;
+  std::vector<Edge> inputs;
   BackwardFn backward;  // null once freed by a backward without retain_graph
 };
 

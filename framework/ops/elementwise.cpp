@@ -84,9 +84,10 @@ Tensor add(const Tensor& a, const Tensor& b) {
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = binary_map(a, b, "sub", [](float x, float y) { return x - y; });
-  return record("sub", out, {a, b}, [sa = a.shape(), sb = b.shape(), b](const Tensor& g) -> Grads {
-    return {sum_to(g, sa), needs_grad(b) ? sum_to(neg(g), sb) : Tensor()};
-  });
+  return record("sub", out, {a, b},
+                [sa = a.shape(), sb = b.shape(), gb = needs_grad(b)](const Tensor& g) -> Grads {
+                  return {sum_to(g, sa), gb ? sum_to(neg(g), sb) : Tensor()};
+                });
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
