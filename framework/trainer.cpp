@@ -263,6 +263,7 @@ void Trainer::train_step(const Batch& batch, double& loss_sum,
       params, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : optim::kInfNorm,
       options_.clip_grad_norm_type);
   last_lr_ = optimizer_->lr();
+  if (scheduler_->cycles_momentum()) last_momentum_ = optimizer_->momentum(0);
   optimizer_->step();
   optimizer_->zero_grad();
   scheduler_->on_step();
@@ -281,6 +282,7 @@ void Trainer::log_train(int64_t window, double loss_sum, std::map<std::string, d
                          {"grad_norm", grad_norm_sum_ / window},
                          {"samples_per_s", window * options_.batch_size / std::max(seconds, 1e-9)},
                          {"elapsed_s", elapsed_ms() / 1000.0}};
+  if (scheduler_->cycles_momentum()) line["momentum"] = last_momentum_;
   for (auto& [name, value] : metric_sums) line[name] = value / window;
   append_metrics(line);
   grad_norm_sum_ = 0;

@@ -97,6 +97,7 @@ class Trainer {
   bool early_stopped_ = false;
   nlohmann::json best_eval_;  // the evaluation best.h5 holds (with early stopping)
   double last_lr_ = 0;        // the lr of the last step taken (group 0)
+  double last_momentum_ = 0;  // its momentum, when the schedule cycles it
   double grad_norm_sum_ = 0;  // over the log window
   std::unique_ptr<Loader> loader_;
   Progress progress_;

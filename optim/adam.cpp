@@ -46,6 +46,10 @@ void adam_update(float* p, const float* g, float* m, float* v, float* max_v, int
   }
 }
 
+void check_beta1(const std::string& type, double beta1) {
+  HEED_CHECK(beta1 >= 0 && beta1 < 1, type, ": invalid beta parameter at index 0: ", beta1);
+}
+
 }  // namespace
 
 std::vector<Optimizer::StateSpec> Adam::state_spec(const AdamOptions& o) {
@@ -67,7 +71,7 @@ Adam::Adam(std::string type, std::vector<ParamGroup<AdamOptions>> groups, bool d
       decoupled_(decoupled) {
   for (const AdamOptions& o : options_) {
     HEED_CHECK(o.eps >= 0, type, ": invalid epsilon value: ", o.eps);
-    HEED_CHECK(o.beta1 >= 0 && o.beta1 < 1, type, ": invalid beta parameter at index 0: ", o.beta1);
+    check_beta1(type, o.beta1);
     HEED_CHECK(o.beta2 >= 0 && o.beta2 < 1, type, ": invalid beta parameter at index 1: ", o.beta2);
     HEED_CHECK(o.weight_decay >= 0, type, ": invalid weight_decay value: ", o.weight_decay);
   }
@@ -110,6 +114,11 @@ void Adam::step() {
              param.numel(), c);
     }
   }
+}
+
+void Adam::set_momentum(size_t group, double m) {
+  check_beta1(type(), m);
+  options_.at(group).beta1 = m;
 }
 
 std::string Adam::options_repr(size_t group) const {

@@ -47,8 +47,15 @@ class Adam : public Optimizer {
   explicit Adam(std::vector<ParamGroup<AdamOptions>> groups);
 
   void step() override;
-  /// The options of `group`, with lr as it is now (a schedule may have changed it).
+  /// The options of `group`, with lr and beta1 as they are now (a schedule may set them).
   AdamOptions options(size_t group = 0) const;
+
+  /// beta1 is the momentum a schedule cycles (PyTorch's OneCycleLR sets betas[0]); the bias
+  /// correction 1 - beta1^t of each step uses the beta1 of that step, as in PyTorch.
+  bool has_momentum() const override { return true; }
+  double momentum(size_t group) const override { return options_.at(group).beta1; }
+  /// Throws heed::Error unless 0 <= m < 1 ("Adam: invalid beta parameter at index 0: 1").
+  void set_momentum(size_t group, double m) override;
 
  protected:
   /// For AdamW: `type` names it, and `decoupled` applies weight_decay to the parameter

@@ -12,6 +12,11 @@ LRScheduler::LRScheduler(Optimizer& optimizer, std::unique_ptr<Schedule> schedul
       schedule_(std::move(schedule)),
       interval_(interval),
       plateau_(std::move(plateau)) {
+  // PyTorch's OneCycleLR: "optimizer must support momentum with `cycle_momentum` option enabled".
+  HEED_CHECK(!cycles_momentum() || optimizer.has_momentum(), schedule_->name(),
+             ": cycle_momentum needs an optimizer with a momentum (sgd, rmsprop) or a beta1 (adam, "
+             "adamw), and ",
+             optimizer.type(), " has neither; set cycle_momentum to false");
   for (size_t g = 0; g < optimizer.num_groups(); ++g) base_lrs_.push_back(optimizer.lr(g));
   apply();
 }
@@ -21,6 +26,7 @@ void LRScheduler::apply() {
     double lr = schedule_ ? schedule_->lr(base_lrs_[g], t_) : base_lrs_[g];
     if (plateau_) lr = plateau_->lr(g, lr);
     optimizer_->set_lr(g, lr);
+    if (cycles_momentum()) optimizer_->set_momentum(g, schedule_->momentum(g, t_));
   }
 }
 

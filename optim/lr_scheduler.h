@@ -6,7 +6,10 @@
 // base lr, sets the lr of step 0 at once, and after each step (interval "step") or epoch
 // (interval "epoch") sets every group's lr to schedule.lr(base_lr, t), then applies the plateau
 // reductions. So the lr used by a run's optimizer step k is the schedule's value at k (interval
-// "step"), as with PyTorch's optimizer.step(); scheduler.step() loop.
+// "step"), as with PyTorch's optimizer.step(); scheduler.step() loop. A schedule that cycles the
+// momentum (OneCycleLR's cycle_momentum) has it set the same way: each group's momentum is
+// schedule.momentum(group, t) from construction on, after each step, and after
+// load_state_dict, so a resumed run continues with the momentum of its t.
 //
 // State (checkpointed): the schedule's name, t, and the plateau's state. The base lrs and all
 // options come from the recipe, so a resumed run may change them (recipe values win), but not
@@ -30,7 +33,8 @@ class LRScheduler {
   enum class Interval { Step, Epoch };
 
   /// `schedule` and `plateau` may each be null (a constant lr, or no plateau reductions).
-  /// Sets the optimizer's lrs for step 0.
+  /// Sets the optimizer's lrs (and momenta) for step 0. Throws heed::Error when the schedule
+  /// cycles the momentum and the optimizer has none (Adagrad), naming the optimizer.
   LRScheduler(Optimizer& optimizer, std::unique_ptr<Schedule> schedule, Interval interval,
               std::unique_ptr<ReduceLROnPlateau> plateau);
 
@@ -45,6 +49,8 @@ class LRScheduler {
 
   /// Scheduler steps taken (PyTorch's last_epoch).
   int64_t t() const { return t_; }
+  /// Whether the schedule sets the optimizer's momentum too.
+  bool cycles_momentum() const { return schedule_ && schedule_->cycles_momentum(); }
   /// {"name": ..., "t": ..., "plateau": {...}}.
   nlohmann::json state_dict() const;
   /// Restores t and the plateau and sets the optimizer's lrs. Throws heed::Error when the state

@@ -1,5 +1,6 @@
 #include "optim/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -63,6 +64,14 @@ void Optimizer::set_lr(size_t group, double lr) {
   groups_.at(group).lr = lr;
 }
 
+double Optimizer::momentum(size_t) const {
+  throw Error(type_ + " has no momentum or beta1 for a schedule to set");
+}
+
+void Optimizer::set_momentum(size_t, double) {
+  throw Error(type_ + " has no momentum or beta1 for a schedule to set");
+}
+
 std::string Optimizer::repr() const {
   if (groups_.size() == 1) return type_ + "(" + options_repr(0) + ")";
   std::ostringstream out;
@@ -83,15 +92,31 @@ Optimizer::ParamState* Optimizer::find_state(const std::string& name) {
   return it == state_.end() ? nullptr : &it->second;
 }
 
+Tensor Optimizer::initial_value(const StateSpec& spec, const Tensor& param) {
+  if (spec.kind == StateKind::StepCount) return Tensor::zeros({}, Dtype::Int64);
+  return spec.initial == 0 ? Tensor::zeros(param.shape())
+                           : Tensor::full(param.shape(), spec.initial);
+}
+
 Optimizer::ParamState& Optimizer::state(const std::string& name) {
   if (ParamState* found = find_state(name)) return *found;
   const Tensor& param = param_by_name_.at(name);
   ParamState fresh;
-  for (const StateSpec& spec : spec_of(name))
-    fresh[spec.name] = spec.kind == StateKind::StepCount ? Tensor::zeros({}, Dtype::Int64)
-                       : spec.initial == 0               ? Tensor::zeros(param.shape())
-                                           : Tensor::full(param.shape(), spec.initial);
+  for (const StateSpec& spec : spec_of(name)) fresh[spec.name] = initial_value(spec, param);
   return state_[name] = std::move(fresh);
+}
+
+void Optimizer::extend_state_spec(size_t group, std::vector<StateSpec> spec) {
+  GroupSpec& g = groups_.at(group);
+  for (const StateSpec& old : g.state_spec)
+    HEED_CHECK(std::any_of(spec.begin(), spec.end(),
+                           [&](const StateSpec& s) { return s.name == old.name; }),
+               type_, ": the state \"", old.name, "\" of group ", group, " cannot be dropped");
+  g.state_spec = std::move(spec);
+  for (const auto& [name, param] : g.params)
+    if (ParamState* s = find_state(name))
+      for (const StateSpec& added : g.state_spec)
+        if (!s->count(added.name)) (*s)[added.name] = initial_value(added, param);
 }
 
 Tensor Optimizer::grad_of(const Tensor& param) {

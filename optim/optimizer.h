@@ -27,6 +27,16 @@
 // lr from that group's base lr, as torch.optim.lr_scheduler does. Group membership and options
 // come from the recipe, so they are not part of the state dict either.
 //
+// Momentum (for schedules that cycle it, PyTorch's OneCycleLR cycle_momentum). SGD's and
+// RMSprop's `momentum` and Adam's and AdamW's beta1 (`betas[0]`) are what OneCycleLR sets in
+// PyTorch (group['momentum'], else group['betas'][0]); has_momentum(), momentum(group) and
+// set_momentum(group, m) expose them per group. Adagrad has neither. Like the lr, the current
+// momentum comes from the recipe and the schedule's t, so it is not in the state dict; a state
+// that exists only with momentum (SGD's and RMSprop's "momentum_buffer") joins a group's state
+// when set_momentum makes its momentum non-zero, and stays when it returns to 0 (PyTorch keeps
+// the buffer), so a resumed run accepts the buffers its checkpoint holds once its schedule has
+// set the momentum again.
+//
 // Thread-safety: none; one optimizer is stepped by one thread (its kernels use OpenMP inside).
 
 #include <map>
@@ -69,6 +79,20 @@ class Optimizer {
   size_t num_groups() const { return groups_.size(); }
   /// The parameters of `group`, in the order given.
   const StateDict& group_params(size_t group) const { return groups_.at(group).params; }
+
+  /// Whether the optimizer has a momentum a schedule may set (see the top of this file): SGD,
+  /// RMSprop, Adam and AdamW do, Adagrad does not.
+  virtual bool has_momentum() const { return false; }
+  /// SGD's and RMSprop's momentum, or Adam's and AdamW's beta1, of `group`. Throws heed::Error
+  /// when has_momentum() is false.
+  virtual double momentum(size_t group) const;
+  /// Sets that momentum of `group` for the next step() (what OneCycleLR does). Throws
+  /// heed::Error when has_momentum() is false, or when `m` fails the constructor's check (SGD and
+  /// RMSprop: m >= 0; Adam: 0 <= beta1 < 1), with the constructor's message.
+  virtual void set_momentum(size_t group, double m);
+
+  /// The optimizer's name in messages: "SGD", "Adam", ...
+  const std::string& type() const { return type_; }
 
   /// One line with the hyper-parameters and the current lr:
   /// "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=false)"; with
@@ -140,10 +164,16 @@ class Optimizer {
   /// `param`'s gradient as a contiguous float32 tensor, or an undefined tensor when it has none.
   static Tensor grad_of(const Tensor& param);
 
-  const std::string& type() const { return type_; }
+  /// Replaces `group`'s state spec with `spec`, which holds every state of the old one and may
+  /// add some (a momentum buffer once momentum is turned on). Parameters of the group that have
+  /// been stepped get the added states at their initial value (zeros, as PyTorch initializes
+  /// them); the others get them at their first step, as usual.
+  void extend_state_spec(size_t group, std::vector<StateSpec> spec);
 
  private:
   const std::vector<StateSpec>& spec_of(const std::string& name) const;
+  /// A state entry's first value: zeros (step count 0) or the spec's initial value.
+  static Tensor initial_value(const StateSpec& spec, const Tensor& param);
 
   std::string type_;
   std::vector<GroupSpec> groups_;

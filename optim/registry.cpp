@@ -191,23 +191,29 @@ const std::vector<Entry>& entries() {
   return list;
 }
 
-// Schedules. `total` is the run's length in the schedule's interval (steps or epochs), the
-// default of T_max and total_steps; a warm-up's "after" gets what the warm-up leaves.
+// Schedules. What they need to know of the run: `total`, its length in the schedule's interval
+// (steps or epochs), the default of T_max and total_steps (a warm-up's "after" gets what the
+// warm-up leaves), and the optimizer's number of parameter groups (per-group lists).
 using SchedulePtr = std::unique_ptr<optim::Schedule>;
+
+struct Run {
+  int64_t total;
+  size_t groups;
+};
 
 struct ScheduleEntry {
   RegistryEntry about;
-  SchedulePtr (*build)(const Config&, int64_t total);  // nullptr: reduce_on_plateau
+  SchedulePtr (*build)(const Config&, const Run& run);  // nullptr: reduce_on_plateau
 };
 
-SchedulePtr build_curve(const Config& c, int64_t total);
+SchedulePtr build_curve(const Config& c, const Run& run);
 
-SchedulePtr step_lr(const Config& c, int64_t) {
+SchedulePtr step_lr(const Config& c, const Run&) {
   const int64_t step_size = c.require<int64_t>("step_size");
   return std::make_unique<optim::StepLR>(step_size, c.get<double>("gamma", 0.1));
 }
 
-SchedulePtr multi_step(const Config& c, int64_t) {
+SchedulePtr multi_step(const Config& c, const Run&) {
   HEED_CHECK(c.has("milestones") && c.json().at("milestones").is_array(), "recipe: \"",
              c.path_of("milestones"), "\" is required: a list of increasing step numbers");
   std::vector<int64_t> milestones;
@@ -219,30 +225,31 @@ SchedulePtr multi_step(const Config& c, int64_t) {
   return std::make_unique<optim::MultiStepLR>(milestones, c.get<double>("gamma", 0.1));
 }
 
-SchedulePtr exponential(const Config& c, int64_t) {
+SchedulePtr exponential(const Config& c, const Run&) {
   return std::make_unique<optim::ExponentialLR>(c.require<double>("gamma"));
 }
 
-SchedulePtr cosine(const Config& c, int64_t total) {
-  return std::make_unique<optim::CosineAnnealingLR>(c.get<int64_t>("T_max", total),
+SchedulePtr cosine(const Config& c, const Run& run) {
+  return std::make_unique<optim::CosineAnnealingLR>(c.get<int64_t>("T_max", run.total),
                                                     c.get<double>("eta_min", 0.0));
 }
 
-SchedulePtr cosine_warm_restarts(const Config& c, int64_t) {
+SchedulePtr cosine_warm_restarts(const Config& c, const Run&) {
   const int64_t T_0 = c.require<int64_t>("T_0");
   return std::make_unique<optim::CosineAnnealingWarmRestarts>(T_0, c.get<int64_t>("T_mult", 1),
                                                               c.get<double>("eta_min", 0.0));
 }
 
-SchedulePtr warmup(const Config& c, int64_t total) {
+SchedulePtr warmup(const Config& c, const Run& run) {
   const int64_t steps = c.require<int64_t>("warmup_steps");
   const double start_factor = c.get<double>("start_factor", 1.0 / 3);
   SchedulePtr after;
-  if (c.has("after")) after = build_curve(c.child("after"), std::max<int64_t>(total - steps, 1));
+  if (c.has("after"))
+    after = build_curve(c.child("after"), {std::max<int64_t>(run.total - steps, 1), run.groups});
   return std::make_unique<optim::LinearWarmup>(steps, start_factor, std::move(after));
 }
 
-SchedulePtr noam(const Config& c, int64_t) {
+SchedulePtr noam(const Config& c, const Run&) {
   const int64_t warmup_steps = c.get<int64_t>("warmup_steps", 4000);
   const double d_model = static_cast<double>(c.require<int64_t>("d_model"));
   const double factor = c.get<double>("factor", 1.0);
@@ -251,23 +258,38 @@ SchedulePtr noam(const Config& c, int64_t) {
   return std::make_unique<optim::InverseSqrtLR>("noam", warmup_steps, scale);
 }
 
-SchedulePtr inverse_sqrt(const Config& c, int64_t) {
+SchedulePtr inverse_sqrt(const Config& c, const Run&) {
   return std::make_unique<optim::InverseSqrtLR>("inverse_sqrt",
                                                 c.get<int64_t>("warmup_steps", 4000), 1.0);
 }
 
-SchedulePtr one_cycle(const Config& c, int64_t total) {
+// One number for every parameter group, or a list of one per group (group 0, then each of
+// optimizer.param_groups), as PyTorch's OneCycleLR takes base_momentum and max_momentum.
+std::vector<double> per_group(const Config& c, const std::string& key, double fallback,
+                              size_t groups) {
+  if (!c.has(key)) return {fallback};
+  const nlohmann::json& v = c.json().at(key);
+  if (v.is_number()) return {v.get<double>()};
+  HEED_CHECK(v.is_array() && v.size() == groups &&
+                 std::all_of(v.begin(), v.end(), [](const auto& x) { return x.is_number(); }),
+             "recipe: \"", c.path_of(key),
+             "\" must be a number or a list of one number per parameter group (", groups,
+             ": group 0, then each of optimizer.param_groups), got ", v.dump());
+  return v.get<std::vector<double>>();
+}
+
+SchedulePtr one_cycle(const Config& c, const Run& run) {
   optim::OneCycleLR::Options o;
-  o.total_steps = c.get<int64_t>("total_steps", total);
+  o.total_steps = c.get<int64_t>("total_steps", run.total);
   o.max_lr = c.get<double>("max_lr", 0.0);
   o.pct_start = c.get<double>("pct_start", o.pct_start);
   o.cos = c.choice("anneal_strategy", "cos", {"cos", "linear"}) == "cos";
   o.div_factor = c.get<double>("div_factor", o.div_factor);
   o.final_div_factor = c.get<double>("final_div_factor", o.final_div_factor);
   o.three_phase = c.get<bool>("three_phase", o.three_phase);
-  HEED_CHECK(!c.get<bool>("cycle_momentum", false), "recipe: \"", c.path_of("cycle_momentum"),
-             "\": momentum cycling is not implemented; leave it false (heed's one_cycle only "
-             "schedules the lr)");
+  o.cycle_momentum = c.get<bool>("cycle_momentum", o.cycle_momentum);
+  o.base_momentum = per_group(c, "base_momentum", o.base_momentum[0], run.groups);
+  o.max_momentum = per_group(c, "max_momentum", o.max_momentum[0], run.groups);
   return std::make_unique<optim::OneCycleLR>(o);
 }
 
@@ -310,9 +332,12 @@ const std::vector<ScheduleEntry>& schedule_entries() {
       {{"schedule", "inverse_sqrt", "linear warm-up to lr, then lr * sqrt(warmup_steps / step)",
         "warmup_steps (4000)"},
        inverse_sqrt},
-      {{"schedule", "one_cycle", "OneCycleLR (Smith & Topin 2019), lr only",
+      {{"schedule", "one_cycle",
+        "OneCycleLR (Smith & Topin 2019): lr up then down, momentum (or Adam's beta1) inversely",
         "max_lr (the optimizer's lr), total_steps (the run's length), pct_start (0.3), "
-        "anneal_strategy (cos), div_factor (25), final_div_factor (1e4), three_phase (false)"},
+        "anneal_strategy (cos), div_factor (25), final_div_factor (1e4), three_phase (false), "
+        "cycle_momentum (true), base_momentum (0.85), max_momentum (0.95) (each a number, "
+        "or a list of one per parameter group)"},
        one_cycle},
       {{"schedule", "reduce_on_plateau",
         "ReduceLROnPlateau on an evaluation metric; combines with one other schedule in a list",
@@ -329,12 +354,12 @@ const ScheduleEntry& find_schedule(const Config& c) {
 }
 
 // A curve without its interval (a warm-up's "after" follows the warm-up's interval).
-SchedulePtr build_curve(const Config& c, int64_t total) {
+SchedulePtr build_curve(const Config& c, const Run& run) {
   const ScheduleEntry& entry = find_schedule(c);
   HEED_CHECK(entry.build != nullptr, "recipe: \"", c.path_of("name"),
              "\": reduce_on_plateau follows evaluations, not steps; give it beside the other "
              "schedule in a list: \"schedule\": [{...}, {\"name\": \"reduce_on_plateau\"}]");
-  SchedulePtr s = entry.build(c, total);
+  SchedulePtr s = entry.build(c, run);
   c.finish();
   return s;
 }
@@ -374,6 +399,7 @@ std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::O
                                                     int64_t total_steps, int64_t total_epochs) {
   using Interval = optim::LRScheduler::Interval;
   SchedulePtr curve;
+  std::string curve_path = root.path_of("schedule");
   std::unique_ptr<optim::ReduceLROnPlateau> plateau;
   Interval interval = Interval::Step;
   if (root.has("schedule")) {
@@ -400,15 +426,20 @@ std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::O
                      "reduce_on_plateau (use warmup's \"after\" to chain)");
           interval = c.choice("interval", "step", {"step", "epoch"}) == "step" ? Interval::Step
                                                                                : Interval::Epoch;
-          curve = entry.build(c, interval == Interval::Step ? total_steps : total_epochs);
+          curve = entry.build(
+              c, {interval == Interval::Step ? total_steps : total_epochs, optimizer.num_groups()});
+          curve_path = c.path();
         }
         c.finish();
         return 0;
       });
     }
   }
-  return std::make_unique<optim::LRScheduler>(optimizer, std::move(curve), interval,
-                                              std::move(plateau));
+  // Setting the momentum for step 0 can fail (Adagrad has none, Adam refuses a beta1 >= 1).
+  return with_path(curve_path, [&] {
+    return std::make_unique<optim::LRScheduler>(optimizer, std::move(curve), interval,
+                                                std::move(plateau));
+  });
 }
 
 std::vector<RegistryEntry> list_schedules() {

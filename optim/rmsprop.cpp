@@ -51,6 +51,10 @@ Update kernel_for(bool centered, bool momentum) {
   return momentum ? rmsprop_update<kDecay, false, true> : rmsprop_update<kDecay, false, false>;
 }
 
+void check_momentum(double momentum) {
+  HEED_CHECK(momentum >= 0, "RMSprop: invalid momentum value: ", momentum);
+}
+
 }  // namespace
 
 std::vector<Optimizer::StateSpec> RMSprop::state_spec(const RMSpropOptions& o) {
@@ -68,7 +72,7 @@ RMSprop::RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups)
     : Optimizer("RMSprop", group_specs(groups, state_spec)), options_(options_of(groups)) {
   for (const RMSpropOptions& o : options_) {
     HEED_CHECK(o.eps >= 0, "RMSprop: invalid epsilon value: ", o.eps);
-    HEED_CHECK(o.momentum >= 0, "RMSprop: invalid momentum value: ", o.momentum);
+    check_momentum(o.momentum);
     HEED_CHECK(o.weight_decay >= 0, "RMSprop: invalid weight_decay value: ", o.weight_decay);
     HEED_CHECK(o.alpha >= 0, "RMSprop: invalid alpha value: ", o.alpha);
   }
@@ -92,6 +96,13 @@ void RMSprop::step() {
              o.momentum > 0 ? s.at("momentum_buffer").data() : nullptr, param.numel(), c);
     }
   }
+}
+
+void RMSprop::set_momentum(size_t group, double m) {
+  check_momentum(m);
+  RMSpropOptions& o = options_.at(group);
+  o.momentum = m;
+  if (m > 0) extend_state_spec(group, state_spec(o));
 }
 
 std::string RMSprop::options_repr(size_t group) const {

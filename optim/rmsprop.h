@@ -13,7 +13,10 @@
 // Note eps is added outside the square root, as in PyTorch (TensorFlow adds it inside).
 //
 // State per parameter: "step" (int64 []), "square_avg", then "momentum_buffer" when momentum > 0
-// and "grad_avg" when centered (float32, the parameter's shape).
+// and "grad_avg" when centered (float32, the parameter's shape). A schedule that cycles the
+// momentum (OneCycleLR) sets it with set_momentum; a group whose momentum becomes > 0 gains the
+// buffer (zeros, as PyTorch creates it), and keeps it while the momentum is 0 (such a step does
+// not touch it, as in PyTorch).
 //
 //   optim::RMSprop opt(model.named_parameters(), {.lr = 1e-3, .centered = true});
 //   loss.backward(); opt.step(); opt.zero_grad();
@@ -44,8 +47,13 @@ class RMSprop : public Optimizer {
   explicit RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups);
 
   void step() override;
-  /// The options of `group`, with lr as it is now.
+  /// The options of `group`, with lr and momentum as they are now.
   RMSpropOptions options(size_t group = 0) const;
+
+  bool has_momentum() const override { return true; }
+  double momentum(size_t group) const override { return options_.at(group).momentum; }
+  /// Throws heed::Error unless m >= 0 ("RMSprop: invalid momentum value: -1").
+  void set_momentum(size_t group, double m) override;
 
  private:
   static std::vector<StateSpec> state_spec(const RMSpropOptions& options);

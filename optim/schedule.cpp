@@ -17,6 +17,10 @@ double power(double gamma, int64_t n) {
 
 }  // namespace
 
+double Schedule::momentum(size_t, int64_t) const {
+  throw Error(repr() + " does not set the momentum");
+}
+
 StepLR::StepLR(int64_t step_size, double gamma) : step_size_(step_size), gamma_(gamma) {
   HEED_CHECK(step_size >= 1, "StepLR: step_size must be at least 1, got ", step_size);
 }
@@ -130,6 +134,11 @@ double LinearWarmup::lr(double base, int64_t t) const {
   return base * (start_factor_ + (1 - start_factor_) * done);
 }
 
+double LinearWarmup::momentum(size_t group, int64_t t) const {
+  HEED_CHECK(cycles_momentum(), repr(), " does not set the momentum");
+  return after_->momentum(group, std::max<int64_t>(t - warmup_steps_, 0));
+}
+
 std::string LinearWarmup::name() const {
   return after_ ? "warmup>" + after_->name() : "warmup";
 }
@@ -159,7 +168,7 @@ std::string InverseSqrtLR::repr() const {
   return out.str();
 }
 
-OneCycleLR::OneCycleLR(Options options) : o_(options) {
+OneCycleLR::OneCycleLR(Options options) : o_(std::move(options)) {
   HEED_CHECK(o_.total_steps >= 1, "OneCycleLR: total_steps must be at least 1, got ",
              o_.total_steps);
   HEED_CHECK(o_.pct_start >= 0 && o_.pct_start <= 1,
@@ -167,43 +176,75 @@ OneCycleLR::OneCycleLR(Options options) : o_(options) {
   HEED_CHECK(o_.div_factor > 0 && o_.final_div_factor > 0,
              "OneCycleLR: div_factor and final_div_factor must be positive, got ", o_.div_factor,
              " and ", o_.final_div_factor);
+  HEED_CHECK(!o_.base_momentum.empty() && !o_.max_momentum.empty(),
+             "OneCycleLR: base_momentum and max_momentum need a value for every group, or one "
+             "for all");
+}
+
+OneCycleLR::Position OneCycleLR::position(int64_t t) const {
+  HEED_CHECK(t <= o_.total_steps, "OneCycleLR: tried to step ", t + 1, " times; total_steps is ",
+             o_.total_steps);
+  const double total = static_cast<double>(o_.total_steps), up = o_.pct_start * total - 1;
+  const std::vector<double> ends =
+      o_.three_phase ? std::vector<double>{up, 2 * o_.pct_start * total - 2, total - 1}
+                     : std::vector<double>{up, total - 1};
+  const double step = static_cast<double>(t);
+  double start_step = 0;
+  size_t i = 0;
+  while (step > ends[i] && i + 1 < ends.size()) start_step = ends[i++];
+  // Past the last step (t == total_steps, reached by the step after the last one) PyTorch
+  // extrapolates, which can turn a linear lr negative; that value is never used, and the final
+  // one is held instead.
+  return {i, std::min((step - start_step) / (ends[i] - start_step), 1.0)};
+}
+
+double OneCycleLR::anneal(double start, double end, double pct) const {
+  if (o_.cos) return end + (start - end) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
+  return (end - start) * pct + start;
 }
 
 double OneCycleLR::lr(double base, int64_t t) const {
-  HEED_CHECK(t <= o_.total_steps, "OneCycleLR: tried to step ", t + 1, " times; total_steps is ",
-             o_.total_steps);
   const double max_lr = o_.max_lr > 0 ? o_.max_lr : base;
   const double initial = max_lr / o_.div_factor, min_lr = initial / o_.final_div_factor;
-  const double total = static_cast<double>(o_.total_steps), up = o_.pct_start * total - 1;
-  struct Phase {
-    double end_step, start_lr, end_lr;
-  };
-  std::vector<Phase> phases;
-  if (o_.three_phase)
-    phases = {{up, initial, max_lr},
-              {2 * o_.pct_start * total - 2, max_lr, initial},
-              {total - 1, initial, min_lr}};
-  else
-    phases = {{up, initial, max_lr}, {total - 1, max_lr, min_lr}};
-  const double step = static_cast<double>(t);
-  double start_step = 0;
-  for (size_t i = 0; i < phases.size(); ++i) {
-    const Phase& p = phases[i];
-    if (step <= p.end_step || i + 1 == phases.size()) {
-      // Past the last step (t == total_steps, reached by the step after the last one) PyTorch
-      // extrapolates, which can turn a linear lr negative; that lr is never used, and the
-      // final value is held instead.
-      const double pct = std::min((step - start_step) / (p.end_step - start_step), 1.0);
-      if (o_.cos)
-        return p.end_lr + (p.start_lr - p.end_lr) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
-      return (p.end_lr - p.start_lr) * pct + p.start_lr;
-    }
-    start_step = p.end_step;
-  }
-  return min_lr;  // not reached: the last phase always answers
+  // The lr at the ends of the phases: phase i goes from points[i] to points[i + 1].
+  const std::vector<double> points = o_.three_phase
+                                         ? std::vector<double>{initial, max_lr, initial, min_lr}
+                                         : std::vector<double>{initial, max_lr, min_lr};
+  const Position p = position(t);
+  return anneal(points[p.phase], points[p.phase + 1], p.pct);
+}
+
+double OneCycleLR::of_group(const std::vector<double>& values, const char* key,
+                            size_t group) const {
+  if (values.size() == 1) return values[0];
+  HEED_CHECK(group < values.size(), "OneCycleLR: ", key, " has ", values.size(),
+             " values, one per parameter group, but there is a group ", group);
+  return values[group];
+}
+
+double OneCycleLR::momentum(size_t group, int64_t t) const {
+  HEED_CHECK(o_.cycle_momentum, repr(), " does not set the momentum");
+  const double low = of_group(o_.base_momentum, "base_momentum", group);
+  const double high = of_group(o_.max_momentum, "max_momentum", group);
+  // Inverse to the lr; PyTorch's third phase holds max_momentum.
+  const std::vector<double> points = o_.three_phase ? std::vector<double>{high, low, high, high}
+                                                    : std::vector<double>{high, low, high};
+  const Position p = position(t);
+  return anneal(points[p.phase], points[p.phase + 1], p.pct);
 }
 
 std::string OneCycleLR::repr() const {
+  auto list = [](const std::vector<double>& v) {
+    std::ostringstream out;
+    if (v.size() == 1) {
+      out << v[0];
+    } else {
+      out << "[";
+      for (size_t i = 0; i < v.size(); ++i) out << (i ? ", " : "") << v[i];
+      out << "]";
+    }
+    return out.str();
+  };
   std::ostringstream out;
   out << "OneCycleLR(total_steps=" << o_.total_steps << ", max_lr=";
   if (o_.max_lr > 0)
@@ -212,7 +253,13 @@ std::string OneCycleLR::repr() const {
     out << "base lr";
   out << ", pct_start=" << o_.pct_start << ", anneal_strategy=" << (o_.cos ? "cos" : "linear")
       << ", div_factor=" << o_.div_factor << ", final_div_factor=" << o_.final_div_factor
-      << ", three_phase=" << (o_.three_phase ? "true" : "false") << ")";
+      << ", three_phase=" << (o_.three_phase ? "true" : "false");
+  if (o_.cycle_momentum)
+    out << ", cycle_momentum=true, base_momentum=" << list(o_.base_momentum)
+        << ", max_momentum=" << list(o_.max_momentum);
+  else
+    out << ", cycle_momentum=false";
+  out << ")";
   return out.str();
 }
 

@@ -3,6 +3,8 @@
 // lr(base_lr, t) of a parameter group's base lr and the number t of scheduler steps taken
 // (PyTorch's last_epoch). The LRScheduler (lr_scheduler.h) applies a curve to every group of an
 // optimizer after each step or epoch; ReduceLROnPlateau (plateau.h) is event-driven instead.
+// A schedule may also set each group's momentum, again a closed form momentum(group, t)
+// (OneCycleLR's cycle_momentum; Optimizer::set_momentum says what momentum means per optimizer).
 //
 // PyTorch computes most of these recursively (lr_t from lr_{t-1}); the closed forms agree with
 // it to double rounding (tests/optim/test_schedules.cpp checks 20 steps against PyTorch to 1e-5
@@ -29,6 +31,12 @@ class Schedule {
   virtual std::string name() const = 0;
   /// One line: "CosineAnnealingLR(T_max=1000, eta_min=0)".
   virtual std::string repr() const = 0;
+
+  /// Whether the schedule also sets every group's momentum (OneCycleLR with cycle_momentum).
+  virtual bool cycles_momentum() const { return false; }
+  /// The momentum of parameter group `group` after `t` >= 0 scheduler steps, for a schedule that
+  /// cycles_momentum(); throws heed::Error for one that does not.
+  virtual double momentum(size_t group, int64_t t) const;
 };
 
 /// StepLR: base * gamma^floor(t / step_size). Throws heed::Error unless step_size >= 1.
@@ -102,13 +110,16 @@ class CosineAnnealingWarmRestarts : public Schedule {
 /// end_factor=1, total_iters=warmup_steps), after], milestones=[warmup_steps]). For t <
 /// warmup_steps, base * (start_factor + (1 - start_factor) * t / warmup_steps); from then on
 /// after->lr(base, t - warmup_steps), so `after` starts from its own step 0 (base lr). Without
-/// `after`, the lr stays at base.
+/// `after`, the lr stays at base. When `after` cycles the momentum, the warm-up holds its value
+/// at after's step 0 (in PyTorch, OneCycleLR's constructor sets it and only LinearLR steps).
 class LinearWarmup : public Schedule {
  public:
   LinearWarmup(int64_t warmup_steps, double start_factor, std::unique_ptr<Schedule> after);
   double lr(double base, int64_t t) const override;
   std::string name() const override;
   std::string repr() const override;
+  bool cycles_momentum() const override { return after_ && after_->cycles_momentum(); }
+  double momentum(size_t group, int64_t t) const override;
 
  private:
   int64_t warmup_steps_;
@@ -136,13 +147,21 @@ class InverseSqrtLR : public Schedule {
   double scale_;
 };
 
-/// OneCycleLR (Smith & Topin 2019, "Super-Convergence"), PyTorch's phases: from
-/// max_lr / div_factor up to max_lr over pct_start * total_steps steps, then down to
-/// max_lr / div_factor / final_div_factor at step total_steps - 1 ("cos" or "linear"
-/// annealing); with three_phase, up, back down to the start, then to the minimum. max_lr <= 0
-/// means each group's base lr. Momentum cycling (PyTorch's cycle_momentum) is not done: the
-/// recipe refuses cycle_momentum = true. At t = total_steps (after the last step) the final lr
-/// is held; stepping further throws heed::Error, as in PyTorch.
+/// OneCycleLR (Smith & Topin 2019, "Super-Convergence", Section 3 and 4.1), exactly as PyTorch
+/// 1.13's: the lr goes from max_lr / div_factor up to max_lr over pct_start * total_steps steps,
+/// then down to max_lr / div_factor / final_div_factor at step total_steps - 1 ("cos" or
+/// "linear" annealing); with three_phase, up, back down to the start, then to the minimum.
+/// max_lr <= 0 means each group's base lr.
+///
+/// With cycle_momentum (PyTorch's default), the momentum runs inversely to the lr: from
+/// max_momentum at step 0 down to base_momentum at the lr's peak, then back up to max_momentum
+/// at the end (three_phase: back up by the end of the second phase, held during the third), with
+/// the same annealing. base_momentum and max_momentum hold one value for every group or one per
+/// group, as PyTorch's lists. The optimizer must have a momentum (Optimizer::has_momentum:
+/// SGD's and RMSprop's momentum, Adam's and AdamW's beta1), which the LRScheduler checks.
+///
+/// At t = total_steps (after the last step) the final lr and momentum are held; stepping further
+/// throws heed::Error, as in PyTorch.
 class OneCycleLR : public Schedule {
  public:
   struct Options {
@@ -153,13 +172,32 @@ class OneCycleLR : public Schedule {
     double div_factor = 25;
     double final_div_factor = 1e4;
     bool three_phase = false;
+    bool cycle_momentum = true;
+    std::vector<double> base_momentum = {0.85};  // the momentum at the lr's peak
+    std::vector<double> max_momentum = {0.95};   // the momentum at the start and the end
   };
+  /// Throws heed::Error on total_steps < 1, pct_start outside [0, 1], a non-positive
+  /// div_factor or final_div_factor, or an empty base_momentum or max_momentum.
   explicit OneCycleLR(Options options);
   double lr(double base, int64_t t) const override;
   std::string name() const override { return "one_cycle"; }
   std::string repr() const override;
+  bool cycles_momentum() const override { return o_.cycle_momentum; }
+  /// Throws heed::Error when a per-group list has no value for `group`.
+  double momentum(size_t group, int64_t t) const override;
 
  private:
+  /// The phase that step t falls in and the fraction of it done (PyTorch's walk over its
+  /// _schedule_phases in get_lr), capped at 1 after the last step.
+  struct Position {
+    size_t phase;
+    double pct;
+  };
+  Position position(int64_t t) const;
+  /// From `start` (pct = 0) to `end` (pct = 1), by the anneal strategy.
+  double anneal(double start, double end, double pct) const;
+  double of_group(const std::vector<double>& values, const char* key, size_t group) const;
+
   Options o_;
 };
 

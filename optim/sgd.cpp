@@ -41,6 +41,10 @@ void sgd_update(float* p, const float* g, float* buf, int64_t n, const SGDCoeffi
 
 using SGDUpdate = void (*)(float*, const float*, float*, int64_t, const SGDCoefficients&, bool);
 
+void check_momentum(double momentum) {
+  HEED_CHECK(momentum >= 0, "SGD: invalid momentum value: ", momentum);
+}
+
 SGDUpdate sgd_kernel(bool decay, bool momentum, bool nesterov) {
   if (!momentum) return decay ? sgd_update<true, false, false> : sgd_update<false, false, false>;
   if (nesterov) return decay ? sgd_update<true, true, true> : sgd_update<false, true, true>;
@@ -60,7 +64,7 @@ SGD::SGD(StateDict params, SGDOptions options)
 SGD::SGD(std::vector<ParamGroup<SGDOptions>> groups)
     : Optimizer("SGD", group_specs(groups, state_spec)), options_(options_of(groups)) {
   for (const SGDOptions& o : options_) {
-    HEED_CHECK(o.momentum >= 0, "SGD: invalid momentum value: ", o.momentum);
+    check_momentum(o.momentum);
     HEED_CHECK(o.weight_decay >= 0, "SGD: invalid weight_decay value: ", o.weight_decay);
     HEED_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
                "SGD: Nesterov momentum requires a momentum and zero dampening, got momentum=",
@@ -91,6 +95,13 @@ void SGD::step() {
                                                       c, first);
     }
   }
+}
+
+void SGD::set_momentum(size_t group, double m) {
+  check_momentum(m);
+  SGDOptions& o = options_.at(group);
+  o.momentum = m;
+  if (m != 0) extend_state_spec(group, state_spec(o));
 }
 
 std::string SGD::options_repr(size_t group) const {

@@ -17,6 +17,13 @@
 // does with Python scalars; results agree with PyTorch to float32 rounding.
 //
 // State per parameter (only when momentum != 0): "momentum_buffer" [same shape as the parameter].
+// A schedule that cycles the momentum (OneCycleLR) sets it with set_momentum, also over a group
+// built with momentum 0, as PyTorch's OneCycleLR sets group['momentum']: the group then has the
+// buffer from its next step on (the buffer starts as that step's d, as above), and keeps it
+// while the momentum is 0 (such a step is plain SGD and leaves the buffer as it is, as in
+// PyTorch). Nesterov's requirements (momentum > 0, dampening 0) are checked at construction, as
+// in PyTorch; a schedule with base_momentum 0 may still bring the momentum to 0, and such a
+// Nesterov step is plain SGD too, as in PyTorch.
 //
 //   optim::SGD opt(model.named_parameters(), {.lr = 0.1, .momentum = 0.9, .nesterov = true});
 //   loss.backward(); opt.step(); opt.zero_grad();
@@ -48,8 +55,13 @@ class SGD : public Optimizer {
   explicit SGD(std::vector<ParamGroup<SGDOptions>> groups);
 
   void step() override;
-  /// The options of `group`, with lr as it is now (a schedule may have changed it).
+  /// The options of `group`, with lr and momentum as they are now (a schedule may set them).
   SGDOptions options(size_t group = 0) const;
+
+  bool has_momentum() const override { return true; }
+  double momentum(size_t group) const override { return options_.at(group).momentum; }
+  /// Throws heed::Error unless m >= 0 ("SGD: invalid momentum value: -0.5").
+  void set_momentum(size_t group, double m) override;
 
  private:
   /// The state every stepped parameter has, which depends on the options.

@@ -188,6 +188,66 @@ TEST_CASE(
   CHECK(lrs[0] == doctest::Approx(0.003 * (0.1 + 0.9 * 4 / 8.0)));  // step 5 used t = 4
 }
 
+TEST_CASE(
+    "resume one_cycle with cycle_momentum over SGD built without momentum: identical parameters "
+    "and momentum buffers, momentum on the train lines") {
+  TempDir tmp;
+  const int64_t total = 24;
+  auto recipe = [&](int64_t max_steps) {
+    nlohmann::json r = small_recipe(max_steps);
+    r["optimizer"] = {{"name", "sgd"}, {"lr", 0.05}};  // the schedule brings momentum 0.95
+    r["schedule"] = {{"name", "one_cycle"}, {"total_steps", total}};
+    return r;
+  };
+  {
+    Trainer straight(recipe(total), (tmp.fs_path() / "straight").string());
+    straight.train();
+  }
+  const fs::path straight_ckpt = tmp.fs_path() / "straight" / "checkpoints" / "last.h5";
+  for (const int64_t first : {int64_t{4}, int64_t{13}}) {
+    INFO("interrupted after step ", first);
+    const fs::path dir = tmp.fs_path() / ("resumed" + std::to_string(first));
+    {
+      Trainer first_part(recipe(first), dir.string());
+      first_part.train();
+    }
+    Trainer rest(recipe(total), dir.string());
+    rest.restore((dir / "checkpoints" / "last.h5").string());
+    CHECK(rest.train()["steps"] == total);
+    const fs::path ckpt = dir / "checkpoints" / "last.h5";
+    CHECK(flat_parameters(ckpt) == flat_parameters(straight_ckpt));
+    const Checkpoint a = load_checkpoint(ckpt.string()),
+                     b = load_checkpoint(straight_ckpt.string());
+    REQUIRE(a.optimizer.size() == b.optimizer.size());
+    REQUIRE(!a.optimizer.empty());
+    for (size_t i = 0; i < a.optimizer.size(); ++i) {
+      CHECK(a.optimizer[i].first == b.optimizer[i].first);
+      CHECK(a.optimizer[i].second.to_vector() == b.optimizer[i].second.to_vector());
+    }
+  }
+  // Train lines carry group 0's momentum of the window's last step: step 5 used t = 4, in the
+  // first phase (which ends at t = 0.3 * 24 - 1).
+  std::ifstream metrics(tmp.fs_path() / "straight" / "metrics.jsonl");
+  std::vector<double> momenta;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["kind"] == "train") momenta.push_back(j.at("momentum"));
+  }
+  REQUIRE(momenta.size() == 4);
+  CHECK(momenta[0] == doctest::Approx(0.85 + 0.05 * (std::cos(M_PI * 4 / 6.2) + 1)));
+  // Without momentum cycling, the train lines have no momentum.
+  nlohmann::json plain = recipe(1);
+  plain["schedule"]["cycle_momentum"] = false;
+  plain["train"]["log_interval"] = 1;
+  {
+    Trainer t(plain, (tmp.fs_path() / "plain").string());
+    t.train();
+  }
+  std::ifstream plain_metrics(tmp.fs_path() / "plain" / "metrics.jsonl");
+  for (std::string line; std::getline(plain_metrics, line);)
+    CHECK(!nlohmann::json::parse(line).contains("momentum"));
+}
+
 TEST_CASE("early stopping ends the run, keeps best.h5, and a resumed stopped run stays stopped") {
   TempDir tmp;
   nlohmann::json r = small_recipe(30);

@@ -8,6 +8,7 @@
 #include "optim/adagrad.h"
 #include "optim/adamw.h"
 #include "optim/rmsprop.h"
+#include "optim/sgd.h"
 #include "trajectory.h"
 
 using namespace heed;
@@ -130,4 +131,70 @@ TEST_CASE("optim: AdamW's and RMSprop's state dicts round-trip and resume exactl
     opt_b->step();
     for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].second.to_vector() == b[i].second.to_vector());
   }
+}
+
+TEST_CASE("optim: the momentum a schedule sets, and the buffer it brings into the state") {
+  auto keys = [](const StateDict& state) {
+    std::vector<std::string> out;
+    for (const auto& [name, t] : state) out.push_back(name);
+    return out;
+  };
+  auto step = [](optim::Optimizer& opt, const Tensor& w, std::vector<float> grad) {
+    w.set_grad(Tensor::from_vector(grad, {2}));
+    opt.step();
+  };
+  // SGD built with momentum 0 (PyTorch's OneCycleLR sets group['momentum'] over it): the buffer
+  // starts at the next step, as the step's gradient, and stays when the momentum returns to 0.
+  const Tensor w = Tensor::zeros({2});
+  optim::SGD sgd({{"w", w}}, {.lr = 0.1});
+  step(sgd, w, {1, 2});
+  CHECK(sgd.state_dict().empty());
+  sgd.set_momentum(0, 0.9);
+  CHECK(sgd.repr() == "SGD(lr=0.1, momentum=0.9, dampening=0, weight_decay=0, nesterov=false)");
+  step(sgd, w, {1, 2});
+  CHECK(keys(sgd.state_dict()) == std::vector<std::string>{"w.momentum_buffer"});
+  CHECK(sgd.state_dict()[0].second.to_vector() == std::vector<float>{1, 2});
+  sgd.set_momentum(0, 0);
+  const std::vector<float> before = w.to_vector();
+  step(sgd, w, {10, 10});  // plain SGD: the buffer is neither used nor changed
+  CHECK(sgd.state_dict()[0].second.to_vector() == std::vector<float>{1, 2});
+  CHECK(w.to_vector()[0] == doctest::Approx(before[0] - 1));
+  // A resumed optimizer takes the buffer once the schedule has set its momentum again.
+  optim::SGD fresh({{"w", Tensor::zeros({2})}}, {.lr = 0.1});
+  CHECK(error_of([&] {
+          fresh.load_state_dict(sgd.state_dict());
+        }).find("unexpected keys: w.momentum_buffer") != std::string::npos);
+  fresh.set_momentum(0, 0.95);
+  fresh.load_state_dict(sgd.state_dict());
+  CHECK(fresh.state_dict()[0].second.to_vector() == std::vector<float>{1, 2});
+
+  // RMSprop already stepped without momentum: the buffer joins its state as zeros, in the
+  // state's order, as PyTorch would have created it.
+  const Tensor v = Tensor::zeros({2});
+  optim::RMSprop rms({{"v", v}}, {.centered = true});
+  step(rms, v, {1, 2});
+  rms.set_momentum(0, 0.5);
+  CHECK(rms.momentum(0) == 0.5);
+  CHECK(keys(rms.state_dict()) ==
+        std::vector<std::string>{"v.step", "v.square_avg", "v.momentum_buffer", "v.grad_avg"});
+  CHECK(rms.state_dict()[2].second.to_vector() == std::vector<float>{0, 0});
+
+  // Adam's and AdamW's beta1; the constructors' range checks; Adagrad has neither.
+  optim::AdamW adamw({{"a", Tensor::zeros({2})}});
+  CHECK(adamw.has_momentum());
+  adamw.set_momentum(0, 0.85);
+  CHECK(adamw.options().beta1 == 0.85);
+  CHECK(adamw.momentum(0) == 0.85);
+  CHECK(error_of([&] { adamw.set_momentum(0, 1); }) ==
+        "AdamW: invalid beta parameter at index 0: 1");
+  CHECK(error_of([&] { sgd.set_momentum(0, -0.5); }) == "SGD: invalid momentum value: -0.5");
+  CHECK(error_of([&] { rms.set_momentum(0, -1); }) == "RMSprop: invalid momentum value: -1");
+  optim::Adagrad adagrad({{"g", Tensor::zeros({2})}});
+  CHECK(!adagrad.has_momentum());
+  CHECK(error_of([&] { adagrad.set_momentum(0, 0.9); }) ==
+        "Adagrad has no momentum or beta1 for a schedule to set");
+  // Nesterov still needs a momentum at construction, as in PyTorch, whatever the schedule.
+  CHECK(error_of([&] {
+          from_recipe({{"name", "sgd"}, {"lr", 0.1}, {"nesterov", true}});
+        }).find("SGD: Nesterov momentum requires a momentum") != std::string::npos);
 }
