@@ -19,7 +19,8 @@ const std::vector<Entry>& entries() {
         "[batch, seq, features] -> class; RNN, LSTM, GRU or Transformer encoder, pooled, Linear "
         "head; cross-entropy",
         "encoder.type (\"rnn\" | \"lstm\" | \"gru\" | \"transformer\"); rnn/lstm/gru: hidden_size, "
-        "num_layers, dropout, bidirectional, weight_drop, nonlinearity (rnn: \"tanh\" | \"relu\"); "
+        "num_layers, dropout, locked_dropout, bidirectional, weight_drop, input_dropout, "
+        "output_dropout, nonlinearity (rnn: \"tanh\" | \"relu\"); "
         "transformer: d_model, "
         "nhead, num_layers, dim_feedforward, dropout, activation, norm_first, attention "
         "(\"scaled_dot_product\" | \"sparsemax\" | \"topk\" | \"hard\" | \"gumbel\" | \"linear\" | "

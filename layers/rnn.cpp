@@ -100,7 +100,10 @@ RNNOutput RNNBase::forward(const Tensor& x, const Tensor& lengths, const Tensor&
     }
     const Tensor out = D == 1 ? outs[0] : ops::concat(outs, 2);
     const bool last = k + 1 == options.num_layers;
-    layer_in = last ? out : ops::dropout(out, options.dropout, is_training(), *gen_);
+    layer_in = last                     ? out
+               : options.locked_dropout ? locked_dropout(out, options.dropout, is_training(), *gen_,
+                                                         /*batch_first=*/false)
+                                        : ops::dropout(out, options.dropout, is_training(), *gen_);
   }
   return {options.batch_first ? layer_in.transpose(0, 1) : layer_in, ops::stack(h_n, 0),
           lstm ? ops::stack(c_n, 0) : Tensor()};
@@ -115,7 +118,8 @@ std::string RNNBase::repr() const {
     out << ", nonlinearity=" << o.nonlinearity;
   out << ", bias=" << boolean(o.bias) << ", batch_first=" << boolean(o.batch_first)
       << ", dropout=" << o.dropout << ", bidirectional=" << boolean(o.bidirectional)
-      << ", weight_drop=" << o.weight_drop << ")";
+      << ", weight_drop=" << o.weight_drop << ", locked_dropout=" << boolean(o.locked_dropout)
+      << ")";
   return out.str();
 }
 

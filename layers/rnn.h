@@ -20,7 +20,12 @@
 //   pack_padded_sequence(enforce_sorted=False) + pad_packed_sequence: steps t >= lengths[b] output
 //   zeros and never update a state; h_n is taken at each sequence's own last step; the reverse
 //   direction starts at step lengths[b]-1.
-// Regularization in training: `dropout` on the outputs of every layer but the last (PyTorch's);
+// Regularization in training: `dropout` on the outputs of every layer but the last (PyTorch's:
+//   a new mask for every element, so every step); with `locked_dropout`, that dropout is
+//   variational instead (Gal & Ghahramani 2016, sec. 4; AWD-LSTM's dropouth, Merity et al. 2018,
+//   sec. 4.2): one mask per sequence and feature [batch, D*hidden_size], shared by all steps and
+//   read by both directions of the next layer (a mask over the features of the concatenated
+//   output does not depend on a direction), zeros past a sequence's end staying zeros;
 //   `weight_drop`, DropConnect on every weight_hh with one mask per forward, shared by all steps
 //   (AWD-LSTM, Merity et al. 2018, sec. 2).
 // Each layer and direction is one fused op, ops::rnn_layer.
@@ -41,7 +46,8 @@ class Generator;
 
 namespace heed::nn {
 
-/// The options of PyTorch's RNNBase, in its order, plus weight_drop.
+/// The options of PyTorch's RNNBase, in its order, plus weight_drop and locked_dropout (heed's;
+/// PyTorch has neither: AWD-LSTM applies both around its nn.LSTM layers).
 struct RNNOptions {
   int64_t input_size = 0;
   int64_t hidden_size = 0;
@@ -52,6 +58,9 @@ struct RNNOptions {
   float dropout = 0.f;      // between layers, in training
   bool bidirectional = false;
   float weight_drop = 0.f;  // DropConnect probability on each weight_hh, in training
+  // `dropout` between layers with one mask per sequence and feature, the same at every step
+  // (variational); false: PyTorch's, a new mask per element
+  bool locked_dropout = false;
 };
 using LSTMOptions = RNNOptions;
 using GRUOptions = RNNOptions;

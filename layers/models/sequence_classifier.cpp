@@ -58,21 +58,29 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
 }
 
 Tensor SequenceClassifier::encode(const Tensor& x) const {
-  if (rnn_) return rnn_->forward(x).output;
+  if (rnn_) return output_dropout_->forward(rnn_->forward(input_dropout_->forward(x)).output);
   Tensor h = input_proj_->forward(x);
   if (pos_embedding_) h = pos_embedding_->forward(h);
   if (sinusoidal_) h = sinusoidal_->forward(h);
   return encoder_->forward(h);
 }
 
+// AWD-LSTM's dropouts (Merity et al. 2018, sec. 4.2; salesforce/awd-lstm-lm's RNNModel):
+// input_dropout = dropouti, locked_dropout makes dropout its dropouth, output_dropout = dropout.
+// The output dropout acts before pooling; its mask is per sequence and feature, so whichever step
+// a feature is pooled from (with bidirectional "last", the reverse half from step 0), the pooled
+// feature is dropped or kept as that one mask entry says.
 int64_t SequenceClassifier::make_rnn_encoder(const Config& e, int64_t input_size, Generator& gen) {
   RNNOptions o;
   o.input_size = input_size;
   o.hidden_size = e.get<int64_t>("hidden_size", 128);
   o.num_layers = e.get<int64_t>("num_layers", 1);
   o.dropout = e.get<float>("dropout", 0.f);
+  o.locked_dropout = e.get<bool>("locked_dropout", false);
   o.bidirectional = e.get<bool>("bidirectional", false);
   o.weight_drop = e.get<float>("weight_drop", 0.f);
+  input_dropout_ = register_module(
+      "input_dropout", std::make_shared<LockedDropout>(e.get<float>("input_dropout", 0.f), gen));
   if (encoder_type_ == "rnn") {
     o.nonlinearity = e.choice("nonlinearity", "tanh", {"tanh", "relu"});
     rnn_ = register_module<RNNBase>("rnn", std::make_shared<RNN>(o, gen));
@@ -81,6 +89,8 @@ int64_t SequenceClassifier::make_rnn_encoder(const Config& e, int64_t input_size
   } else {
     rnn_ = register_module<RNNBase>("gru", std::make_shared<GRU>(o, gen));
   }
+  output_dropout_ = register_module(
+      "output_dropout", std::make_shared<LockedDropout>(e.get<float>("output_dropout", 0.f), gen));
   return (o.bidirectional ? 2 : 1) * o.hidden_size;
 }
 

@@ -6,7 +6,10 @@
 //   "rnn" | "lstm" | "gru": nn::RNN / LSTM / GRU (child named as the type: "rnn", "lstm", "gru"),
 //                  pooling "last" by default: the last step's output, or with bidirectional the
 //                  forward direction's last step and the reverse direction's step 0, i.e. the
-//                  last layer's h_n (features 2 * hidden_size);
+//                  last layer's h_n (features 2 * hidden_size). AWD-LSTM's regularization
+//                  (Merity et al. 2018): LockedDropout children "input_dropout" on the input x
+//                  and "output_dropout" on the last layer's outputs, before pooling; with
+//                  "locked_dropout", the between-layer "dropout" is variational too;
 //   "transformer": Linear input projection ("input_proj") + positions + TransformerEncoder
 //                  ("encoder"), pooling "mean" over steps by default. "attention" names the
 //                  mechanism of every layer (scaled_dot_product | sparsemax | topk | hard | gumbel
@@ -61,7 +64,8 @@ class SequenceClassifier : public Model {
   int64_t make_rnn_encoder(const Config& e, int64_t input_size, Generator& gen);
   // pooling "last": [batch, seq, features] -> [batch, features] (see the header comment).
   Tensor last_step(const Tensor& h) const;
-  std::shared_ptr<RNNBase> rnn_;  // encoder "rnn" | "lstm" | "gru"
+  std::shared_ptr<RNNBase> rnn_;                                   // encoder "rnn" | "lstm" | "gru"
+  std::shared_ptr<LockedDropout> input_dropout_, output_dropout_;  // with rnn_
   std::shared_ptr<Linear> input_proj_;
   std::shared_ptr<LearnedPositionalEmbedding> pos_embedding_;
   std::shared_ptr<TransformerEncoder> encoder_;

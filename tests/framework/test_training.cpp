@@ -138,6 +138,34 @@ TEST_CASE("training N steps straight equals N/2, resume, N/2: identical paramete
   CHECK(eval_lines >= 2);
 }
 
+TEST_CASE("resume with AWD-LSTM's dropouts (input, locked between layers, output, weight drop)") {
+  // Four places draw from the generator at every step; the resumed run must redraw them all.
+  auto recipe = [](int64_t max_steps) {
+    nlohmann::json r = small_recipe(max_steps);
+    r["model"]["encoder"] = {{"type", "lstm"},         {"hidden_size", 12},
+                             {"num_layers", 2},        {"dropout", 0.3},
+                             {"locked_dropout", true}, {"input_dropout", 0.2},
+                             {"output_dropout", 0.3},  {"weight_drop", 0.3}};
+    return r;
+  };
+  TempDir tmp;
+  {
+    Trainer straight(recipe(16), (tmp.fs_path() / "straight").string());
+    straight.train();
+  }
+  {
+    Trainer first_half(recipe(7), (tmp.fs_path() / "resumed").string());
+    first_half.train();
+  }
+  Trainer second_half(recipe(16), (tmp.fs_path() / "resumed").string());
+  second_half.restore((tmp.fs_path() / "resumed" / "checkpoints" / "last.h5").string());
+  CHECK(second_half.train()["steps"] == 16);
+  const auto a = flat_parameters(tmp.fs_path() / "straight" / "checkpoints" / "last.h5");
+  const auto b = flat_parameters(tmp.fs_path() / "resumed" / "checkpoints" / "last.h5");
+  REQUIRE(a.size() == b.size());
+  CHECK(a == b);
+}
+
 TEST_CASE(
     "resume mid warm-up and mid cosine with AdamW, reduce_on_plateau and clipping: identical "
     "parameters, optimizer moments and schedule state") {

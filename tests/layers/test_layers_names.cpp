@@ -205,7 +205,7 @@ TEST_CASE("repr() is one line with the options; to_string() prints the tree") {
   CHECK(
       nn::LSTM({.input_size = 28, .hidden_size = 128}, gen).repr() ==
       "LSTM(input_size=28, hidden_size=128, num_layers=1, bias=true, batch_first=true, dropout=0, "
-      "bidirectional=false, weight_drop=0)");
+      "bidirectional=false, weight_drop=0, locked_dropout=false)");
   CHECK(nn::LSTM({.input_size = 4,
                   .hidden_size = 3,
                   .num_layers = 2,
@@ -215,7 +215,7 @@ TEST_CASE("repr() is one line with the options; to_string() prints the tree") {
                  gen)
             .repr() ==
         "LSTM(input_size=4, hidden_size=3, num_layers=2, bias=false, batch_first=false, "
-        "dropout=0.25, bidirectional=false, weight_drop=0)");
+        "dropout=0.25, bidirectional=false, weight_drop=0, locked_dropout=false)");
   CHECK(nn::MultiheadAttention(8, 2, 0.1f, gen).repr() ==
         "MultiheadAttention(embed_dim=8, num_heads=2, dropout=0.1, batch_first=true)");
   nn::TransformerEncoderLayer layer(encoder_options(), gen);

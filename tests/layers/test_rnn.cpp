@@ -579,17 +579,18 @@ TEST_CASE("repr(): one line with the options") {
   Generator gen(0);
   CHECK(nn::RNN({.input_size = 28, .hidden_size = 64, .nonlinearity = "relu"}, gen).repr() ==
         "RNN(input_size=28, hidden_size=64, num_layers=1, nonlinearity=relu, bias=true, "
-        "batch_first=true, dropout=0, bidirectional=false, weight_drop=0)");
+        "batch_first=true, dropout=0, bidirectional=false, weight_drop=0, locked_dropout=false)");
   CHECK(nn::GRU({.input_size = 28,
                  .hidden_size = 64,
                  .num_layers = 2,
                  .dropout = 0.1f,
                  .bidirectional = true,
-                 .weight_drop = 0.2f},
+                 .weight_drop = 0.2f,
+                 .locked_dropout = true},
                 gen)
             .repr() ==
         "GRU(input_size=28, hidden_size=64, num_layers=2, bias=true, batch_first=true, "
-        "dropout=0.1, bidirectional=true, weight_drop=0.2)");
+        "dropout=0.1, bidirectional=true, weight_drop=0.2, locked_dropout=true)");
   CHECK(nn::RNNCell({.input_size = 4, .hidden_size = 3}, gen).repr() ==
         "RNNCell(input_size=4, hidden_size=3, bias=true, nonlinearity=tanh)");
   CHECK(nn::LSTMCell({.input_size = 4, .hidden_size = 3, .bias = false}, gen).repr() ==
