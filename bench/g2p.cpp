@@ -54,13 +54,15 @@ class G2P : public Model {
     const Tensor& memory = enc.output;  // [batch, source_len, 2 * hidden]
     nn::LSTMState s{ops::concat({enc.h_n.select(0, 0), enc.h_n.select(0, 1)}, 1),
                     ops::concat({enc.c_n.select(0, 0), enc.c_n.select(0, 1)}, 1)};
+    // U k_j, once per batch as pytorch_reference.py's wk(mem): it does not change over the steps.
+    const Tensor keys = attention_ ? attention_->project_keys(memory) : Tensor();
     const Tensor inputs = target_embedding_->forward(batch.target.narrow(1, 0, kTargetLen));
     std::vector<Tensor> outputs;
     for (int64_t t = 0; t < kTargetLen; ++t) {
       Tensor x = inputs.select(1, t);  // [batch, embedding]
       if (attention_) {
         const Tensor context =
-            attention_->forward(s.h.unsqueeze(1), memory, memory).output.squeeze(1);
+            attention_->forward_projected(s.h.unsqueeze(1), keys, memory).output.squeeze(1);
         x = ops::concat({x, context}, 1);
       }
       s = decoder_->forward(x, s.h, s.c);
