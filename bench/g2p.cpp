@@ -51,7 +51,10 @@ class G2P : public Model {
   /// decoder reads target[:, :-1] and predicts target[:, 1:].
   ModelOutput forward(const Batch& batch) override {
     const nn::LSTMOutput enc = encoder_->forward(source_embedding_->forward(batch.input));
-    const Tensor& memory = enc.output;  // [batch, source_len, 2 * hidden]
+    // [batch, source_len, 2 * hidden]. The LSTM's batch-first output is a transposed view of its
+    // time-major result; the attention's matmul would copy it to contiguous at every step and in
+    // every step's backward, so it is made contiguous once here.
+    const Tensor memory = attention_ ? enc.output.contiguous() : enc.output;
     nn::LSTMState s{ops::concat({enc.h_n.select(0, 0), enc.h_n.select(0, 1)}, 1),
                     ops::concat({enc.c_n.select(0, 0), enc.c_n.select(0, 1)}, 1)};
     // U k_j, once per batch as pytorch_reference.py's wk(mem): it does not change over the steps.
