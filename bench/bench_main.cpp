@@ -56,7 +56,9 @@ void train_steps(const Args& a, Model& model, const Batch& batch, double items_p
     adam.step();
     adam.zero_grad();
   });
-  print(a, ms, items_per_step * 1000.0 / ms, unit);
+  int64_t parameters = 0;
+  for (const auto& [name, p] : model.named_parameters()) parameters += p.numel();
+  print(a, ms, items_per_step * 1000.0 / ms, unit, {{"parameters", parameters}});
 }
 
 }  // namespace heed::bench
@@ -73,6 +75,9 @@ const std::map<std::string, void (*)(const Args&)>& workloads() {
       {"cnn_fmnist", heed::bench::cnn_fmnist},
       {"lstm_lm", heed::bench::lstm_lm},
       {"rnn_op", heed::bench::rnn_op},
+      {"transformer_lm", heed::bench::transformer_lm},
+      {"g2p_attn", heed::bench::g2p_attn},
+      {"g2p_noattn", heed::bench::g2p_noattn},
       {"sdpa_scaling", heed::bench::sdpa_scaling},
       {"linear_attn_scaling", heed::bench::linear_attn_scaling},
       {"causal_linear_attn_scaling", heed::bench::causal_linear_attn_scaling},

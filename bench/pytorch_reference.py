@@ -143,7 +143,9 @@ def g2p(attention):
     enc = nn.LSTM(E, H, batch_first=True, bidirectional=True)
     dec = nn.LSTMCell(E + 2 * H if attention else E, 2 * H)
     head = nn.Linear(2 * H, TV)
-    wq, wk, v = nn.Linear(2 * H, A, bias=False), nn.Linear(2 * H, A), nn.Linear(A, 1, bias=False)
+    # Bahdanau et al. 2015, eq. 6 (appendix A.1.2): e = v^T tanh(W s + U h), no bias anywhere,
+    # as heed's nn::AdditiveAttention.
+    wq, wk, v = nn.Linear(2 * H, A, bias=False), nn.Linear(2 * H, A, bias=False), nn.Linear(A, 1, bias=False)
     mods = [src_emb, tgt_emb, enc, dec, head] + ([wq, wk, v] if attention else [])
     src = torch.randint(SV, (B, S))
     tgt = torch.randint(1, TV, (B, T + 1))
@@ -176,7 +178,7 @@ def train(args, build):
         opt.step()
         opt.zero_grad(set_to_none=True)
     ms = measure(step, args)
-    emit(args, ms, round(items * 1e3 / ms, 2), unit)
+    emit(args, ms, round(items * 1e3 / ms, 2), unit, parameters=sum(p.numel() for p in model.parameters()))
 
 
 # ---- attention scaling: forward + backward of attention alone, batch 8, 4 heads, head dim 32

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <sstream>
 
-#include "framework/ops.h"
 #include "framework/random.h"
 
 namespace heed::nn {
@@ -34,12 +33,10 @@ void RNNCellBase::check_inputs(const Tensor& x, const Tensor& h, const Tensor& c
                ", expected ", state);
 }
 
-Tensor RNNCellBase::input_part(const Tensor& x) const {
-  return ops::linear(x, weight_ih, bias_ih);
-}
-
-Tensor RNNCellBase::hidden_part(const Tensor& h) const {
-  return ops::linear(h, weight_hh, bias_hh);
+Tensor RNNCellBase::step(ops::RNNMode mode, const Tensor& x, const Tensor& h,
+                         const Tensor& c) const {
+  return ops::rnn_layer_fused(mode, x.unsqueeze(0), h, c, weight_ih, weight_hh, bias_ih, bias_hh,
+                              Tensor(), false);
 }
 
 std::string RNNCellBase::repr() const {
@@ -51,14 +48,6 @@ std::string RNNCellBase::repr() const {
   return out.str();
 }
 
-namespace {
-
-Tensor zeros_if_undefined(const Tensor& s, const Tensor& x, int64_t hidden) {
-  return s.defined() ? s : Tensor::zeros({x.size(0), hidden});
-}
-
-}  // namespace
-
 RNNCell::RNNCell(const RNNCellOptions& o, Generator& gen) : RNNCellBase("RNNCell", 1, o, gen) {
   HEED_CHECK(o.nonlinearity == "tanh" || o.nonlinearity == "relu", "RNNCell: nonlinearity \"",
              o.nonlinearity, "\" is not one of \"tanh\", \"relu\"");
@@ -66,8 +55,9 @@ RNNCell::RNNCell(const RNNCellOptions& o, Generator& gen) : RNNCellBase("RNNCell
 
 Tensor RNNCell::forward(const Tensor& x, const Tensor& h) const {
   check_inputs(x, h, Tensor());
-  const Tensor pre = input_part(x) + hidden_part(zeros_if_undefined(h, x, options.hidden_size));
-  return options.nonlinearity == "tanh" ? ops::tanh(pre) : ops::relu(pre);
+  const auto mode =
+      options.nonlinearity == "tanh" ? ops::RNNMode::RNN_TANH : ops::RNNMode::RNN_RELU;
+  return step(mode, x, h, Tensor()).select(0, 0);
 }
 
 LSTMCell::LSTMCell(const RNNCellOptions& o, Generator& gen) : RNNCellBase("LSTMCell", 4, o, gen) {
@@ -77,12 +67,8 @@ LSTMCell::LSTMCell(const RNNCellOptions& o, Generator& gen) : RNNCellBase("LSTMC
 
 LSTMState LSTMCell::forward(const Tensor& x, const Tensor& h, const Tensor& c) const {
   check_inputs(x, h, c);
-  const int64_t H = options.hidden_size;
-  const Tensor pre = input_part(x) + hidden_part(zeros_if_undefined(h, x, H));
-  const std::vector<Tensor> g = ops::split(pre, {H, H, H, H}, 1);  // i, f, g, o
-  const Tensor c_next =
-      ops::sigmoid(g[1]) * zeros_if_undefined(c, x, H) + ops::sigmoid(g[0]) * ops::tanh(g[2]);
-  return {ops::sigmoid(g[3]) * ops::tanh(c_next), c_next};
+  const Tensor out = step(ops::RNNMode::LSTM, x, h, c);
+  return {out.select(0, 0), out.select(0, 2)};
 }
 
 GRUCell::GRUCell(const RNNCellOptions& o, Generator& gen) : RNNCellBase("GRUCell", 3, o, gen) {
@@ -90,17 +76,9 @@ GRUCell::GRUCell(const RNNCellOptions& o, Generator& gen) : RNNCellBase("GRUCell
              o.nonlinearity, "\"");
 }
 
-Tensor GRUCell::forward(const Tensor& x, const Tensor& h_in) const {
-  check_inputs(x, h_in, Tensor());
-  const int64_t H = options.hidden_size;
-  const Tensor h = zeros_if_undefined(h_in, x, H);
-  // b_hn stays inside the reset gate's product: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)).
-  const std::vector<Tensor> gx = ops::split(input_part(x), {H, H, H}, 1);
-  const std::vector<Tensor> gh = ops::split(hidden_part(h), {H, H, H}, 1);
-  const Tensor r = ops::sigmoid(gx[0] + gh[0]);
-  const Tensor z = ops::sigmoid(gx[1] + gh[1]);
-  const Tensor n = ops::tanh(gx[2] + r * gh[2]);
-  return (1.f - z) * n + z * h;
+Tensor GRUCell::forward(const Tensor& x, const Tensor& h) const {
+  check_inputs(x, h, Tensor());
+  return step(ops::RNNMode::GRU, x, h, Tensor()).select(0, 0);
 }
 
 }  // namespace heed::nn

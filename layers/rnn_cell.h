@@ -6,15 +6,15 @@
 //   bias_ih, bias_hh [G*hidden_size], G = 1 (RNNCell), 4 (LSTMCell, gates i, f, g, o),
 //   3 (GRUCell, gates r, z, n); all ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
 // Shapes: x [batch, input_size], h and c [batch, hidden_size] (zeros when undefined).
-// Composed from differentiable ops (linear, sigmoid, tanh), so autograd does the backward.
-//
-//   LSTMCell cell({.input_size = 16, .hidden_size = 32}, gen);
-//   LSTMState s;
-//   for (const Tensor& x_t : steps) s = cell.forward(x_t, s.h, s.c);  // s.h [batch, 32]
+// Each step is one step of the fused recurrent op (ops::rnn_layer_fused): a GEMM per projection
+// and one gate kernel with its backward written out, where composing linear, split, sigmoid and
+// tanh cost a dozen graph nodes with their copies and allocations per step, which a decoder pays
+// at every output position.
 
 #include <string>
 
 #include "framework/module.h"
+#include "framework/ops/rnn.h"
 
 namespace heed {
 class Generator;
@@ -41,9 +41,9 @@ class RNNCellBase : public Module {
   RNNCellBase(const char* name, int64_t gates, const RNNCellOptions& options, Generator& gen);
   /// Throws unless x is [batch, input_size] and each defined state is [batch, hidden_size].
   void check_inputs(const Tensor& x, const Tensor& h, const Tensor& c) const;
-  /// W_ih x + b_ih and W_hh h + b_hh, each [batch, gates*hidden_size] (h zeros if undefined).
-  Tensor input_part(const Tensor& x) const;
-  Tensor hidden_part(const Tensor& h) const;
+  /// One step of ops::rnn_layer_fused: [3, batch, hidden_size] = h', h' again (as h_n), c'
+  /// (zeros but for the LSTM); h and c zeros when undefined.
+  Tensor step(ops::RNNMode mode, const Tensor& x, const Tensor& h, const Tensor& c) const;
   const char* name_;
 };
 

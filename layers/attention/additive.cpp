@@ -59,9 +59,24 @@ AttentionOutput AdditiveAttention::forward(const Tensor& query, const Tensor& ke
                                            const Tensor& key_padding_mask) const {
   check_attention_inputs("AdditiveAttention", query, query_size, keys, key_size, values,
                          key_padding_mask);
+  return forward_projected(query, key_proj->forward(keys), values, key_padding_mask);
+}
+
+Tensor AdditiveAttention::project_keys(const Tensor& keys) const {
+  HEED_CHECK(keys.dim() == 3 && keys.size(2) == key_size, "AdditiveAttention: keys ", keys.shape(),
+             " are not [batch, key_len, ", key_size, "]");
+  return key_proj->forward(keys);
+}
+
+AttentionOutput AdditiveAttention::forward_projected(const Tensor& query,
+                                                     const Tensor& projected_keys,
+                                                     const Tensor& values,
+                                                     const Tensor& key_padding_mask) const {
+  check_attention_inputs("AdditiveAttention", query, query_size, projected_keys, hidden_size,
+                         values, key_padding_mask);
   // e_ij = v^T tanh(W q_i + U k_j): [batch, query_len, key_len, hidden] -> [.., key_len]
   const Tensor hidden =
-      ops::tanh(query_proj->forward(query).unsqueeze(2) + key_proj->forward(keys).unsqueeze(1));
+      ops::tanh(query_proj->forward(query).unsqueeze(2) + projected_keys.unsqueeze(1));
   const Tensor scores = ops::matmul(hidden, v.reshape({hidden_size, 1})).squeeze(-1);
   const AttentionOutput out =
       attend(scores, values, key_padding_mask, Tensor(), Tensor(), dropout, is_training(), *gen_);

@@ -9,11 +9,15 @@
 //   values [batch, key_len, value_size], key_padding_mask [batch, key_len] (nonzero = padding,
 //   undefined = none)
 //   -> output [batch, query_len, value_size], weights [batch, 1, query_len, key_len]
-// Dropout applies to the weights in training. A decoder calls it with query_len = 1 per step.
+// Dropout applies to the weights in training. A decoder calls it with query_len = 1 per step, and
+// since U k_j does not depend on the query it projects the keys once per sequence (the paper's
+// appendix A.1.2 notes the same) and calls forward_projected at every step.
 // Throws heed::Error naming AdditiveAttention and the shapes when they disagree.
 //
 //   AdditiveAttention attn(128, 128, 64, 0.f, gen);
 //   auto [context, weights] = attn.forward(h_last, outputs, outputs);
+//   const Tensor keys = attn.project_keys(outputs);  // once, then per step:
+//   auto [context_t, weights_t] = attn.forward_projected(h_t, keys, outputs);
 
 #include "framework/module.h"
 #include "layers/attention/scaled_dot_product.h"
@@ -27,6 +31,13 @@ class AdditiveAttention : public Module {
                     Generator& gen);
   AttentionOutput forward(const Tensor& query, const Tensor& keys, const Tensor& values,
                           const Tensor& key_padding_mask = Tensor()) const;
+  /// U k_j: keys [batch, key_len, key_size] -> [batch, key_len, hidden_size].
+  Tensor project_keys(const Tensor& keys) const;
+  /// forward with the keys already through project_keys: projected_keys [batch, key_len,
+  /// hidden_size]; the same result as forward(query, keys, values, key_padding_mask).
+  AttentionOutput forward_projected(const Tensor& query, const Tensor& projected_keys,
+                                    const Tensor& values,
+                                    const Tensor& key_padding_mask = Tensor()) const;
   std::string repr() const override;
 
   const int64_t query_size, key_size, hidden_size;

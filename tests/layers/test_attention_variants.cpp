@@ -288,6 +288,12 @@ TEST_CASE("AdditiveAttention matches the Bahdanau reference (attn_additive.json)
          v = f.input("values").requires_grad_();
   const auto a = attn.forward(q, k, v, f.input("key_padding_mask"));
   check_fixture(f, a.output, a.weights, {{"query", q}, {"keys", k}, {"values", v}}, &attn);
+  // The same through the keys projected once, as a decoder calls it.
+  attn.zero_grad();
+  Tensor q2 = f.input("query").requires_grad_(), k2 = f.input("keys").requires_grad_(),
+         v2 = f.input("values").requires_grad_();
+  const auto b = attn.forward_projected(q2, attn.project_keys(k2), v2, f.input("key_padding_mask"));
+  check_fixture(f, b.output, b.weights, {{"query", q2}, {"keys", k2}, {"values", v2}}, &attn);
 }
 
 TEST_CASE("LuongAttention matches the Luong references (attn_luong_*.json)") {
