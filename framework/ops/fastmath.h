@@ -6,9 +6,10 @@
 // and the underflow to 0 selects the scale's bits rather than the result.
 //
 // exp uses Cody-Waite range reduction, x = n ln2 + r with |r| <= ln2/2, and the degree-6 Taylor
-// polynomial of e^r (relative error below 2e-7 over the float range, i.e. ~1-2 ulp), then scales by
-// 2^n through the exponent bits. Inputs are clamped to [-87.3, 88.7], where float32 exp is finite
-// and normal, and below -87.3 the result is 0: exp(-inf) must be exactly 0 for softmax over masked
+// polynomial of e^r (relative error below 2.5e-7, at most 2 ulp, tested over the float range),
+// then scales by 2^n through the exponent bits. Inputs are clamped to [-87.3, 88.73]: e^x is a
+// normal float up to ln(FLT_MAX) = 88.7228 and inf above it, as expf, and below -87.3 it is 0:
+// exp(-inf) must be exactly 0 for softmax over masked
 // (-inf) scores, or a row whose every key is masked gets uniform weights instead of zeros.
 
 #include <cstdint>
@@ -18,7 +19,8 @@ namespace heed::ops {
 
 inline float fast_exp(float x) {
   const bool underflow = x < -87.3f;
-  x = underflow ? -87.3f : (x > 88.7f ? 88.7f : x);
+  // Above ln(FLT_MAX) = 88.7228 the product below overflows to inf, as expf does.
+  x = underflow ? -87.3f : (x > 88.73f ? 88.73f : x);
   constexpr float kRound = 12582912.f;  // 1.5 * 2^23: x + kRound - kRound is x rounded to nearest
   const float n = (x * 1.44269504088896341f + kRound) - kRound;
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;  // ln2 split in two for exactness
@@ -29,10 +31,12 @@ inline float fast_exp(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.f;
   p = p * r + 1.f;
-  const int32_t bits = underflow ? 0 : (static_cast<int32_t>(n) + 127) << 23;  // scale 2^n or 0
+  // 2^n for n = 128 (x in (88.38, 88.72], e^x still finite) has no float: scale by 2^127 and 2.
+  const float top = n > 127.f ? 1.f : 0.f;
+  const int32_t bits = underflow ? 0 : (static_cast<int32_t>(n - top) + 127) << 23;  // 2^n or 0
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return p * (1.f + top) * scale;
 }
 
 inline float fast_sigmoid(float x) {
