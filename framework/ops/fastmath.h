@@ -9,8 +9,8 @@
 // polynomial of e^r (relative error below 2.5e-7, at most 2 ulp, tested over the float range),
 // then scales by 2^n through the exponent bits. Inputs are clamped to [-87.3, 88.73]: e^x is a
 // normal float up to ln(FLT_MAX) = 88.7228 and inf above it, as expf, and below -87.3 it is 0:
-// exp(-inf) must be exactly 0 for softmax over masked
-// (-inf) scores, or a row whose every key is masked gets uniform weights instead of zeros.
+// exp(-inf) must be exactly 0 for softmax over masked (-inf) scores, or a row whose every key is
+// masked gets uniform weights instead of zeros.
 
 #include <cstdint>
 #include <cstring>
