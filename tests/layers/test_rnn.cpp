@@ -11,7 +11,6 @@
 
 #include <cmath>
 #include <memory>
-#include <tuple>
 
 #include "fixture.h"
 #include "framework/config.h"
@@ -27,9 +26,12 @@
 using namespace heed;
 using heed::testing::check_close;
 using heed::testing::check_gradients;
+using heed::testing::check_module_gradients;
 using heed::testing::Fixture;
+using heed::testing::flat;
 using heed::testing::GradCase;
 using heed::testing::load_fixture;
+using heed::testing::ModuleGradCase;
 using ops::RNNMode;
 using V = const std::vector<Tensor>&;
 
@@ -38,13 +40,6 @@ namespace {
 Tensor rnd(const Shape& shape, uint64_t seed, float scale = 1.f) {
   Generator gen(seed);
   return Tensor::rand(shape, gen, -scale, scale);
-}
-
-Tensor flat(const std::vector<Tensor>& parts) {
-  std::vector<Tensor> flat_parts;
-  for (const Tensor& p : parts)
-    if (p.defined()) flat_parts.push_back(p.reshape({-1}));
-  return ops::concat(flat_parts, 0);
 }
 
 const char* mode_name(RNNMode m) {
@@ -199,60 +194,9 @@ TEST_CASE("rnn_layer_fused: bad arguments throw heed::Error naming the op and th
 
 namespace {
 
-struct ModuleCase {
-  std::string name;
-  std::shared_ptr<Module> module;
-  heed::testing::Fn fn;
-  std::vector<Tensor> inputs;  // float32 ones are checked, int64 ones passed through
-  float atol = 2e-3f, rtol = 2e-2f, step = 1e-2f;
-};
-
-// Central differences over every element of every parameter and float input against one backward
-// of sum(fn(inputs) * w) (as tests/layers/test_layers_gradcheck.cpp).
-void check_module_gradients(const ModuleCase& c) {
-  INFO("case: ", c.name);
-  std::vector<Tensor> xs;
-  for (const Tensor& x : c.inputs) {
-    Tensor leaf = x.clone().detach();
-    if (leaf.dtype() == Dtype::Float32) leaf.requires_grad_();
-    xs.push_back(leaf);
-  }
-  c.module->zero_grad();
-  const Tensor y = c.fn(xs);
-  Generator gen(1234);
-  const Tensor w = Tensor::randn(y.shape(), gen);
-  y.backward(w);
-  std::vector<std::tuple<std::string, Tensor, Tensor>> targets;
-  for (const auto& [name, p] : c.module->named_parameters())
-    targets.emplace_back("parameter " + name, p, p.grad());
-  for (size_t k = 0; k < xs.size(); ++k)
-    if (xs[k].dtype() == Dtype::Float32)
-      targets.emplace_back("input " + std::to_string(k), xs[k], xs[k].grad());
-  NoGradGuard no_grad;
-  for (const auto& [what, t, grad] : targets) {
-    REQUIRE_MESSAGE(grad.defined(), what, " got no gradient");
-    const std::vector<float> analytic = grad.to_vector();
-    float* p = t.data();
-    int failures = 0;
-    for (int64_t i = 0; i < t.numel() && failures < 3; ++i) {
-      const float saved = p[i];
-      p[i] = saved + c.step;
-      const double plus = heed::testing::weighted_sum(c.fn(xs), w);
-      p[i] = saved - c.step;
-      const double minus = heed::testing::weighted_sum(c.fn(xs), w);
-      p[i] = saved;
-      const double numeric = (plus - minus) / (2.0 * c.step);
-      if (std::abs(numeric - analytic[i]) > c.atol + c.rtol * std::abs(numeric)) {
-        ++failures;
-        FAIL_CHECK(what, " element ", i, ": analytic ", analytic[i], " vs numeric ", numeric);
-      }
-    }
-  }
-}
-
 template <class Layer>
-ModuleCase layer_case(const std::string& name, const nn::RNNOptions& o, int64_t batch, int64_t seq,
-                      const Tensor& lengths, bool initial_state, uint64_t seed) {
+ModuleGradCase layer_case(const std::string& name, const nn::RNNOptions& o, int64_t batch,
+                          int64_t seq, const Tensor& lengths, bool initial_state, uint64_t seed) {
   Generator gen(seed);
   auto layer = std::make_shared<Layer>(o, gen);
   const int64_t states = o.num_layers * (o.bidirectional ? 2 : 1);
@@ -263,14 +207,15 @@ ModuleCase layer_case(const std::string& name, const nn::RNNOptions& o, int64_t 
     inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 2, 0.5f));
     if (lstm) inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 3, 0.5f));
   }
-  ModuleCase c{name, layer,
-               [layer, lengths, initial_state, lstm](V x) {
-                 const nn::RNNOutput out =
-                     initial_state ? layer->forward(x[0], lengths, x[1], lstm ? x[2] : Tensor())
-                                   : layer->forward(x[0], lengths);
-                 return flat({out.output, out.h_n, out.c_n});
-               },
-               inputs};
+  ModuleGradCase c{
+      name, layer,
+      [layer, lengths, initial_state, lstm](V x) {
+        const nn::RNNOutput out = initial_state
+                                      ? layer->forward(x[0], lengths, x[1], lstm ? x[2] : Tensor())
+                                      : layer->forward(x[0], lengths);
+        return lstm ? flat({out.output, out.h_n, out.c_n}) : flat({out.output, out.h_n});
+      },
+      inputs};
   if (layer->mode == RNNMode::RNN_RELU) c.step = 1e-3f;
   return c;
 }
@@ -287,7 +232,7 @@ TEST_CASE(
   relu.nonlinearity = "relu";
   nn::RNNOptions seq_first{.input_size = 2, .hidden_size = 3, .batch_first = false};
   nn::RNNOptions no_bias{.input_size = 3, .hidden_size = 2, .bias = false, .bidirectional = true};
-  const std::vector<ModuleCase> cases{
+  const std::vector<ModuleGradCase> cases{
       layer_case<nn::RNN>("RNN tanh, bidirectional, 2 layers, lengths, h0", bi2, 2, 3, len, true,
                           10),
       layer_case<nn::RNN>("RNN relu, bidirectional, 2 layers, lengths", relu, 2, 3, len, false, 20),
@@ -301,7 +246,7 @@ TEST_CASE(
       layer_case<nn::LSTM>("LSTM bidirectional, bias=false, lengths", no_bias, 2, 3, len, true, 70),
       layer_case<nn::GRU>("GRU bidirectional, bias=false, lengths", no_bias, 2, 3, len, false, 80),
   };
-  for (const ModuleCase& c : cases) check_module_gradients(c);
+  for (const ModuleGradCase& c : cases) check_module_gradients(c);
 }
 
 TEST_CASE("layer gradients: RNNCell (tanh, relu), LSTMCell, GRUCell, with and without a state") {
@@ -317,7 +262,7 @@ TEST_CASE("layer gradients: RNNCell (tanh, relu), LSTMCell, GRUCell, with and wi
   auto gru_nb = std::make_shared<nn::GRUCell>(
       nn::RNNCellOptions{.input_size = 3, .hidden_size = 2, .bias = false}, gen);
   const Tensor x = rnd({2, 3}, 1), h = rnd({2, 2}, 2, 0.5f), c = rnd({2, 2}, 3, 0.5f);
-  std::vector<ModuleCase> cases{
+  std::vector<ModuleGradCase> cases{
       {"RNNCell tanh", rnn, [rnn](V v) { return rnn->forward(v[0], v[1]); }, {x, h}},
       {"RNNCell relu", relu, [relu](V v) { return relu->forward(v[0], v[1]); }, {x, h}},
       {"LSTMCell",
@@ -341,7 +286,7 @@ TEST_CASE("layer gradients: RNNCell (tanh, relu), LSTMCell, GRUCell, with and wi
        {x, h}},
   };
   cases[1].step = 1e-3f;
-  for (const ModuleCase& k : cases) check_module_gradients(k);
+  for (const ModuleGradCase& k : cases) check_module_gradients(k);
 }
 
 // ---- PyTorch fixtures
