@@ -17,9 +17,10 @@
 #include "layers/attention/multihead.h"
 #include "layers/transformer.h"
 #include "temp_dir.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::TempDir;
+using namespace heed::testing;
 namespace fs = std::filesystem;
 
 namespace {
@@ -28,15 +29,6 @@ void check_same(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   const std::vector<float> x = a.contiguous().to_vector(), y = b.contiguous().to_vector();
   for (size_t i = 0; i < x.size(); ++i) CHECK(x[i] == doctest::Approx(y[i]).epsilon(1e-5));
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

@@ -12,9 +12,10 @@
 #include "framework/recipe.h"
 #include "framework/trainer.h"
 #include "temp_dir.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::TempDir;
+using namespace heed::testing;
 namespace fs = std::filesystem;
 
 namespace {
@@ -50,15 +51,6 @@ std::vector<float> flat_parameters(const fs::path& checkpoint) {
     all.insert(all.end(), v.begin(), v.end());
   }
   return all;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 struct CliResult {

@@ -21,36 +21,18 @@
 #include "layers/attention/luong.h"
 #include "layers/attention/windowed.h"
 #include "layers/positional.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::check_gradients;
-using heed::testing::check_module_gradients;
-using heed::testing::Fixture;
-using heed::testing::GradCase;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 using V = const std::vector<Tensor>&;
 
 namespace {
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
 
 // [batch, key] int64 padding: the last `padded` keys of the last batch item.
 Tensor padding(int64_t batch, int64_t key, int64_t padded = 2) {
   Tensor m = Tensor::zeros({batch, key}, Dtype::Int64);
   for (int64_t j = key - padded; j < key; ++j) m.data_i64()[(batch - 1) * key + j] = 1;
-  return m;
-}
-
-template <class M>
-std::shared_ptr<M> randomized(std::shared_ptr<M> m, uint64_t seed, float scale = 0.7f) {
-  Generator gen(seed);
-  for (const auto& [name, p] : m->named_parameters())
-    p.copy_(Tensor::rand(p.shape(), gen, -scale, scale));
-  m->eval();
   return m;
 }
 
@@ -98,7 +80,8 @@ TEST_CASE("attention variants: additive and Luong gradients, inputs and paramete
   for (const bool masked : {false, true}) {
     const Tensor mask = masked ? padding(2, 5) : Tensor();
     const std::string suffix = masked ? " with padding" : " without mask";
-    auto add = randomized(std::make_shared<nn::AdditiveAttention>(4, 6, 5, 0.f, gen), 11);
+    auto add = randomized(std::make_shared<nn::AdditiveAttention>(4, 6, 5, 0.f, gen), 11, 0.7f);
+    add->eval();
     check_module_gradients({"additive" + suffix,
                             add,
                             [&](V x) { return add->forward(x[0], x[1], x[2], mask).output; },
@@ -114,7 +97,8 @@ TEST_CASE("attention variants: additive and Luong gradients, inputs and paramete
                                                                              .hidden_size = 5,
                                                                              .window = 2},
                                                             gen),
-                       12);
+                       12, 0.7f);
+        attn->eval();
         // local_p's window edge moves with p_t; a small step keeps it from crossing a key.
         const float step = align == "local_p" ? 2e-3f : 1e-2f;
         check_module_gradients(

@@ -20,12 +20,10 @@
 #include "layers/conv.h"
 #include "layers/flatten.h"
 #include "layers/pool.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::check_module_gradients;
-using heed::testing::Fixture;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 using Names = std::vector<std::string>;
 using V = const std::vector<Tensor>&;
 
@@ -77,17 +75,6 @@ std::function<std::pair<Tensor, Tensor>(const Tensor&)> with_map(const M& m) {
     const nn::AttentionMap a = m.attend(x);
     return std::make_pair(a.output, a.attention);
   };
-}
-
-Names names(const Module& m, bool buffers = false) {
-  Names out;
-  for (const auto& [name, t] : buffers ? m.state_dict() : m.named_parameters()) out.push_back(name);
-  return out;
-}
-
-Tensor rnd(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, -1.f, 1.f);
 }
 
 }  // namespace

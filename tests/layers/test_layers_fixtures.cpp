@@ -20,9 +20,7 @@
 #include "layers/transformer.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::Fixture;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 
 namespace {
 

@@ -23,31 +23,13 @@
 #include "layers/linear.h"
 #include "layers/rnn.h"
 #include "layers/transformer.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_gradients;
-using heed::testing::check_module_gradients;
-using heed::testing::flat;
-using heed::testing::GradCase;
-using heed::testing::ModuleGradCase;
+using namespace heed::testing;
 using V = const std::vector<Tensor>&;
 
 namespace {
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
-
-/// Overwrites every parameter with U(-scale, scale): zero-initialized biases and the ones of a
-/// LayerNorm would leave parts of the gradients untested.
-template <class M>
-std::shared_ptr<M> randomized(std::shared_ptr<M> m, uint64_t seed, float scale = 0.5f) {
-  Generator gen(seed);
-  for (const auto& [name, p] : m->named_parameters())
-    p.copy_(Tensor::rand(p.shape(), gen, -scale, scale));
-  return m;
-}
 
 // Dropout is 0 in every case below: this generator is only ever passed through, never drawn from.
 Generator& unused_generator() {

@@ -22,25 +22,14 @@
 #include "layers/models/sequence_classifier.h"
 #include "layers/rnn.h"
 #include "layers/rnn_cell.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::check_gradients;
-using heed::testing::check_module_gradients;
-using heed::testing::Fixture;
-using heed::testing::flat;
-using heed::testing::GradCase;
-using heed::testing::load_fixture;
-using heed::testing::ModuleGradCase;
+using namespace heed::testing;
 using ops::RNNMode;
 using V = const std::vector<Tensor>&;
 
 namespace {
-
-Tensor rnd(const Shape& shape, uint64_t seed, float scale = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, -scale, scale);
-}
 
 const char* mode_name(RNNMode m) {
   switch (m) {
@@ -67,12 +56,13 @@ struct OpCase {
 GradCase op_case(const OpCase& c, uint64_t seed) {
   const int64_t seq = 4, batch = 3, in = 2, H = 3, gh = ops::rnn_gates(c.mode) * H;
   const bool lstm = c.mode == RNNMode::LSTM;
-  std::vector<Tensor> inputs{rnd({seq, batch, in}, seed), rnd({batch, H}, seed + 1, 0.5f),
-                             lstm ? rnd({batch, H}, seed + 2, 0.5f) : Tensor(),
-                             rnd({gh, in}, seed + 3, 0.7f), rnd({gh, H}, seed + 4, 0.7f)};
+  std::vector<Tensor> inputs{rnd({seq, batch, in}, seed), rnd({batch, H}, seed + 1, -0.5f, 0.5f),
+                             lstm ? rnd({batch, H}, seed + 2, -0.5f, 0.5f) : Tensor(),
+                             rnd({gh, in}, seed + 3, -0.7f, 0.7f),
+                             rnd({gh, H}, seed + 4, -0.7f, 0.7f)};
   if (c.bias) {
-    inputs.push_back(rnd({gh}, seed + 5, 0.5f));
-    inputs.push_back(rnd({gh}, seed + 6, 0.5f));
+    inputs.push_back(rnd({gh}, seed + 5, -0.5f, 0.5f));
+    inputs.push_back(rnd({gh}, seed + 6, -0.5f, 0.5f));
   }
   std::string name = std::string(mode_name(c.mode)) + (c.reverse ? " reverse" : " forward") +
                      (c.bias ? "" : ", no bias") +
@@ -204,8 +194,8 @@ ModuleGradCase layer_case(const std::string& name, const nn::RNNOptions& o, int6
   std::vector<Tensor> inputs{rnd(
       o.batch_first ? Shape{batch, seq, o.input_size} : Shape{seq, batch, o.input_size}, seed + 1)};
   if (initial_state) {
-    inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 2, 0.5f));
-    if (lstm) inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 3, 0.5f));
+    inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 2, -0.5f, 0.5f));
+    if (lstm) inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 3, -0.5f, 0.5f));
   }
   ModuleGradCase c{
       name, layer,
@@ -261,7 +251,7 @@ TEST_CASE("layer gradients: RNNCell (tanh, relu), LSTMCell, GRUCell, with and wi
       std::make_shared<nn::GRUCell>(nn::RNNCellOptions{.input_size = 3, .hidden_size = 2}, gen);
   auto gru_nb = std::make_shared<nn::GRUCell>(
       nn::RNNCellOptions{.input_size = 3, .hidden_size = 2, .bias = false}, gen);
-  const Tensor x = rnd({2, 3}, 1), h = rnd({2, 2}, 2, 0.5f), c = rnd({2, 2}, 3, 0.5f);
+  const Tensor x = rnd({2, 3}, 1), h = rnd({2, 2}, 2, -0.5f, 0.5f), c = rnd({2, 2}, 3, -0.5f, 0.5f);
   std::vector<ModuleGradCase> cases{
       {"RNNCell tanh", rnn, [rnn](V v) { return rnn->forward(v[0], v[1]); }, {x, h}},
       {"RNNCell relu", relu, [relu](V v) { return relu->forward(v[0], v[1]); }, {x, h}},

@@ -26,37 +26,15 @@
 #include "layers/models/sequence_classifier.h"
 #include "layers/transformer.h"
 #include "layers/transformer_decoder.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::check_module_gradients;
-using heed::testing::Fixture;
-using heed::testing::flat;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 using V = const std::vector<Tensor>&;
 
 namespace {
 
 constexpr float kAtol = 1e-5f, kRtol = 1e-4f;
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
-
-template <class M>
-std::shared_ptr<M> randomized(std::shared_ptr<M> m, uint64_t seed, float scale = 0.5f) {
-  Generator gen(seed);
-  for (const auto& [name, p] : m->named_parameters())
-    p.copy_(Tensor::rand(p.shape(), gen, -scale, scale));
-  return m;
-}
-
-std::vector<std::string> names(const Module& m) {
-  std::vector<std::string> out;
-  for (const auto& [name, p] : m.named_parameters()) out.push_back(name);
-  return out;
-}
 
 // nlohmann::json keeps object keys sorted, so the fixture gives the set of names, not the order.
 std::vector<std::string> sorted(std::vector<std::string> names) {
