@@ -40,13 +40,6 @@ Tensor padding(int64_t batch, int64_t key, int64_t padded = 2) {
 constexpr float kAtol = 1e-5f;
 constexpr float kRtol = 1e-4f;
 
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
-}
-
 // Checks output (and weights when present) and the gradients of every listed input and of the
 // module's parameters against the fixture.
 void check_fixture(const Fixture& f, const Tensor& output, const Tensor& weights,
@@ -228,7 +221,7 @@ TEST_CASE("AdditiveAttention matches the Bahdanau reference (attn_additive.json)
   const Fixture f = load_fixture("attn_additive");
   Generator gen(0);
   nn::AdditiveAttention attn(4, 6, 5, 0.f, gen);
-  attn.load_state_dict(fixture_params(f));
+  attn.load_state_dict(f.params());
   Tensor q = f.input("query").requires_grad_(), k = f.input("keys").requires_grad_(),
          v = f.input("values").requires_grad_();
   const auto a = attn.forward(q, k, v, f.input("key_padding_mask"));
@@ -247,7 +240,7 @@ TEST_CASE("LuongAttention matches the Luong references (attn_luong_*.json)") {
                              .hidden_size = f.config.at("hidden_size"),
                              .window = f.config.at("window")},
                             gen);
-    attn.load_state_dict(fixture_params(f));
+    attn.load_state_dict(f.params());
     Tensor q = f.input("query").requires_grad_(), k = f.input("keys").requires_grad_(),
            v = f.input("values").requires_grad_();
     const auto a = attn.forward(q, k, v, f.input("key_padding_mask"),

@@ -32,13 +32,6 @@ namespace {
 constexpr float kAtol = 1e-5f;
 constexpr float kRtol = 1e-4f;
 
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
-}
-
 void check_output(const Fixture& f, const std::string& name, const Tensor& got) {
   CHECK(got.shape() == f.output(name).shape());
   check_close(got.to_vector(), f.output(name).to_vector(), kAtol, kRtol, name);
@@ -48,7 +41,7 @@ void check_output(const Fixture& f, const std::string& name, const Tensor& got) 
 // gradients of the input and of every parameter of `m`.
 void check_module(const Fixture& f, Module& m,
                   const std::function<std::pair<Tensor, Tensor>(const Tensor&)>& forward) {
-  m.load_state_dict(fixture_params(f));
+  m.load_state_dict(f.params());
   Tensor x = f.input("input").requires_grad_();
   const auto [y, attention] = forward(x);
   check_output(f, "output", y);

@@ -285,13 +285,6 @@ namespace {
 
 constexpr float kAtol = 1e-5f, kRtol = 1e-4f;
 
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
-}
-
 void check_tensor(const Tensor& got, const Tensor& want, const std::string& what) {
   REQUIRE_MESSAGE(got.defined(), what, " is undefined");
   CHECK_MESSAGE(got.shape() == want.shape(), what, ": shape ", got.shape(), " vs ", want.shape());
@@ -337,7 +330,7 @@ void check_layer_fixture(const std::string& file) {
   if (kind == "LSTM") layer = std::make_unique<nn::LSTM>(o, gen);
   if (kind == "GRU") layer = std::make_unique<nn::GRU>(o, gen);
   REQUIRE(layer);
-  layer->load_state_dict(fixture_params(f));
+  layer->load_state_dict(f.params());
   const nlohmann::json& in = f.json.at("inputs");
   std::vector<std::pair<std::string, Tensor>> inputs{{"input", f.input("input").requires_grad_()}};
   for (const char* s : {"h0", "c0"})
@@ -367,14 +360,14 @@ TEST_CASE("nn::RNNCell / LSTMCell / GRUCell match PyTorch (tests/fixtures/rnn_*c
   {
     const Fixture f = load_fixture("rnn_cell");
     nn::RNNCell cell(o, gen);
-    cell.load_state_dict(fixture_params(f));
+    cell.load_state_dict(f.params());
     const Tensor x = f.input("input").requires_grad_(), h = f.input("h").requires_grad_();
     check_backward(f, {{"h", cell.forward(x, h)}}, {{"input", x}, {"h", h}}, cell);
   }
   {
     const Fixture f = load_fixture("rnn_lstm_cell");
     nn::LSTMCell cell(o, gen);
-    cell.load_state_dict(fixture_params(f));
+    cell.load_state_dict(f.params());
     const Tensor x = f.input("input").requires_grad_(), h = f.input("h").requires_grad_(),
                  c = f.input("c").requires_grad_();
     const nn::LSTMState s = cell.forward(x, h, c);
@@ -383,7 +376,7 @@ TEST_CASE("nn::RNNCell / LSTMCell / GRUCell match PyTorch (tests/fixtures/rnn_*c
   {
     const Fixture f = load_fixture("rnn_gru_cell");
     nn::GRUCell cell(o, gen);
-    cell.load_state_dict(fixture_params(f));
+    cell.load_state_dict(f.params());
     const Tensor x = f.input("input").requires_grad_(), h = f.input("h").requires_grad_();
     check_backward(f, {{"h", cell.forward(x, h)}}, {{"input", x}, {"h", h}}, cell);
   }

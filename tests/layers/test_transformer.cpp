@@ -48,13 +48,6 @@ std::vector<std::string> fixture_param_names(const Fixture& f) {
   return sorted(out);
 }
 
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
-}
-
 Tensor leaf(const Fixture& f, const std::string& name) {
   return f.input(name).requires_grad_();
 }
@@ -92,7 +85,7 @@ TEST_CASE(
   CHECK(sorted(names(mha)) == fixture_param_names(f));
   CHECK(names(mha) == std::vector<std::string>{"q_proj_weight", "k_proj_weight", "v_proj_weight",
                                                "in_proj_bias", "out_proj.weight", "out_proj.bias"});
-  mha.load_state_dict(fixture_params(f));
+  mha.load_state_dict(f.params());
   const Tensor q = leaf(f, "query"), k = leaf(f, "key"), v = leaf(f, "value");
   const nn::AttentionOutput a =
       mha.forward(q, k, v, f.input("key_padding_mask"), f.input("attn_mask"));
@@ -132,7 +125,7 @@ TEST_CASE(
                                        .activation = activation,
                                        .norm_first = norm_first},
                                       gen);
-    layer.load_state_dict(fixture_params(f));
+    layer.load_state_dict(f.params());
     const Tensor x = leaf(f, "input");
     const Tensor mask = f.json.at("inputs").contains("src_mask") ? f.input("src_mask") : Tensor();
     const Tensor y = layer.forward(x, f.input("src_key_padding_mask"), mask);
@@ -167,7 +160,7 @@ TEST_CASE(
                                    "linear1.weight", "linear1.bias", "linear2.weight",
                                    "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight",
                                    "norm2.bias", "norm3.weight", "norm3.bias"});
-    layer.load_state_dict(fixture_params(f));
+    layer.load_state_dict(f.params());
     const Tensor tgt = leaf(f, "tgt"), memory = leaf(f, "memory");
     const Tensor y =
         layer.forward(tgt, memory, f.input("tgt_mask"), Tensor(), f.input("tgt_key_padding_mask"),
