@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "cli.h"
 #include "framework/checkpoint.h"
 #include "framework/hdf5.h"
 #include "framework/recipe.h"
@@ -51,20 +52,6 @@ std::vector<float> flat_parameters(const fs::path& checkpoint) {
     all.insert(all.end(), v.begin(), v.end());
   }
   return all;
-}
-
-struct CliResult {
-  int status;
-  std::string err;
-};
-
-CliResult run_cli(const std::string& args, const fs::path& dir) {
-  const fs::path err = dir / "stderr.txt";
-  const std::string cmd = std::string(HEED_BINARY) + " " + args + " > /dev/null 2> " + err.string();
-  const int raw = std::system(cmd.c_str());
-  std::ifstream in(err);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return {WEXITSTATUS(raw), text};
 }
 
 // The customary Transformer training: AdamW without decay on biases and norms, linear warm-up
