@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "framework/module.h"
 #include "framework/tensor.h"
 
 namespace heed::testing {
@@ -19,6 +20,13 @@ struct Fixture {
   Tensor output(const std::string& name) const { return tensor("outputs", name); }
   Tensor grad_output(const std::string& name) const { return tensor("grad_outputs", name); }
   Tensor grad(const std::string& name) const { return tensor("grads", name); }
+  /// Every parameter under its PyTorch state_dict key, for load_state_dict.
+  StateDict params() const {
+    StateDict state;
+    for (const auto& item : json.at("params").items())
+      state.emplace_back(item.key(), param(item.key()));
+    return state;
+  }
 
   Tensor tensor(const std::string& section, const std::string& name) const {
     const nlohmann::json& entry = json.at(section).at(name);

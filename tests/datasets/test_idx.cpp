@@ -17,6 +17,7 @@
 
 #include "datasets/idx.h"
 #include "framework/error.h"
+#include "testing.h"
 
 namespace {
 
@@ -25,6 +26,7 @@ using heed::data::FashionMnistSplit;
 using heed::data::IdxArray;
 using heed::data::read_fashion_mnist;
 using heed::data::read_idx;
+using heed::testing::error_of;
 using Bytes = std::vector<uint8_t>;
 
 // A fresh directory under the system temp dir, removed with its contents when the test ends.
@@ -87,18 +89,9 @@ std::string write_idx(const TempDir& dir, const std::string& name, const Bytes& 
   return path;
 }
 
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const heed::Error& error) {
-    return error.what();
-  }
-  return "<no heed::Error thrown>";
-}
-
 // The contract for every failure: one line that starts with the file and names the problem.
 void check_idx_error(const std::string& path, const std::string& problem) {
-  const std::string message = error_message([&] { read_idx(path); });
+  const std::string message = error_of([&] { read_idx(path); });
   CHECK_MESSAGE(message.starts_with(path + ": "), message);
   CHECK_MESSAGE(message.find(problem) != std::string::npos, message, "\nlacks: ", problem);
   CHECK_MESSAGE(message.find('\n') == std::string::npos, message);
@@ -272,7 +265,7 @@ void write_split(const TempDir& dir, const std::string& prefix, const Bytes& ima
 }
 
 std::string fashion_error(const TempDir& dir, const std::string& split) {
-  return error_message([&] { read_fashion_mnist(dir.path(), split); });
+  return error_of([&] { read_fashion_mnist(dir.path(), split); });
 }
 
 }  // namespace

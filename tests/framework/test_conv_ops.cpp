@@ -5,19 +5,14 @@
 #include <doctest/doctest.h>
 
 #include "gradcheck.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_gradients;
-using heed::testing::GradCase;
+using namespace heed::testing;
 
 namespace {
 
 using V = const std::vector<Tensor>&;
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
 
 // Distinct, well-separated values, so no max window has a near tie that finite differences
 // would cross.

@@ -15,25 +15,16 @@
 #include <vector>
 
 #include "framework/error.h"
+#include "testing.h"
 
 namespace fs = std::filesystem;
 using heed::h5::File;
 
 namespace {
 
+using heed::testing::error_of;
 // A fresh directory under the system temp dir, removed with everything in it.
 using heed::testing::TempDir;
-
-// The heed::Error message `body` throws; fails the test if it throws nothing.
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const heed::Error& error) {
-    return error.what();
-  }
-  FAIL("expected heed::Error");
-  return "";
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli.h"
 #include "framework/autograd.h"
 #include "framework/hdf5.h"
 #include "framework/inspect.h"
@@ -17,9 +18,10 @@
 #include "layers/attention/multihead.h"
 #include "layers/transformer.h"
 #include "temp_dir.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::TempDir;
+using namespace heed::testing;
 namespace fs = std::filesystem;
 
 namespace {
@@ -28,15 +30,6 @@ void check_same(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   const std::vector<float> x = a.contiguous().to_vector(), y = b.contiguous().to_vector();
   for (size_t i = 0; i < x.size(); ++i) CHECK(x[i] == doctest::Approx(y[i]).epsilon(1e-5));
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
@@ -144,12 +137,11 @@ TEST_CASE("heed inspect: a run's examples, their targets, logits and attention i
 
   // The command line: --index picks examples, a bad one is one line on stderr and status 1.
   std::ofstream(run / "recipe.resolved.json") << recipe.dump();
-  const std::string heed = std::string(HEED_BINARY) + " inspect " + run.string();
-  CHECK(std::system(
-            (heed + " --index 7 --index 2 --out " + tmp.file("cli.h5") + " > /dev/null").c_str()) ==
-        0);
-  CHECK(h5::File::open(tmp.file("cli.h5")).read_i64("indices") == std::vector<int64_t>{7, 2});
-  CHECK(std::system((heed + " > /dev/null").c_str()) == 0);
+  const std::string inspect = "inspect " + run.string();
+  const std::string out = tmp.file("cli.h5");
+  CHECK(run_cli(inspect + " --index 7 --index 2 --out " + out, tmp.fs_path()).status == 0);
+  CHECK(h5::File::open(out).read_i64("indices") == std::vector<int64_t>{7, 2});
+  CHECK(run_cli(inspect, tmp.fs_path()).status == 0);
   CHECK(h5::File::open((run / "inspect_test.h5").string()).shape("input")[0] == 8);
-  CHECK(WEXITSTATUS(std::system((heed + " --index 40 2> /dev/null").c_str())) == 1);
+  CHECK(run_cli(inspect + " --index 40", tmp.fs_path()).status == 1);
 }

@@ -8,17 +8,12 @@
 #include "fixture.h"
 #include "framework/ops/fastmath.h"
 #include "gradcheck.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_gradients;
-using heed::testing::GradCase;
+using namespace heed::testing;
 
 namespace {
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
 
 // Values kept away from relu's kink at 0, where finite differences are meaningless.
 Tensor away_from_zero(const Shape& shape, uint64_t seed) {

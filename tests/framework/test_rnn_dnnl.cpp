@@ -7,11 +7,10 @@
 #include "fixture.h"
 #include "framework/ops/rnn.h"
 #include "gradcheck.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::check_gradients;
-using heed::testing::GradCase;
+using namespace heed::testing;
 using ops::RNNMode;
 
 namespace {
@@ -24,11 +23,6 @@ const ModeName kModes[] = {{RNNMode::RNN_TANH, "rnn_tanh"},
                            {RNNMode::RNN_RELU, "rnn_relu"},
                            {RNNMode::LSTM, "lstm"},
                            {RNNMode::GRU, "gru"}};
-
-Tensor rnd(const Shape& shape, uint64_t seed, float scale = 0.5f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, -scale, scale);
-}
 
 // Rows [begin, begin + count) of the packed [seq + 2, batch, hidden] result.
 std::vector<float> rows(const Tensor& packed, int64_t begin, int64_t count) {
@@ -90,12 +84,13 @@ TEST_CASE("rnn_layer_dnnl gradients agree with central differences") {
       for (bool bias : {true, false}) {
         const int64_t rows_ = ops::rnn_gates(m.mode) * hidden;
         const bool lstm = m.mode == RNNMode::LSTM;
-        std::vector<Tensor> inputs{rnd({seq, batch, input}, 1, 1.f), rnd({batch, hidden}, 2),
-                                   rnd({rows_, input}, 3), rnd({rows_, hidden}, 4)};
-        if (lstm) inputs.push_back(rnd({batch, hidden}, 5));
+        std::vector<Tensor> inputs{
+            rnd({seq, batch, input}, 1, -1.f, 1.f), rnd({batch, hidden}, 2, -0.5f, 0.5f),
+            rnd({rows_, input}, 3, -0.5f, 0.5f), rnd({rows_, hidden}, 4, -0.5f, 0.5f)};
+        if (lstm) inputs.push_back(rnd({batch, hidden}, 5, -0.5f, 0.5f));
         if (bias) {
-          inputs.push_back(rnd({rows_}, 6));
-          inputs.push_back(rnd({rows_}, 7));
+          inputs.push_back(rnd({rows_}, 6, -0.5f, 0.5f));
+          inputs.push_back(rnd({rows_}, 7, -0.5f, 0.5f));
         }
         const RNNMode mode = m.mode;
         GradCase c{
@@ -120,10 +115,11 @@ TEST_CASE("rnn_layer_dnnl: inference equals training, undefined h0 is zeros, ski
     INFO("mode: ", m.name);
     const int64_t r = ops::rnn_gates(m.mode) * hidden;
     const bool lstm = m.mode == RNNMode::LSTM;
-    const Tensor x = rnd({seq, batch, input}, 11, 1.f);
+    const Tensor x = rnd({seq, batch, input}, 11, -1.f, 1.f);
     const Tensor zeros = Tensor::zeros({batch, hidden});
-    Tensor w_ih = rnd({r, input}, 12).requires_grad_(), w_hh = rnd({r, hidden}, 13);
-    const Tensor b_ih = rnd({r}, 14), b_hh = rnd({r}, 15);
+    Tensor w_ih = rnd({r, input}, 12, -0.5f, 0.5f).requires_grad_(),
+           w_hh = rnd({r, hidden}, 13, -0.5f, 0.5f);
+    const Tensor b_ih = rnd({r}, 14, -0.5f, 0.5f), b_hh = rnd({r}, 15, -0.5f, 0.5f);
     const Tensor train =
         ops::rnn_layer_dnnl(m.mode, x, Tensor(), Tensor(), w_ih, w_hh, b_ih, b_hh, true);
     REQUIRE(train.grad_fn() != nullptr);
@@ -145,34 +141,26 @@ TEST_CASE("rnn_layer_dnnl: bad shapes and dtypes name the op and the shapes") {
   const Tensor x = Tensor::zeros({5, 3, 4}), h0 = Tensor::zeros({3, 6});
   const Tensor w_ih = Tensor::zeros({24, 4}), w_hh = Tensor::zeros({24, 6});
   const Tensor b = Tensor::zeros({24});
-  auto message = [](auto call) -> std::string {
-    try {
-      call();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   auto lstm = [&](const Tensor& xx, const Tensor& hh, const Tensor& wi, const Tensor& bi) {
     return [=] { ops::rnn_layer_dnnl(RNNMode::LSTM, xx, hh, hh, wi, w_hh, bi, bi, false); };
   };
-  CHECK(message(lstm(Tensor::zeros({5, 3, 5}), h0, w_ih, b)) ==
+  CHECK(error_of(lstm(Tensor::zeros({5, 3, 5}), h0, w_ih, b)) ==
         "rnn_layer_dnnl: weight_ih of shape [24, 4] does not match input [5, 3, 5] and weight_hh "
         "of shape [24, 6] (expected [24, 5])");
-  CHECK(message(lstm(x, Tensor::zeros({2, 6}), w_ih, b)) ==
+  CHECK(error_of(lstm(x, Tensor::zeros({2, 6}), w_ih, b)) ==
         "rnn_layer_dnnl: h0 of shape [2, 6] for input [5, 3, 4] and hidden size 6 (expected "
         "[3, 6])");
-  CHECK(message(lstm(x, h0, w_ih, Tensor::zeros({12}))) ==
+  CHECK(error_of(lstm(x, h0, w_ih, Tensor::zeros({12}))) ==
         "rnn_layer_dnnl: bias of shape [12] for weight_hh of shape [24, 6] (expected [24])");
-  CHECK(message(lstm(Tensor::zeros({5, 3}), h0, w_ih, b)).find("[seq, batch, input_size]") !=
+  CHECK(error_of(lstm(Tensor::zeros({5, 3}), h0, w_ih, b)).find("[seq, batch, input_size]") !=
         std::string::npos);
-  CHECK(message(lstm(Tensor::zeros({5, 3, 4}, Dtype::Int64), h0, w_ih, b)) ==
+  CHECK(error_of(lstm(Tensor::zeros({5, 3, 4}, Dtype::Int64), h0, w_ih, b)) ==
         "rnn_layer_dnnl: expected float32 tensors, got int64");
-  CHECK(message([&] {
+  CHECK(error_of([&] {
           ops::rnn_layer_dnnl(RNNMode::GRU, x, h0, h0, Tensor::zeros({18, 4}),
                               Tensor::zeros({18, 6}), Tensor(), Tensor(), false);
         }) == "rnn_layer_dnnl: c0 of shape [3, 6] given, but only LSTM has a cell state");
-  CHECK(message([&] {
+  CHECK(error_of([&] {
           ops::rnn_layer_dnnl(RNNMode::GRU, x, h0, Tensor(), w_ih, w_hh, b, b, false);
         }) == "rnn_layer_dnnl: weight_hh of shape [24, 6] is not [3*hidden, hidden]");
 }
@@ -184,14 +172,14 @@ TEST_CASE("rnn_layer_dnnl and rnn_layer_fused agree in values and gradients") {
       INFO("mode: ", m.name, reverse ? " reverse" : " forward");
       const int64_t r = ops::rnn_gates(m.mode) * hidden;
       const bool lstm = m.mode == RNNMode::LSTM;
-      const std::vector<Tensor> values{rnd({seq, batch, input}, 21, 1.f),
-                                       rnd({batch, hidden}, 22),
-                                       lstm ? rnd({batch, hidden}, 23) : Tensor(),
-                                       rnd({r, input}, 24),
-                                       rnd({r, hidden}, 25),
-                                       rnd({r}, 26),
-                                       rnd({r}, 27)};
-      const Tensor g = rnd({seq + 2, batch, hidden}, 28, 1.f);
+      const std::vector<Tensor> values{rnd({seq, batch, input}, 21, -1.f, 1.f),
+                                       rnd({batch, hidden}, 22, -0.5f, 0.5f),
+                                       lstm ? rnd({batch, hidden}, 23, -0.5f, 0.5f) : Tensor(),
+                                       rnd({r, input}, 24, -0.5f, 0.5f),
+                                       rnd({r, hidden}, 25, -0.5f, 0.5f),
+                                       rnd({r}, 26, -0.5f, 0.5f),
+                                       rnd({r}, 27, -0.5f, 0.5f)};
+      const Tensor g = rnd({seq + 2, batch, hidden}, 28, -1.f, 1.f);
       std::vector<std::vector<Tensor>> leaves(2);
       std::vector<Tensor> outs;
       for (int path = 0; path < 2; ++path) {

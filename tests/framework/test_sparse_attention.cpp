@@ -15,21 +15,15 @@
 #include "framework/random.h"
 #include "gradcheck.h"
 #include "layers/attention/scaled_dot_product.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::check_gradients;
-using heed::testing::GradCase;
+using namespace heed::testing;
 using V = const std::vector<Tensor>&;
 
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -2.f, float high = 2.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
 
 Generator& unused_generator() {
   static Generator gen(0);
@@ -65,7 +59,7 @@ TEST_CASE("sparsemax: a projection onto the simplex, exactly sparse, masked keys
   // z = [1, 0.8, -1]: tau = 0.4, p = [0.6, 0.4, 0] (Martins & Astudillo 2016, eq. 2).
   const Tensor p = ops::sparsemax(Tensor::from_vector({1.f, 0.8f, -1.f}, {3}));
   check_close(p.to_vector(), {0.6f, 0.4f, 0.f}, 1e-6f, 0, "sparsemax([1, 0.8, -1])");
-  const Tensor masked = ops::masked_fill(rnd({2, 3, 5}, 1), row_mask(), -kInf);
+  const Tensor masked = ops::masked_fill(rnd({2, 3, 5}, 1, -2.f, 2.f), row_mask(), -kInf);
   const std::vector<float> w = ops::sparsemax(masked).to_vector();
   const std::vector<float> m = row_mask().to_vector();
   for (int64_t r = 0; r < 6; ++r) {
@@ -89,7 +83,7 @@ TEST_CASE("topk_mask keeps the k largest finite scores of each row, ties to the 
 
 TEST_CASE(
     "normalizer gradients: sparsemax, topk, gumbel with fixed noise, with and without masks") {
-  const Tensor x = rnd({2, 3, 5}, 2);
+  const Tensor x = rnd({2, 3, 5}, 2, -2.f, 2.f);
   const Tensor noise = ops::gumbel_noise({2, 3, 5}, unused_generator());
   const std::vector<GradCase> cases = {
       {"softmax", normalized(normalizer("softmax"), Tensor()), {x}},
@@ -121,7 +115,7 @@ TEST_CASE("straight-through: one-hot forward, the soft distribution's gradient b
             normalizer("gumbel", 0, 0.7f, false, noise)}}) {
     for (const Tensor& mask : {Tensor(), row_mask()}) {
       INFO(name, mask.defined() ? ", masked" : "");
-      const Tensor x = rnd({2, 3, 5}, 3).requires_grad_();
+      const Tensor x = rnd({2, 3, 5}, 3, -2.f, 2.f).requires_grad_();
       const Tensor x2 = x.detach().clone().requires_grad_();
       const Tensor s = mask.defined() ? ops::masked_fill(x, mask, -kInf) : x;
       const Tensor s2 = mask.defined() ? ops::masked_fill(x2, mask, -kInf) : x2;
@@ -140,7 +134,7 @@ TEST_CASE("straight-through: one-hot forward, the soft distribution's gradient b
         CHECK(sum == (all_masked ? 0.0 : 1.0));
         if (!all_masked) CHECK(yv[r * 5 + best] == 1.f);
       }
-      const Tensor w = rnd({2, 3, 5}, 4);
+      const Tensor w = rnd({2, 3, 5}, 4, -2.f, 2.f);
       ops::sum(y * w).backward();
       ops::sum(y_soft * w).backward();
       check_close(x.grad().to_vector(), x2.grad().to_vector(), 1e-6f, 0, "gradient");
@@ -149,7 +143,7 @@ TEST_CASE("straight-through: one-hot forward, the soft distribution's gradient b
 }
 
 TEST_CASE("gumbel attention draws noise from the generator in training only, reproducibly") {
-  const Tensor s = rnd({2, 3, 5}, 5);
+  const Tensor s = rnd({2, 3, 5}, 5, -2.f, 2.f);
   const nn::ScoreNormalizer n = normalizer("gumbel", 0, 1.f);
   Generator a(7), b(7), c(8);
   const std::vector<float> first = nn::normalize_scores(s, n, true, a).to_vector();
@@ -164,7 +158,7 @@ TEST_CASE("gumbel attention draws noise from the generator in training only, rep
 }
 
 TEST_CASE("bad normalizer options are reported by name") {
-  const Tensor s = rnd({2, 5}, 6);
+  const Tensor s = rnd({2, 5}, 6, -2.f, 2.f);
   CHECK_THROWS_WITH_AS(nn::normalize_scores(s, normalizer("sparsmax"), true, unused_generator()),
                        doctest::Contains("score normalizer \"sparsmax\" is not one of"),
                        heed::Error);

@@ -5,16 +5,19 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
+#include "cli.h"
 #include "framework/checkpoint.h"
 #include "framework/hdf5.h"
 #include "framework/recipe.h"
 #include "framework/trainer.h"
 #include "temp_dir.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::TempDir;
+using namespace heed::testing;
 namespace fs = std::filesystem;
 
 namespace {
@@ -52,27 +55,22 @@ std::vector<float> flat_parameters(const fs::path& checkpoint) {
   return all;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+// Trains `recipe` into `dir` to its end; returns the run's last checkpoint.
+fs::path train_run(const nlohmann::json& recipe, const fs::path& dir) {
+  Trainer trainer(recipe, dir.string());
+  trainer.train();
+  return dir / "checkpoints" / "last.h5";
 }
 
-struct CliResult {
-  int status;
-  std::string err;
-};
-
-CliResult run_cli(const std::string& args, const fs::path& dir) {
-  const fs::path err = dir / "stderr.txt";
-  const std::string cmd = std::string(HEED_BINARY) + " " + args + " > /dev/null 2> " + err.string();
-  const int raw = std::system(cmd.c_str());
-  std::ifstream in(err);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return {WEXITSTATUS(raw), text};
+// Trains `recipe(first)` into `dir`, then resumes that run from its last checkpoint with
+// `recipe(total)` to the end, as `heed train --resume` does; returns its last checkpoint.
+fs::path train_resumed(const std::function<nlohmann::json(int64_t)>& recipe, int64_t first,
+                       int64_t total, const fs::path& dir) {
+  train_run(recipe(first), dir);
+  Trainer rest(recipe(total), dir.string());
+  rest.restore((dir / "checkpoints" / "last.h5").string());
+  CHECK(rest.train()["steps"] == total);
+  return dir / "checkpoints" / "last.h5";
 }
 
 // The customary Transformer training: AdamW without decay on biases and norms, linear warm-up
@@ -102,20 +100,8 @@ std::string train_state_of(const fs::path& checkpoint) {
 
 TEST_CASE("training N steps straight equals N/2, resume, N/2: identical parameters") {
   TempDir tmp;
-  {
-    Trainer straight(small_recipe(20), (tmp.fs_path() / "straight").string());
-    straight.train();
-  }
-  {
-    Trainer first_half(small_recipe(10), (tmp.fs_path() / "resumed").string());
-    first_half.train();
-  }
-  Trainer second_half(small_recipe(20), (tmp.fs_path() / "resumed").string());
-  second_half.restore((tmp.fs_path() / "resumed" / "checkpoints" / "last.h5").string());
-  const nlohmann::json summary = second_half.train();
-  CHECK(summary["steps"] == 20);
-  const auto a = flat_parameters(tmp.fs_path() / "straight" / "checkpoints" / "last.h5");
-  const auto b = flat_parameters(tmp.fs_path() / "resumed" / "checkpoints" / "last.h5");
+  const auto a = flat_parameters(train_run(small_recipe(20), tmp.fs_path() / "straight"));
+  const auto b = flat_parameters(train_resumed(small_recipe, 10, 20, tmp.fs_path() / "resumed"));
   REQUIRE(a.size() == b.size());
   CHECK(a == b);  // bitwise: same data order, same dropout masks, same optimizer state
 
@@ -149,19 +135,8 @@ TEST_CASE("resume with AWD-LSTM's dropouts (input, locked between layers, output
     return r;
   };
   TempDir tmp;
-  {
-    Trainer straight(recipe(16), (tmp.fs_path() / "straight").string());
-    straight.train();
-  }
-  {
-    Trainer first_half(recipe(7), (tmp.fs_path() / "resumed").string());
-    first_half.train();
-  }
-  Trainer second_half(recipe(16), (tmp.fs_path() / "resumed").string());
-  second_half.restore((tmp.fs_path() / "resumed" / "checkpoints" / "last.h5").string());
-  CHECK(second_half.train()["steps"] == 16);
-  const auto a = flat_parameters(tmp.fs_path() / "straight" / "checkpoints" / "last.h5");
-  const auto b = flat_parameters(tmp.fs_path() / "resumed" / "checkpoints" / "last.h5");
+  const auto a = flat_parameters(train_run(recipe(16), tmp.fs_path() / "straight"));
+  const auto b = flat_parameters(train_resumed(recipe, 7, 16, tmp.fs_path() / "resumed"));
   REQUIRE(a.size() == b.size());
   CHECK(a == b);
 }
@@ -171,26 +146,15 @@ TEST_CASE(
     "parameters, optimizer moments and schedule state") {
   TempDir tmp;
   const int64_t total = 24;
-  {
-    Trainer straight(scheduled_recipe(total), (tmp.fs_path() / "straight").string());
-    straight.train();
-  }
-  const fs::path straight_ckpt = tmp.fs_path() / "straight" / "checkpoints" / "last.h5";
+  const fs::path straight_ckpt = train_run(scheduled_recipe(total), tmp.fs_path() / "straight");
   const nlohmann::json straight_state = nlohmann::json::parse(train_state_of(straight_ckpt));
   CHECK(straight_state["schedule"]["t"] == total);
   // The plateau did reduce (test loss on 64 examples is noisy): the resumed runs must restore it.
   CHECK(straight_state["schedule"]["plateau"]["scales"][0].get<double>() < 1.0);
   for (const int64_t first : {int64_t{5}, int64_t{14}}) {
     INFO("interrupted after step ", first);
-    const fs::path dir = tmp.fs_path() / ("resumed" + std::to_string(first));
-    {
-      Trainer first_part(scheduled_recipe(first), dir.string());
-      first_part.train();
-    }
-    Trainer rest(scheduled_recipe(total), dir.string());
-    rest.restore((dir / "checkpoints" / "last.h5").string());
-    CHECK(rest.train()["steps"] == total);
-    const fs::path ckpt = dir / "checkpoints" / "last.h5";
+    const fs::path ckpt = train_resumed(scheduled_recipe, first, total,
+                                        tmp.fs_path() / ("resumed" + std::to_string(first)));
     CHECK(flat_parameters(ckpt) == flat_parameters(straight_ckpt));
     const Checkpoint a = load_checkpoint(ckpt.string()),
                      b = load_checkpoint(straight_ckpt.string());
@@ -227,22 +191,11 @@ TEST_CASE(
     r["schedule"] = {{"name", "one_cycle"}, {"total_steps", total}};
     return r;
   };
-  {
-    Trainer straight(recipe(total), (tmp.fs_path() / "straight").string());
-    straight.train();
-  }
-  const fs::path straight_ckpt = tmp.fs_path() / "straight" / "checkpoints" / "last.h5";
+  const fs::path straight_ckpt = train_run(recipe(total), tmp.fs_path() / "straight");
   for (const int64_t first : {int64_t{4}, int64_t{13}}) {
     INFO("interrupted after step ", first);
-    const fs::path dir = tmp.fs_path() / ("resumed" + std::to_string(first));
-    {
-      Trainer first_part(recipe(first), dir.string());
-      first_part.train();
-    }
-    Trainer rest(recipe(total), dir.string());
-    rest.restore((dir / "checkpoints" / "last.h5").string());
-    CHECK(rest.train()["steps"] == total);
-    const fs::path ckpt = dir / "checkpoints" / "last.h5";
+    const fs::path ckpt =
+        train_resumed(recipe, first, total, tmp.fs_path() / ("resumed" + std::to_string(first)));
     CHECK(flat_parameters(ckpt) == flat_parameters(straight_ckpt));
     const Checkpoint a = load_checkpoint(ckpt.string()),
                      b = load_checkpoint(straight_ckpt.string());

@@ -9,7 +9,6 @@
 
 #include <cmath>
 #include <memory>
-#include <tuple>
 
 #include "fixture.h"
 #include "framework/module.h"
@@ -22,21 +21,13 @@
 #include "layers/attention/luong.h"
 #include "layers/attention/windowed.h"
 #include "layers/positional.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::check_gradients;
-using heed::testing::Fixture;
-using heed::testing::GradCase;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 using V = const std::vector<Tensor>&;
 
 namespace {
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
 
 // [batch, key] int64 padding: the last `padded` keys of the last batch item.
 Tensor padding(int64_t batch, int64_t key, int64_t padded = 2) {
@@ -45,70 +36,9 @@ Tensor padding(int64_t batch, int64_t key, int64_t padded = 2) {
   return m;
 }
 
-// Gradient check of a module's parameters (perturbed in place) and float inputs, as
-// tests/layers/test_layers_gradcheck.cpp's check_module_gradients.
-void check_module(const std::string& name, const Module& module, const std::function<Tensor(V)>& fn,
-                  const std::vector<Tensor>& inputs, float step = 1e-2f, float atol = 2e-3f,
-                  float rtol = 2e-2f) {
-  INFO("case: ", name);
-  std::vector<Tensor> xs;
-  for (const Tensor& x : inputs) {
-    Tensor leaf = x.clone().detach();
-    if (leaf.dtype() == Dtype::Float32) leaf.requires_grad_();
-    xs.push_back(leaf);
-  }
-  const_cast<Module&>(module).zero_grad();
-  const Tensor y = fn(xs);
-  Generator gen(1234);
-  const Tensor w = Tensor::randn(y.shape(), gen);
-  y.backward(w);
-  std::vector<std::tuple<std::string, Tensor, Tensor>> targets;
-  for (const auto& [pname, p] : module.named_parameters())
-    targets.emplace_back("parameter " + pname, p, p.grad());
-  for (size_t k = 0; k < xs.size(); ++k)
-    if (xs[k].dtype() == Dtype::Float32)
-      targets.emplace_back("input " + std::to_string(k), xs[k], xs[k].grad());
-  NoGradGuard no_grad;
-  for (const auto& [what, t, grad] : targets) {
-    REQUIRE_MESSAGE(grad.defined(), what, " got no gradient");
-    const std::vector<float> analytic = grad.to_vector();
-    float* p = t.data();
-    int failures = 0;
-    for (int64_t i = 0; i < t.numel() && failures < 3; ++i) {
-      const float saved = p[i];
-      p[i] = saved + step;
-      const double plus = heed::testing::weighted_sum(fn(xs), w);
-      p[i] = saved - step;
-      const double minus = heed::testing::weighted_sum(fn(xs), w);
-      p[i] = saved;
-      const double numeric = (plus - minus) / (2.0 * step);
-      if (std::abs(numeric - analytic[i]) > atol + rtol * std::abs(numeric)) {
-        ++failures;
-        FAIL_CHECK(what, " element ", i, ": analytic ", analytic[i], " vs numeric ", numeric);
-      }
-    }
-  }
-}
-
-template <class M>
-std::shared_ptr<M> randomized(std::shared_ptr<M> m, uint64_t seed, float scale = 0.7f) {
-  Generator gen(seed);
-  for (const auto& [name, p] : m->named_parameters())
-    p.copy_(Tensor::rand(p.shape(), gen, -scale, scale));
-  m->eval();
-  return m;
-}
-
 // float32 against float64 references.
 constexpr float kAtol = 1e-5f;
 constexpr float kRtol = 1e-4f;
-
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
-}
 
 // Checks output (and weights when present) and the gradients of every listed input and of the
 // module's parameters against the fixture.
@@ -143,9 +73,12 @@ TEST_CASE("attention variants: additive and Luong gradients, inputs and paramete
   for (const bool masked : {false, true}) {
     const Tensor mask = masked ? padding(2, 5) : Tensor();
     const std::string suffix = masked ? " with padding" : " without mask";
-    auto add = randomized(std::make_shared<nn::AdditiveAttention>(4, 6, 5, 0.f, gen), 11);
-    check_module("additive" + suffix, *add,
-                 [&](V x) { return add->forward(x[0], x[1], x[2], mask).output; }, {q, k6, v});
+    auto add = randomized(std::make_shared<nn::AdditiveAttention>(4, 6, 5, 0.f, gen), 11, 0.7f);
+    add->eval();
+    check_module_gradients({"additive" + suffix,
+                            add,
+                            [&](V x) { return add->forward(x[0], x[1], x[2], mask).output; },
+                            {q, k6, v}});
     for (const std::string score : {"dot", "general", "concat"})
       for (const std::string align : {"global", "local_m", "local_p"}) {
         const int64_t key_size = score == "dot" ? 4 : 6;
@@ -157,13 +90,18 @@ TEST_CASE("attention variants: additive and Luong gradients, inputs and paramete
                                                                              .hidden_size = 5,
                                                                              .window = 2},
                                                             gen),
-                       12);
+                       12, 0.7f);
+        attn->eval();
         // local_p's window edge moves with p_t; a small step keeps it from crossing a key.
         const float step = align == "local_p" ? 2e-3f : 1e-2f;
-        check_module(
-            "luong " + score + " " + align + suffix, *attn,
-            [&](V x) { return attn->forward(x[0], x[1], x[2], mask, 1).output; },
-            {q, key_size == 4 ? k4 : k6, v}, step, 3e-3f, 3e-2f);
+        check_module_gradients(
+            {"luong " + score + " " + align + suffix,
+             attn,
+             [&](V x) { return attn->forward(x[0], x[1], x[2], mask, 1).output; },
+             {q, key_size == 4 ? k4 : k6, v},
+             3e-3f,
+             3e-2f,
+             step});
       }
   }
 }
@@ -283,7 +221,7 @@ TEST_CASE("AdditiveAttention matches the Bahdanau reference (attn_additive.json)
   const Fixture f = load_fixture("attn_additive");
   Generator gen(0);
   nn::AdditiveAttention attn(4, 6, 5, 0.f, gen);
-  attn.load_state_dict(fixture_params(f));
+  attn.load_state_dict(f.params());
   Tensor q = f.input("query").requires_grad_(), k = f.input("keys").requires_grad_(),
          v = f.input("values").requires_grad_();
   const auto a = attn.forward(q, k, v, f.input("key_padding_mask"));
@@ -308,7 +246,7 @@ TEST_CASE("LuongAttention matches the Luong references (attn_luong_*.json)") {
                              .hidden_size = f.config.at("hidden_size"),
                              .window = f.config.at("window")},
                             gen);
-    attn.load_state_dict(fixture_params(f));
+    attn.load_state_dict(f.params());
     Tensor q = f.input("query").requires_grad_(), k = f.input("keys").requires_grad_(),
            v = f.input("values").requires_grad_();
     const auto a = attn.forward(q, k, v, f.input("key_padding_mask"),

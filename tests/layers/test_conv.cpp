@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
+
 #include "fixture.h"
 #include "framework/ops.h"
 #include "framework/random.h"
@@ -18,24 +20,17 @@
 #include "layers/conv.h"
 #include "layers/flatten.h"
 #include "layers/pool.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::Fixture;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 using Names = std::vector<std::string>;
+using V = const std::vector<Tensor>&;
 
 namespace {
 
 constexpr float kAtol = 1e-5f;
 constexpr float kRtol = 1e-4f;
-
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
-}
 
 void check_output(const Fixture& f, const std::string& name, const Tensor& got) {
   CHECK(got.shape() == f.output(name).shape());
@@ -46,7 +41,7 @@ void check_output(const Fixture& f, const std::string& name, const Tensor& got) 
 // gradients of the input and of every parameter of `m`.
 void check_module(const Fixture& f, Module& m,
                   const std::function<std::pair<Tensor, Tensor>(const Tensor&)>& forward) {
-  m.load_state_dict(fixture_params(f));
+  m.load_state_dict(f.params());
   Tensor x = f.input("input").requires_grad_();
   const auto [y, attention] = forward(x);
   check_output(f, "output", y);
@@ -73,53 +68,6 @@ std::function<std::pair<Tensor, Tensor>(const Tensor&)> with_map(const M& m) {
     const nn::AttentionMap a = m.attend(x);
     return std::make_pair(a.output, a.attention);
   };
-}
-
-Names names(const Module& m, bool buffers = false) {
-  Names out;
-  for (const auto& [name, t] : buffers ? m.state_dict() : m.named_parameters()) out.push_back(name);
-  return out;
-}
-
-Tensor rnd(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, -1.f, 1.f);
-}
-
-// Finite-difference check of a module's forward with respect to its input and each parameter
-// (perturbed in place), with gradcheck.h's loss L = sum(forward(x) * w).
-void check_module_gradients(const std::string& name, Module& m, const Tensor& x_in,
-                            const std::function<Tensor(const Tensor&)>& forward) {
-  INFO("module: ", name);
-  Generator gen(99);
-  m.zero_grad();
-  Tensor x = x_in.clone().detach().requires_grad_();
-  const Tensor y = forward(x);
-  const Tensor w = Tensor::randn(y.shape(), gen);
-  y.backward(w);
-  NoGradGuard no_grad;
-  std::vector<std::pair<std::string, Tensor>> wrt{{"input", x}};
-  for (const auto& item : m.named_parameters()) wrt.push_back(item);
-  const float step = 1e-2f;
-  for (const auto& [what, t] : wrt) {
-    REQUIRE_MESSAGE(t.grad().defined(), what, " got no gradient");
-    const std::vector<float> analytic = t.grad().to_vector();
-    float* p = t.data();
-    int failures = 0;
-    for (int64_t i = 0; i < t.numel() && failures < 3; ++i) {
-      const float saved = p[i];
-      p[i] = saved + step;
-      const double plus = heed::testing::weighted_sum(forward(x), w);
-      p[i] = saved - step;
-      const double minus = heed::testing::weighted_sum(forward(x), w);
-      p[i] = saved;
-      const double numeric = (plus - minus) / (2.0 * step);
-      if (std::abs(numeric - analytic[i]) > 3e-3 + 3e-2 * std::abs(numeric)) {
-        ++failures;
-        FAIL_CHECK(what, " element ", i, ": analytic ", analytic[i], " vs numeric ", numeric);
-      }
-    }
-  }
 }
 
 }  // namespace
@@ -296,26 +244,25 @@ TEST_CASE("nn::BatchNorm: training moves the running statistics, eval uses them"
 
 TEST_CASE("conv layers: gradient checks of SE, CBAM (and their parts) and BatchNorm2d") {
   Generator gen(7);
-  nn::SqueezeExcitation se(6, gen, 2);
-  nn::ChannelAttention ca(6, gen, 3);
-  nn::SpatialAttention sa(gen, 3);
-  nn::CBAM cbam(4, gen, 2, 3);
-  nn::BatchNorm2d bn({.num_features = 3});
-  check_module_gradients("SqueezeExcitation", se, rnd({2, 6, 3, 3}, 1),
-                         [&](const Tensor& x) { return se.forward(x); });
-  check_module_gradients("SqueezeExcitation over [batch, C, L]", se, rnd({2, 6, 5}, 2),
-                         [&](const Tensor& x) { return se.forward(x); });
-  check_module_gradients("ChannelAttention", ca, rnd({2, 6, 3, 2}, 3),
-                         [&](const Tensor& x) { return ca.forward(x); });
-  check_module_gradients("SpatialAttention", sa, rnd({2, 3, 4, 4}, 4),
-                         [&](const Tensor& x) { return sa.forward(x); });
-  check_module_gradients("CBAM", cbam, rnd({2, 4, 3, 3}, 5),
-                         [&](const Tensor& x) { return cbam.forward(x); });
-  check_module_gradients("BatchNorm2d training", bn, rnd({3, 3, 2, 2}, 6),
-                         [&](const Tensor& x) { return bn.forward(x); });
-  bn.eval();
-  check_module_gradients("BatchNorm2d eval", bn, rnd({3, 3, 2, 2}, 7),
-                         [&](const Tensor& x) { return bn.forward(x); });
+  auto se = std::make_shared<nn::SqueezeExcitation>(6, gen, 2);
+  auto ca = std::make_shared<nn::ChannelAttention>(6, gen, 3);
+  auto sa = std::make_shared<nn::SpatialAttention>(gen, 3);
+  auto cbam = std::make_shared<nn::CBAM>(4, gen, 2, 3);
+  auto bn = std::make_shared<nn::BatchNorm2d>(nn::BatchNormOptions{.num_features = 3});
+  // With respect to the input and each parameter, w drawn from seed 99, within 3e-3 + 3e-2
+  // |numeric|.
+  auto check = [](const std::string& name, const auto& m, const Tensor& x) {
+    check_module_gradients(
+        {name, m, [m](V v) { return m->forward(v[0]); }, {x}, 3e-3f, 3e-2f, 1e-2f, 99});
+  };
+  check("SqueezeExcitation", se, rnd({2, 6, 3, 3}, 1));
+  check("SqueezeExcitation over [batch, C, L]", se, rnd({2, 6, 5}, 2));
+  check("ChannelAttention", ca, rnd({2, 6, 3, 2}, 3));
+  check("SpatialAttention", sa, rnd({2, 3, 4, 4}, 4));
+  check("CBAM", cbam, rnd({2, 4, 3, 3}, 5));
+  check("BatchNorm2d training", bn, rnd({3, 3, 2, 2}, 6));
+  bn->eval();
+  check("BatchNorm2d eval", bn, rnd({3, 3, 2, 2}, 7));
 }
 
 TEST_CASE("conv layers: bad options and inputs give errors naming the layer and shapes") {

@@ -20,22 +20,13 @@
 #include "layers/transformer.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::Fixture;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 
 namespace {
 
 // float32 against float64 references.
 constexpr float kAtol = 1e-5f;
 constexpr float kRtol = 1e-4f;
-
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
-}
 
 // L = sum_o sum(o * grad_outputs[o]), the loss the fixtures' gradients belong to.
 Tensor weighted_loss(const Fixture& f, const std::vector<std::pair<std::string, Tensor>>& outputs) {
@@ -70,7 +61,7 @@ TEST_CASE("nn::Linear matches PyTorch (tests/fixtures/linear.json, make_fixtures
   const Fixture f = load_fixture("linear");
   Generator gen(0);
   nn::Linear layer(5, 3, gen);
-  layer.load_state_dict(fixture_params(f));
+  layer.load_state_dict(f.params());
   Tensor x = leaf_input(f);
   const Tensor y = layer.forward(x);
   check_output(f, "output", y);
@@ -85,7 +76,7 @@ TEST_CASE(
   const Fixture f = load_fixture("lstm");
   Generator gen(0);
   nn::LSTM lstm({.input_size = 4, .hidden_size = 3, .num_layers = 2, .batch_first = true}, gen);
-  lstm.load_state_dict(fixture_params(f));
+  lstm.load_state_dict(f.params());
   Tensor x = leaf_input(f);
   const nn::LSTMOutput out = lstm.forward(x);  // zero initial state, as the fixture
   check_output(f, "output", out.output);
@@ -103,7 +94,7 @@ TEST_CASE(
   const Fixture f = load_fixture("lstm");
   Generator gen(0);
   nn::LSTM lstm({.input_size = 4, .hidden_size = 3, .num_layers = 2, .batch_first = false}, gen);
-  lstm.load_state_dict(fixture_params(f));
+  lstm.load_state_dict(f.params());
   Tensor x = f.input("input").transpose(0, 1).contiguous().requires_grad_();  // [seq, batch, input]
   const nn::LSTMOutput out = lstm.forward(x);
   check_close(out.output.transpose(0, 1).to_vector(), f.output("output").to_vector(), kAtol, kRtol,
@@ -129,7 +120,7 @@ TEST_CASE(
       const Fixture f = load_fixture(name);
       Generator gen(0);
       nn::MultiheadAttention mha(8, 2, 0.f, gen);
-      mha.load_state_dict(fixture_params(f));
+      mha.load_state_dict(f.params());
       const Tensor padding = name == "mha_padding" ? f.input("key_padding_mask") : Tensor();
       const Tensor mask = name == "mha_causal" ? nn::causal_mask(6, 6) : Tensor();
       if (mask.defined())
@@ -157,7 +148,7 @@ TEST_CASE(
     "case_layer_norm)") {
   const Fixture f = load_fixture("layer_norm");
   nn::LayerNorm norm(6, f.config.at("eps").get<float>());
-  norm.load_state_dict(fixture_params(f));
+  norm.load_state_dict(f.params());
   Tensor x = leaf_input(f);
   const Tensor y = norm.forward(x);
   check_output(f, "output", y);
@@ -173,7 +164,7 @@ TEST_CASE(
   const Fixture f = load_fixture("embedding");
   Generator gen(0);
   nn::Embedding emb(10, 4, gen, /*padding_idx=*/0);
-  emb.load_state_dict(fixture_params(f));
+  emb.load_state_dict(f.params());
   const Tensor ids = f.input("input");  // contains the padding id 0 twice and id 4 twice
   const Tensor y = emb.forward(ids);
   check_output(f, "output", y);
@@ -197,7 +188,7 @@ TEST_CASE(
                                      .layer_norm_eps = 1e-5f,
                                      .norm_first = true},
                                     gen);
-  layer.load_state_dict(fixture_params(f));
+  layer.load_state_dict(f.params());
   Tensor x = leaf_input(f);
   const Tensor y = layer.forward(x, f.input("src_key_padding_mask"));
   check_output(f, "output", y);

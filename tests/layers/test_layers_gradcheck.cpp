@@ -1,8 +1,8 @@
 // Finite-difference gradient checks of every layer, with respect to its inputs AND its parameters.
 //
 // check_gradients (tests/gradcheck.h) differentiates a function of its inputs; a layer's
-// parameters are not inputs of forward(), so check_module_gradients below perturbs them in place:
-// for every element of every named parameter and every float input it compares the analytic
+// parameters are not inputs of forward(), so check_module_gradients (also there) perturbs them in
+// place: for every element of every named parameter and every float input it compares the analytic
 // gradient of L = sum(f(x) * w) (one backward, w a fixed random cotangent) with the central
 // difference (L(p + h) - L(p - h)) / 2h. Sizes are tiny (seq <= 4, hidden <= 3, embed 4, heads 2)
 // so the whole file runs in well under a second.
@@ -11,7 +11,6 @@
 
 #include <cmath>
 #include <memory>
-#include <tuple>
 
 #include "framework/module.h"
 #include "framework/ops.h"
@@ -24,97 +23,13 @@
 #include "layers/linear.h"
 #include "layers/rnn.h"
 #include "layers/transformer.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_gradients;
-using heed::testing::Fn;
-using heed::testing::GradCase;
+using namespace heed::testing;
 using V = const std::vector<Tensor>&;
 
 namespace {
-
-/// One table entry: `fn` runs `module` (which it captures) on the inputs.
-struct ModuleGradCase {
-  std::string name;
-  std::shared_ptr<Module> module;
-  Fn fn;
-  std::vector<Tensor> inputs;  // float32 inputs are checked; int64 ones are passed through
-  float atol = 2e-3f;
-  float rtol = 2e-2f;
-  float step = 1e-2f;
-};
-
-/// Central differences over every element of every named parameter of the module and of every
-/// float input, against the gradients of one backward of sum(fn(inputs) * w).
-void check_module_gradients(const ModuleGradCase& c) {
-  INFO("case: ", c.name);
-  std::vector<Tensor> xs;
-  for (const Tensor& x : c.inputs) {
-    Tensor leaf = x.clone().detach();
-    if (leaf.dtype() == Dtype::Float32) leaf.requires_grad_();
-    xs.push_back(leaf);
-  }
-  c.module->zero_grad();
-  const Tensor y = c.fn(xs);
-  Generator gen(1234);
-  const Tensor w = Tensor::randn(y.shape(), gen);
-  y.backward(w);
-
-  // (what, tensor perturbed in place, its analytic gradient)
-  std::vector<std::tuple<std::string, Tensor, Tensor>> targets;
-  for (const auto& [name, p] : c.module->named_parameters())
-    targets.emplace_back("parameter " + name, p, p.grad());
-  for (size_t k = 0; k < xs.size(); ++k)
-    if (xs[k].dtype() == Dtype::Float32)
-      targets.emplace_back("input " + std::to_string(k), xs[k], xs[k].grad());
-  REQUIRE(!targets.empty());
-
-  NoGradGuard no_grad;
-  for (const auto& [what, t, grad] : targets) {
-    REQUIRE_MESSAGE(grad.defined(), what, " got no gradient");
-    REQUIRE_MESSAGE(grad.shape() == t.shape(), what, ": gradient of shape ", grad.shape());
-    REQUIRE(t.is_contiguous());
-    const std::vector<float> analytic = grad.to_vector();
-    float* p = t.data();
-    int failures = 0;
-    for (int64_t i = 0; i < t.numel() && failures < 3; ++i) {
-      const float saved = p[i];
-      p[i] = saved + c.step;
-      const double plus = heed::testing::weighted_sum(c.fn(xs), w);
-      p[i] = saved - c.step;
-      const double minus = heed::testing::weighted_sum(c.fn(xs), w);
-      p[i] = saved;
-      const double numeric = (plus - minus) / (2.0 * c.step);
-      if (!std::isfinite(analytic[i]) ||
-          std::abs(numeric - analytic[i]) > c.atol + c.rtol * std::abs(numeric)) {
-        ++failures;
-        FAIL_CHECK(what, " element ", i, ": analytic ", analytic[i], " vs numeric ", numeric);
-      }
-    }
-  }
-}
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
-
-/// Overwrites every parameter with U(-scale, scale): zero-initialized biases and the ones of a
-/// LayerNorm would leave parts of the gradients untested.
-template <class M>
-std::shared_ptr<M> randomized(std::shared_ptr<M> m, uint64_t seed, float scale = 0.5f) {
-  Generator gen(seed);
-  for (const auto& [name, p] : m->named_parameters())
-    p.copy_(Tensor::rand(p.shape(), gen, -scale, scale));
-  return m;
-}
-
-/// Several outputs as one flat tensor, so that every one of them carries a cotangent.
-Tensor flat(const std::vector<Tensor>& outputs) {
-  std::vector<Tensor> parts;
-  for (const Tensor& t : outputs) parts.push_back(t.reshape({-1}));
-  return ops::concat(parts, 0);
-}
 
 // Dropout is 0 in every case below: this generator is only ever passed through, never drawn from.
 Generator& unused_generator() {

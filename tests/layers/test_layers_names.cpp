@@ -23,17 +23,13 @@
 #include "layers/rnn.h"
 #include "layers/rnn_cell.h"
 #include "layers/transformer.h"
+#include "testing.h"
 
 using namespace heed;
+using namespace heed::testing;
 using Names = std::vector<std::string>;
 
 namespace {
-
-Names names(const Module& m) {
-  Names out;
-  for (const auto& [name, t] : m.named_parameters()) out.push_back(name);
-  return out;
-}
 
 // The "params" keys of a fixture in file order (nlohmann::json would sort them).
 Names fixture_param_order(const std::string& fixture) {
@@ -54,11 +50,6 @@ std::vector<std::vector<float>> snapshot(const Module& m) {
 
 nn::TransformerEncoderLayerOptions encoder_options(float dropout = 0.1f) {
   return {.d_model = 8, .nhead = 2, .dim_feedforward = 16, .dropout = dropout};
-}
-
-Tensor rnd(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, -1.f, 1.f);
 }
 
 // All values within [-bound, bound], not all equal, and spread over most of the range (so a

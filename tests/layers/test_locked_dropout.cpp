@@ -15,16 +15,12 @@
 #include "layers/dropout.h"
 #include "layers/models/sequence_classifier.h"
 #include "layers/rnn.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
+using namespace heed::testing;
 
 namespace {
-
-Tensor rnd(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, -1.f, 1.f);
-}
 
 // A generator in the same state as `gen`, to replay the draws a forward is about to make.
 Generator replay_of(const Generator& gen) {

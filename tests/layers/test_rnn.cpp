@@ -11,7 +11,6 @@
 
 #include <cmath>
 #include <memory>
-#include <tuple>
 
 #include "fixture.h"
 #include "framework/config.h"
@@ -23,29 +22,14 @@
 #include "layers/models/sequence_classifier.h"
 #include "layers/rnn.h"
 #include "layers/rnn_cell.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::check_gradients;
-using heed::testing::Fixture;
-using heed::testing::GradCase;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 using ops::RNNMode;
 using V = const std::vector<Tensor>&;
 
 namespace {
-
-Tensor rnd(const Shape& shape, uint64_t seed, float scale = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, -scale, scale);
-}
-
-Tensor flat(const std::vector<Tensor>& parts) {
-  std::vector<Tensor> flat_parts;
-  for (const Tensor& p : parts)
-    if (p.defined()) flat_parts.push_back(p.reshape({-1}));
-  return ops::concat(flat_parts, 0);
-}
 
 const char* mode_name(RNNMode m) {
   switch (m) {
@@ -72,12 +56,13 @@ struct OpCase {
 GradCase op_case(const OpCase& c, uint64_t seed) {
   const int64_t seq = 4, batch = 3, in = 2, H = 3, gh = ops::rnn_gates(c.mode) * H;
   const bool lstm = c.mode == RNNMode::LSTM;
-  std::vector<Tensor> inputs{rnd({seq, batch, in}, seed), rnd({batch, H}, seed + 1, 0.5f),
-                             lstm ? rnd({batch, H}, seed + 2, 0.5f) : Tensor(),
-                             rnd({gh, in}, seed + 3, 0.7f), rnd({gh, H}, seed + 4, 0.7f)};
+  std::vector<Tensor> inputs{rnd({seq, batch, in}, seed), rnd({batch, H}, seed + 1, -0.5f, 0.5f),
+                             lstm ? rnd({batch, H}, seed + 2, -0.5f, 0.5f) : Tensor(),
+                             rnd({gh, in}, seed + 3, -0.7f, 0.7f),
+                             rnd({gh, H}, seed + 4, -0.7f, 0.7f)};
   if (c.bias) {
-    inputs.push_back(rnd({gh}, seed + 5, 0.5f));
-    inputs.push_back(rnd({gh}, seed + 6, 0.5f));
+    inputs.push_back(rnd({gh}, seed + 5, -0.5f, 0.5f));
+    inputs.push_back(rnd({gh}, seed + 6, -0.5f, 0.5f));
   }
   std::string name = std::string(mode_name(c.mode)) + (c.reverse ? " reverse" : " forward") +
                      (c.bias ? "" : ", no bias") +
@@ -199,60 +184,9 @@ TEST_CASE("rnn_layer_fused: bad arguments throw heed::Error naming the op and th
 
 namespace {
 
-struct ModuleCase {
-  std::string name;
-  std::shared_ptr<Module> module;
-  heed::testing::Fn fn;
-  std::vector<Tensor> inputs;  // float32 ones are checked, int64 ones passed through
-  float atol = 2e-3f, rtol = 2e-2f, step = 1e-2f;
-};
-
-// Central differences over every element of every parameter and float input against one backward
-// of sum(fn(inputs) * w) (as tests/layers/test_layers_gradcheck.cpp).
-void check_module_gradients(const ModuleCase& c) {
-  INFO("case: ", c.name);
-  std::vector<Tensor> xs;
-  for (const Tensor& x : c.inputs) {
-    Tensor leaf = x.clone().detach();
-    if (leaf.dtype() == Dtype::Float32) leaf.requires_grad_();
-    xs.push_back(leaf);
-  }
-  c.module->zero_grad();
-  const Tensor y = c.fn(xs);
-  Generator gen(1234);
-  const Tensor w = Tensor::randn(y.shape(), gen);
-  y.backward(w);
-  std::vector<std::tuple<std::string, Tensor, Tensor>> targets;
-  for (const auto& [name, p] : c.module->named_parameters())
-    targets.emplace_back("parameter " + name, p, p.grad());
-  for (size_t k = 0; k < xs.size(); ++k)
-    if (xs[k].dtype() == Dtype::Float32)
-      targets.emplace_back("input " + std::to_string(k), xs[k], xs[k].grad());
-  NoGradGuard no_grad;
-  for (const auto& [what, t, grad] : targets) {
-    REQUIRE_MESSAGE(grad.defined(), what, " got no gradient");
-    const std::vector<float> analytic = grad.to_vector();
-    float* p = t.data();
-    int failures = 0;
-    for (int64_t i = 0; i < t.numel() && failures < 3; ++i) {
-      const float saved = p[i];
-      p[i] = saved + c.step;
-      const double plus = heed::testing::weighted_sum(c.fn(xs), w);
-      p[i] = saved - c.step;
-      const double minus = heed::testing::weighted_sum(c.fn(xs), w);
-      p[i] = saved;
-      const double numeric = (plus - minus) / (2.0 * c.step);
-      if (std::abs(numeric - analytic[i]) > c.atol + c.rtol * std::abs(numeric)) {
-        ++failures;
-        FAIL_CHECK(what, " element ", i, ": analytic ", analytic[i], " vs numeric ", numeric);
-      }
-    }
-  }
-}
-
 template <class Layer>
-ModuleCase layer_case(const std::string& name, const nn::RNNOptions& o, int64_t batch, int64_t seq,
-                      const Tensor& lengths, bool initial_state, uint64_t seed) {
+ModuleGradCase layer_case(const std::string& name, const nn::RNNOptions& o, int64_t batch,
+                          int64_t seq, const Tensor& lengths, bool initial_state, uint64_t seed) {
   Generator gen(seed);
   auto layer = std::make_shared<Layer>(o, gen);
   const int64_t states = o.num_layers * (o.bidirectional ? 2 : 1);
@@ -260,17 +194,18 @@ ModuleCase layer_case(const std::string& name, const nn::RNNOptions& o, int64_t 
   std::vector<Tensor> inputs{rnd(
       o.batch_first ? Shape{batch, seq, o.input_size} : Shape{seq, batch, o.input_size}, seed + 1)};
   if (initial_state) {
-    inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 2, 0.5f));
-    if (lstm) inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 3, 0.5f));
+    inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 2, -0.5f, 0.5f));
+    if (lstm) inputs.push_back(rnd({states, batch, o.hidden_size}, seed + 3, -0.5f, 0.5f));
   }
-  ModuleCase c{name, layer,
-               [layer, lengths, initial_state, lstm](V x) {
-                 const nn::RNNOutput out =
-                     initial_state ? layer->forward(x[0], lengths, x[1], lstm ? x[2] : Tensor())
-                                   : layer->forward(x[0], lengths);
-                 return flat({out.output, out.h_n, out.c_n});
-               },
-               inputs};
+  ModuleGradCase c{
+      name, layer,
+      [layer, lengths, initial_state, lstm](V x) {
+        const nn::RNNOutput out = initial_state
+                                      ? layer->forward(x[0], lengths, x[1], lstm ? x[2] : Tensor())
+                                      : layer->forward(x[0], lengths);
+        return lstm ? flat({out.output, out.h_n, out.c_n}) : flat({out.output, out.h_n});
+      },
+      inputs};
   if (layer->mode == RNNMode::RNN_RELU) c.step = 1e-3f;
   return c;
 }
@@ -287,7 +222,7 @@ TEST_CASE(
   relu.nonlinearity = "relu";
   nn::RNNOptions seq_first{.input_size = 2, .hidden_size = 3, .batch_first = false};
   nn::RNNOptions no_bias{.input_size = 3, .hidden_size = 2, .bias = false, .bidirectional = true};
-  const std::vector<ModuleCase> cases{
+  const std::vector<ModuleGradCase> cases{
       layer_case<nn::RNN>("RNN tanh, bidirectional, 2 layers, lengths, h0", bi2, 2, 3, len, true,
                           10),
       layer_case<nn::RNN>("RNN relu, bidirectional, 2 layers, lengths", relu, 2, 3, len, false, 20),
@@ -301,7 +236,7 @@ TEST_CASE(
       layer_case<nn::LSTM>("LSTM bidirectional, bias=false, lengths", no_bias, 2, 3, len, true, 70),
       layer_case<nn::GRU>("GRU bidirectional, bias=false, lengths", no_bias, 2, 3, len, false, 80),
   };
-  for (const ModuleCase& c : cases) check_module_gradients(c);
+  for (const ModuleGradCase& c : cases) check_module_gradients(c);
 }
 
 TEST_CASE("layer gradients: RNNCell (tanh, relu), LSTMCell, GRUCell, with and without a state") {
@@ -316,8 +251,8 @@ TEST_CASE("layer gradients: RNNCell (tanh, relu), LSTMCell, GRUCell, with and wi
       std::make_shared<nn::GRUCell>(nn::RNNCellOptions{.input_size = 3, .hidden_size = 2}, gen);
   auto gru_nb = std::make_shared<nn::GRUCell>(
       nn::RNNCellOptions{.input_size = 3, .hidden_size = 2, .bias = false}, gen);
-  const Tensor x = rnd({2, 3}, 1), h = rnd({2, 2}, 2, 0.5f), c = rnd({2, 2}, 3, 0.5f);
-  std::vector<ModuleCase> cases{
+  const Tensor x = rnd({2, 3}, 1), h = rnd({2, 2}, 2, -0.5f, 0.5f), c = rnd({2, 2}, 3, -0.5f, 0.5f);
+  std::vector<ModuleGradCase> cases{
       {"RNNCell tanh", rnn, [rnn](V v) { return rnn->forward(v[0], v[1]); }, {x, h}},
       {"RNNCell relu", relu, [relu](V v) { return relu->forward(v[0], v[1]); }, {x, h}},
       {"LSTMCell",
@@ -341,7 +276,7 @@ TEST_CASE("layer gradients: RNNCell (tanh, relu), LSTMCell, GRUCell, with and wi
        {x, h}},
   };
   cases[1].step = 1e-3f;
-  for (const ModuleCase& k : cases) check_module_gradients(k);
+  for (const ModuleGradCase& k : cases) check_module_gradients(k);
 }
 
 // ---- PyTorch fixtures
@@ -349,13 +284,6 @@ TEST_CASE("layer gradients: RNNCell (tanh, relu), LSTMCell, GRUCell, with and wi
 namespace {
 
 constexpr float kAtol = 1e-5f, kRtol = 1e-4f;
-
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
-}
 
 void check_tensor(const Tensor& got, const Tensor& want, const std::string& what) {
   REQUIRE_MESSAGE(got.defined(), what, " is undefined");
@@ -402,7 +330,7 @@ void check_layer_fixture(const std::string& file) {
   if (kind == "LSTM") layer = std::make_unique<nn::LSTM>(o, gen);
   if (kind == "GRU") layer = std::make_unique<nn::GRU>(o, gen);
   REQUIRE(layer);
-  layer->load_state_dict(fixture_params(f));
+  layer->load_state_dict(f.params());
   const nlohmann::json& in = f.json.at("inputs");
   std::vector<std::pair<std::string, Tensor>> inputs{{"input", f.input("input").requires_grad_()}};
   for (const char* s : {"h0", "c0"})
@@ -432,14 +360,14 @@ TEST_CASE("nn::RNNCell / LSTMCell / GRUCell match PyTorch (tests/fixtures/rnn_*c
   {
     const Fixture f = load_fixture("rnn_cell");
     nn::RNNCell cell(o, gen);
-    cell.load_state_dict(fixture_params(f));
+    cell.load_state_dict(f.params());
     const Tensor x = f.input("input").requires_grad_(), h = f.input("h").requires_grad_();
     check_backward(f, {{"h", cell.forward(x, h)}}, {{"input", x}, {"h", h}}, cell);
   }
   {
     const Fixture f = load_fixture("rnn_lstm_cell");
     nn::LSTMCell cell(o, gen);
-    cell.load_state_dict(fixture_params(f));
+    cell.load_state_dict(f.params());
     const Tensor x = f.input("input").requires_grad_(), h = f.input("h").requires_grad_(),
                  c = f.input("c").requires_grad_();
     const nn::LSTMState s = cell.forward(x, h, c);
@@ -448,7 +376,7 @@ TEST_CASE("nn::RNNCell / LSTMCell / GRUCell match PyTorch (tests/fixtures/rnn_*c
   {
     const Fixture f = load_fixture("rnn_gru_cell");
     nn::GRUCell cell(o, gen);
-    cell.load_state_dict(fixture_params(f));
+    cell.load_state_dict(f.params());
     const Tensor x = f.input("input").requires_grad_(), h = f.input("h").requires_grad_();
     check_backward(f, {{"h", cell.forward(x, h)}}, {{"input", x}, {"h", h}}, cell);
   }

@@ -26,35 +26,15 @@
 #include "layers/models/sequence_classifier.h"
 #include "layers/transformer.h"
 #include "layers/transformer_decoder.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
-using heed::testing::Fixture;
-using heed::testing::load_fixture;
+using namespace heed::testing;
 using V = const std::vector<Tensor>&;
 
 namespace {
 
 constexpr float kAtol = 1e-5f, kRtol = 1e-4f;
-
-Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float high = 1.f) {
-  Generator gen(seed);
-  return Tensor::rand(shape, gen, low, high);
-}
-
-template <class M>
-std::shared_ptr<M> randomized(std::shared_ptr<M> m, uint64_t seed, float scale = 0.5f) {
-  Generator gen(seed);
-  for (const auto& [name, p] : m->named_parameters())
-    p.copy_(Tensor::rand(p.shape(), gen, -scale, scale));
-  return m;
-}
-
-std::vector<std::string> names(const Module& m) {
-  std::vector<std::string> out;
-  for (const auto& [name, p] : m.named_parameters()) out.push_back(name);
-  return out;
-}
 
 // nlohmann::json keeps object keys sorted, so the fixture gives the set of names, not the order.
 std::vector<std::string> sorted(std::vector<std::string> names) {
@@ -66,13 +46,6 @@ std::vector<std::string> fixture_param_names(const Fixture& f) {
   std::vector<std::string> out;
   for (const auto& item : f.json.at("params").items()) out.push_back(item.key());
   return sorted(out);
-}
-
-StateDict fixture_params(const Fixture& f) {
-  StateDict state;
-  for (const auto& item : f.json.at("params").items())
-    state.emplace_back(item.key(), f.param(item.key()));
-  return state;
 }
 
 Tensor leaf(const Fixture& f, const std::string& name) {
@@ -87,52 +60,6 @@ void check_grads(const Module& m, const Fixture& f,
   }
   for (const auto& [name, x] : inputs)
     check_close(x.grad().to_vector(), f.grad(name).to_vector(), kAtol, kRtol, "grad of " + name);
-}
-
-// Central differences over every element of every parameter of `m` and every float input, against
-// one backward of sum(fn(x) * w). `fn` must be deterministic (it reseeds any generator it uses).
-void check_module_gradients(const std::string& what, const Module& m,
-                            const std::function<Tensor(V)>& fn, const std::vector<Tensor>& inputs,
-                            float atol = 2e-3f, float rtol = 2e-2f, float step = 1e-2f) {
-  INFO("case: ", what);
-  std::vector<Tensor> xs;
-  for (const Tensor& x : inputs) xs.push_back(x.clone().detach().requires_grad_());
-  for (const auto& [name, p] : m.named_parameters()) p.set_grad(Tensor());
-  const Tensor y = fn(xs);
-  Generator gen(1234);
-  const Tensor w = Tensor::randn(y.shape(), gen);
-  y.backward(w);
-  std::vector<std::pair<std::string, Tensor>> targets;
-  for (const auto& [name, p] : m.named_parameters()) targets.emplace_back(name, p);
-  for (size_t k = 0; k < xs.size(); ++k) targets.emplace_back("input " + std::to_string(k), xs[k]);
-  NoGradGuard no_grad;
-  for (const auto& [name, t] : targets) {
-    REQUIRE_MESSAGE(t.grad().defined(), name, " got no gradient");
-    const std::vector<float> analytic = t.grad().to_vector();
-    float* p = t.data();
-    int failures = 0;
-    for (int64_t i = 0; i < t.numel() && failures < 3; ++i) {
-      const float saved = p[i];
-      p[i] = saved + step;
-      const double plus = testing::weighted_sum(fn(xs), w);
-      p[i] = saved - step;
-      const double minus = testing::weighted_sum(fn(xs), w);
-      p[i] = saved;
-      const double numeric = (plus - minus) / (2.0 * step);
-      if (!std::isfinite(analytic[i]) ||
-          std::abs(numeric - analytic[i]) > atol + rtol * std::abs(numeric)) {
-        ++failures;
-        FAIL_CHECK(name, " element ", i, ": analytic ", analytic[i], " vs numeric ", numeric);
-      }
-    }
-  }
-}
-
-Tensor flat(const std::vector<Tensor>& outputs) {
-  std::vector<Tensor> parts;
-  for (const Tensor& t : outputs)
-    if (t.defined()) parts.push_back(t.reshape({-1}));
-  return ops::concat(parts, 0);
 }
 
 nn::MultiheadAttentionOptions mha_options(const nn::AttentionVariant& variant, int64_t kdim = 0,
@@ -158,7 +85,7 @@ TEST_CASE(
   CHECK(sorted(names(mha)) == fixture_param_names(f));
   CHECK(names(mha) == std::vector<std::string>{"q_proj_weight", "k_proj_weight", "v_proj_weight",
                                                "in_proj_bias", "out_proj.weight", "out_proj.bias"});
-  mha.load_state_dict(fixture_params(f));
+  mha.load_state_dict(f.params());
   const Tensor q = leaf(f, "query"), k = leaf(f, "key"), v = leaf(f, "value");
   const nn::AttentionOutput a =
       mha.forward(q, k, v, f.input("key_padding_mask"), f.input("attn_mask"));
@@ -198,7 +125,7 @@ TEST_CASE(
                                        .activation = activation,
                                        .norm_first = norm_first},
                                       gen);
-    layer.load_state_dict(fixture_params(f));
+    layer.load_state_dict(f.params());
     const Tensor x = leaf(f, "input");
     const Tensor mask = f.json.at("inputs").contains("src_mask") ? f.input("src_mask") : Tensor();
     const Tensor y = layer.forward(x, f.input("src_key_padding_mask"), mask);
@@ -233,7 +160,7 @@ TEST_CASE(
                                    "linear1.weight", "linear1.bias", "linear2.weight",
                                    "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight",
                                    "norm2.bias", "norm3.weight", "norm3.bias"});
-    layer.load_state_dict(fixture_params(f));
+    layer.load_state_dict(f.params());
     const Tensor tgt = leaf(f, "tgt"), memory = leaf(f, "memory");
     const Tensor y =
         layer.forward(tgt, memory, f.input("tgt_mask"), Tensor(), f.input("tgt_key_padding_mask"),
@@ -301,26 +228,31 @@ TEST_CASE(
       // crosses a kink; cosine too, whose temperature 10 makes the scores strongly curved.
       const bool kinked = c.variant.attention == "sparsemax" || c.variant.attention == "topk" ||
                           c.variant.attention == "cosine";
-      check_module_gradients(
-          c.name + ", " + mask_name, *mha,
-          [mha, &gen, padding, mask](V x) {
-            gen.manual_seed(5);  // the same Gumbel noise in every evaluation
-            const nn::AttentionOutput a = mha->forward(x[0], x[0], x[0], padding, mask);
-            return flat({a.output, a.weights});
-          },
-          {rnd({2, 4, 4}, 6)}, 2e-3f, 2e-2f, kinked ? 1e-3f : 1e-2f);
+      check_module_gradients({c.name + ", " + mask_name,
+                              mha,
+                              [mha, &gen, padding, mask](V x) {
+                                gen.manual_seed(5);  // the same Gumbel noise in every evaluation
+                                const nn::AttentionOutput a =
+                                    mha->forward(x[0], x[0], x[0], padding, mask);
+                                return flat({a.output, a.weights});
+                              },
+                              {rnd({2, 4, 4}, 6)},
+                              2e-3f,
+                              2e-2f,
+                              kinked ? 1e-3f : 1e-2f});
     }
 }
 
 TEST_CASE("cross-attention with kdim/vdim: gradients of query, key, value and every parameter") {
   Generator gen(7);
   auto mha = randomized(std::make_shared<nn::MultiheadAttention>(mha_options({}, 3, 5), gen), 8);
-  check_module_gradients("kdim 3, vdim 5, padding", *mha,
-                         [mha](V x) {
-                           const nn::AttentionOutput a = mha->forward(x[0], x[1], x[2], kPadding);
-                           return flat({a.output, a.weights});
-                         },
-                         {rnd({2, 2, 4}, 9), rnd({2, 4, 3}, 10), rnd({2, 4, 5}, 11)});
+  check_module_gradients({"kdim 3, vdim 5, padding",
+                          mha,
+                          [mha](V x) {
+                            const nn::AttentionOutput a = mha->forward(x[0], x[1], x[2], kPadding);
+                            return flat({a.output, a.weights});
+                          },
+                          {rnd({2, 2, 4}, 9), rnd({2, 4, 3}, 10), rnd({2, 4, 5}, 11)}});
 }
 
 TEST_CASE("straight-through variants: one-hot weights, and the gradient of their soft twin") {
@@ -367,13 +299,16 @@ TEST_CASE("TransformerDecoderLayer gradients, pre- and post-LN, with masks, and 
                                                                    .attention = variant},
                                 gen),
                             18);
-    check_module_gradients(
-        "TransformerDecoderLayer " + name, *layer,
-        [layer, tgt_mask, memory_padding](V x) {
-          return layer->forward(x[0], x[1], tgt_mask, Tensor(), Tensor(), memory_padding);
-        },
-        {rnd({2, 3, 4}, 19), rnd({2, 4, 4}, 20)}, 2e-3f, 2e-2f,
-        variant.attention == "sparsemax" ? 1e-3f : 1e-2f);
+    check_module_gradients({"TransformerDecoderLayer " + name,
+                            layer,
+                            [layer, tgt_mask, memory_padding](V x) {
+                              return layer->forward(x[0], x[1], tgt_mask, Tensor(), Tensor(),
+                                                    memory_padding);
+                            },
+                            {rnd({2, 3, 4}, 19), rnd({2, 4, 4}, 20)},
+                            2e-3f,
+                            2e-2f,
+                            variant.attention == "sparsemax" ? 1e-3f : 1e-2f});
   }
 }
 

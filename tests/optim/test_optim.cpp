@@ -15,9 +15,10 @@
 #include "gradcheck.h"
 #include "optim/adam.h"
 #include "optim/sgd.h"
+#include "testing.h"
 
 using namespace heed;
-using heed::testing::check_close;
+using namespace heed::testing;
 
 namespace {
 
@@ -153,15 +154,6 @@ std::vector<std::pair<std::string, Factory>> factories() {
              SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
        }},
   };
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no heed::Error thrown)";
 }
 
 }  // namespace

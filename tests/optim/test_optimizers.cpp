@@ -9,20 +9,13 @@
 #include "optim/adamw.h"
 #include "optim/rmsprop.h"
 #include "optim/sgd.h"
+#include "testing.h"
 #include "trajectory.h"
 
 using namespace heed;
+using namespace heed::testing;
 
 namespace {
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no heed::Error thrown)";
-}
 
 StateDict model_like_params() {
   return {{"encoder.layers.0.linear1.weight", Tensor::zeros({4, 3})},

@@ -7,20 +7,13 @@
 #include "optim/adagrad.h"
 #include "optim/adam.h"
 #include "optim/sgd.h"
+#include "testing.h"
 #include "trajectory.h"
 
 using namespace heed;
+using namespace heed::testing;
 
 namespace {
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no heed::Error thrown)";
-}
 
 StateDict two_params() {
   return {{"fc.weight", Tensor::zeros({2, 2})}, {"fc.bias", Tensor::zeros({2})}};
