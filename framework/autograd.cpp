@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "framework/ops/elementwise.h"
+#include "framework/ops/iter.h"
 
 namespace heed {
 
@@ -30,12 +31,42 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
   return order;  // inputs before the nodes that use them
 }
 
+// True when `t` is contiguous, shaped like `g`, and `handles` handles are all there are on its
+// tensor and on its storage: then no one else can see it change.
+bool private_sum(const Tensor& t, const Tensor& g, long handles) {
+  return t.is_contiguous() && t.shape() == g.shape() && t.impl_ptr().use_count() == handles &&
+         t.impl().storage.use_count() == 1;
+}
+
+// sum += g, elementwise, same shapes; the same float additions as ops::add.
+void add_into(const Tensor& sum, const Tensor& g) {
+  const Tensor gc = g.contiguous();
+  float* s = sum.data();
+  const float* p = gc.data();
+  const int64_t n = sum.numel();
+#pragma omp parallel for simd if (n >= ops::kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) s[i] += p[i];
+}
+
+// A node or leaf that many steps feed (the weights of a decoder cell, an encoder's outputs read
+// by attention at every step) sums its gradients in place when the running sum is private,
+// saving an allocation and a pass per extra gradient.
 void accumulate(Tensor& slot, const Tensor& g) {
-  slot = slot.defined() ? ops::add(slot, g) : g;
+  if (!slot.defined())
+    slot = g;
+  else if (private_sum(slot, g, 1))
+    add_into(slot, g);
+  else
+    slot = ops::add(slot, g);
 }
 
 void accumulate_leaf(const Tensor& leaf, const Tensor& g) {
   Tensor current = leaf.grad();
+  // Two handles: the leaf's grad slot and `current`.
+  if (current.defined() && private_sum(current, g, 2)) {
+    add_into(current, g);
+    return;
+  }
   Tensor sum = current.defined() ? ops::add(current, g) : g.contiguous();
   // A gradient that is a view (an expand of a scalar, say) must own its storage before an
   // optimizer writes through it.
