@@ -7,6 +7,7 @@
 #include <string>
 
 #include "framework/model.h"
+#include "framework/random.h"
 
 namespace heed::bench {
 
@@ -29,6 +30,10 @@ double median_ms(const Args& a, const std::function<void()>& step);
 /// "peak_rss_mb"} plus `extra`'s keys as one JSON line on stdout.
 void print(const Args& a, double ms, double throughput, const std::string& unit,
            const nlohmann::json& extra = {});
+
+/// Uniform random tokens [batch, seq + 1] from `gen`, served as a language model's batch: input
+/// the first seq tokens, target the next token at each position (both int64 [batch, seq]).
+Batch language_model_batch(Generator& gen, int64_t vocab, int64_t batch, int64_t seq);
 
 /// Times BENCHMARKS.md's training step (forward + loss + backward + Adam lr 1e-3 + zero_grad) of
 /// `model` on the one fixed `batch`, and prints it with throughput = items_per_step per second.

@@ -48,6 +48,13 @@ void print(const Args& a, double ms, double throughput, const std::string& unit,
   std::cout << line.dump() << std::endl;
 }
 
+Batch language_model_batch(Generator& gen, int64_t vocab, int64_t batch, int64_t seq) {
+  std::vector<int64_t> tokens(batch * (seq + 1));
+  for (auto& t : tokens) t = static_cast<int64_t>(gen.below(vocab));
+  const Tensor all = Tensor::from_vector_i64(tokens, {batch, seq + 1});
+  return {all.narrow(1, 0, seq).contiguous(), all.narrow(1, 1, seq).contiguous()};
+}
+
 void train_steps(const Args& a, Model& model, const Batch& batch, double items_per_step,
                  const std::string& unit) {
   optim::Adam adam(model.named_parameters(), {.lr = 1e-3});

@@ -63,11 +63,7 @@ class TransformerLM : public Model {
 void transformer_lm(const Args& a) {
   Generator gen(a.seed);
   TransformerLM model(gen);
-  std::vector<int64_t> tokens(kBatch * (kSeq + 1));
-  for (auto& t : tokens) t = static_cast<int64_t>(gen.below(kVocab));
-  const Tensor all = Tensor::from_vector_i64(tokens, {kBatch, kSeq + 1});
-  const Batch batch{all.narrow(1, 0, kSeq).contiguous(), all.narrow(1, 1, kSeq).contiguous()};
-  train_steps(a, model, batch, kBatch * kSeq, "tokens/s");
+  train_steps(a, model, language_model_batch(gen, kVocab, kBatch, kSeq), kBatch * kSeq, "tokens/s");
 }
 
 }  // namespace heed::bench

@@ -32,8 +32,8 @@ int64_t rnn_gates(RNNMode mode);
 ///   x [seq, batch, input_size] (time-major), h0 [batch, hidden], c0 [batch, hidden] (LSTM only;
 ///   undefined otherwise), weight_ih [gates*hidden, input_size], weight_hh [gates*hidden, hidden],
 ///   bias_ih, bias_hh [gates*hidden] (both undefined when the layer has no bias),
-///   lengths: undefined (every sequence is `seq` long) or int64 [batch] with 1 <= lengths[b] <= seq.
-///   reverse: run from the last valid step of each sequence down to step 0.
+///   lengths: undefined (every sequence is `seq` long) or int64 [batch] with 1 <= lengths[b] <=
+///   seq. reverse: run from the last valid step of each sequence down to step 0.
 /// Returns one tensor [seq + 2, batch, hidden]: rows 0..seq-1 are the outputs h_t (zeros at padded
 /// steps t >= lengths[b], as PyTorch's pad_packed_sequence gives), row seq is h_n (the state after
 /// each sequence's own last step: step lengths[b]-1 forward, step 0 in reverse), row seq+1 is c_n
