@@ -1,5 +1,7 @@
 #include "framework/inspect.h"
 
+#include <memory>
+
 #include "framework/autograd.h"
 #include "framework/checkpoint.h"
 #include "framework/error.h"
@@ -53,15 +55,11 @@ nlohmann::json write_inspection(const std::string& path, Model& model, const Dat
   StateDict records;
   {
     NoGradGuard no_grad;
+    // Back in training mode however the forward ends.
+    const std::unique_ptr<Model, void (*)(Model*)> eval_mode(&model, [](Model* m) { m->train(); });
     model.eval();
     Inspector inspector;
-    try {
-      model.forward(batch);
-    } catch (...) {
-      model.train();
-      throw;
-    }
-    model.train();
+    model.forward(batch);
     records = inspector.named(model);
   }
   HEED_CHECK(!records.empty(), "inspect: the model records nothing to inspect");
