@@ -31,6 +31,12 @@ struct Progress {
   uint64_t epoch_key = 0;
   int64_t position = 0;
   int64_t elapsed_ms = 0;  // training wall time so far, across resumes
+  /// True once the current epoch's order key is drawn (position 0 alone cannot tell: a run
+  /// stopped right after drawing it must not draw a second key on resume). format_version 3.
+  bool epoch_started = false;
+  /// The size of metrics.jsonl when the checkpoint was written: a resume cuts the file back to
+  /// it, so each logged line appears once. -1 when unknown (format_version 1 and 2).
+  int64_t metrics_bytes = -1;
 };
 
 struct Checkpoint {
