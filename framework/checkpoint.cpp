@@ -54,6 +54,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     file.write_i64("progress/epoch_key", {}, &epoch_key_bits);
     file.write_i64("progress/position", {}, &p.position);
     file.write_i64("progress/elapsed_ms", {}, &p.elapsed_ms);
+    const int64_t epoch_started = p.epoch_started ? 1 : 0;
+    file.write_i64("progress/epoch_started", {}, &epoch_started);
+    file.write_i64("progress/metrics_bytes", {}, &p.metrics_bytes);
     file.write_string("recipe", ckpt.recipe);
     file.write_string("train_state", ckpt.train_state);
   });
@@ -80,6 +83,11 @@ Checkpoint load_checkpoint(const std::string& path) {
   c.progress.epoch_key = static_cast<uint64_t>(scalar_i64(file, "progress/epoch_key"));
   c.progress.position = scalar_i64(file, "progress/position");
   c.progress.elapsed_ms = scalar_i64(file, "progress/elapsed_ms");
+  c.progress.epoch_started = file.has("progress/epoch_started")
+                                 ? scalar_i64(file, "progress/epoch_started") != 0
+                                 : c.progress.position > 0;
+  if (file.has("progress/metrics_bytes"))
+    c.progress.metrics_bytes = scalar_i64(file, "progress/metrics_bytes");
   c.recipe = file.read_string("recipe");
   if (version >= 2) c.train_state = file.read_string("train_state");
   return c;

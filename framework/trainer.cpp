@@ -3,16 +3,14 @@
 #include <omp.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
-#include <cstdio>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "framework/autograd.h"
 #include "framework/inspect.h"
 #include "framework/progress.h"
+#include "framework/signals.h"
 #include "optim/clip.h"
 #include "optim/early_stopping.h"
 #include "optim/lr_scheduler.h"
@@ -24,29 +22,27 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::atomic<bool> g_stop_requested{false};
-
-extern "C" void request_stop(int) {
-  g_stop_requested = true;
-}
-
-// Installs the stop handlers for the trainer's lifetime and restores the previous ones after.
-class StopSignals {
+// A non-finite loss, gradient or parameter: the run has diverged.
+class NonFinite : public Error {
  public:
-  StopSignals() {
-    g_stop_requested = false;
-    previous_int_ = std::signal(SIGINT, request_stop);
-    previous_term_ = std::signal(SIGTERM, request_stop);
-  }
-  ~StopSignals() {
-    std::signal(SIGINT, previous_int_);
-    std::signal(SIGTERM, previous_term_);
-  }
-
- private:
-  void (*previous_int_)(int);
-  void (*previous_term_)(int);
+  using Error::Error;
 };
+
+// The name of the first tensor of `tensors` (or of their gradients) holding a NaN or an
+// infinity, "" when all are finite.
+std::string first_nonfinite(const StateDict& tensors, bool gradients) {
+  for (const auto& [name, t] : tensors) {
+    const Tensor x = gradients ? t.grad() : t;
+    if (!x.defined() || x.dtype() != Dtype::Float32) continue;
+    const Tensor c = x.contiguous();
+    const float* p = c.data();
+    const int64_t n = c.numel();
+    bool finite = true;
+    for (int64_t i = 0; i < n; ++i) finite &= std::isfinite(p[i]);
+    if (!finite) return name;
+  }
+  return "";
+}
 
 int64_t positive(const Config& c, const std::string& key, int64_t fallback, int64_t minimum) {
   const int64_t v = c.get<int64_t>(key, fallback);
@@ -67,7 +63,12 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   o.threads = positive(c, "threads", o.threads, 0);
   o.log_interval = positive(c, "log_interval", o.log_interval, 1);
   o.eval_interval = positive(c, "eval_interval", o.eval_interval, 0);
-  o.checkpoint_interval = positive(c, "checkpoint_interval", o.checkpoint_interval, 0);
+  o.checkpoint_every_steps = positive(c, "checkpoint_every_steps", o.checkpoint_every_steps, 0);
+  o.checkpoint_every_seconds = c.get<double>("checkpoint_every_seconds", 0);
+  HEED_CHECK(o.checkpoint_every_seconds >= 0, "recipe: \"", c.path_of("checkpoint_every_seconds"),
+             "\" must be >= 0 (0: off), got ", o.checkpoint_every_seconds);
+  o.keep_checkpoints = positive(c, "keep_checkpoints", o.keep_checkpoints, 1);
+  o.on_nonfinite = c.choice("on_nonfinite", o.on_nonfinite, {"stop", "skip"});
   o.clip_grad_norm = c.get<double>("clip_grad_norm", o.clip_grad_norm);
   HEED_CHECK(o.clip_grad_norm >= 0, "recipe: \"", c.path_of("clip_grad_norm"),
              "\" must be >= 0 (0: off), got ", o.clip_grad_norm);
@@ -97,11 +98,7 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   model_ = build_model(root.child("model"), data_.info, gen_);
   optimizer_ = build_optimizer(root.child("optimizer"), model_->named_parameters());
   loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true);
-  const int64_t all_steps = options_.epochs * loader_->batches_per_epoch();
-  scheduler_ =
-      build_scheduler(root, *optimizer_,
-                      options_.max_steps > 0 ? std::min(options_.max_steps, all_steps) : all_steps,
-                      options_.epochs);
+  scheduler_ = build_scheduler(root, *optimizer_, total_steps(), options_.epochs);
   last_lr_ = optimizer_->lr();
   if (const Config train = root.child("train"); train.has("early_stopping")) {
     const Config c = train.child("early_stopping");
@@ -137,6 +134,11 @@ std::string Trainer::describe() const {
   return out.str();
 }
 
+int64_t Trainer::total_steps() const {
+  const int64_t all = options_.epochs * loader_->batches_per_epoch();
+  return options_.max_steps > 0 ? std::min(options_.max_steps, all) : all;
+}
+
 void Trainer::restore(const std::string& path) {
   const Checkpoint c = load_checkpoint(path);
   try {
@@ -152,14 +154,29 @@ void Trainer::restore(const std::string& path) {
       early_stopping_->load_state_dict(state.at("early_stopping"));
     early_stopped_ = state.value("early_stopped", false);
     best_eval_ = state.value("best_eval", nlohmann::json());
+    last_eval_ = state.value("last_eval", nlohmann::json());
+    skipped_steps_ = state.value("skipped_steps", int64_t{0});
+    if (state.contains("log_window")) log_.restore_window(state.at("log_window"));
     last_lr_ = optimizer_->lr();
+    loader_->restore({c.progress.epoch_key, c.progress.position});
   } catch (const Error& e) {
     throw Error("checkpoint " + path + ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("checkpoint " + path + ": train_state: " + e.what());
   }
   gen_.set_state(c.rng);
   progress_ = c.progress;
-  loader_->restore({c.progress.epoch_key, c.progress.position});
-  epoch_started_ = c.progress.position > 0;
+  restored_ = true;
+  last_saved_step_ = progress_.step;
+}
+
+void Trainer::load_weights(const std::string& path) {
+  const Checkpoint c = load_checkpoint(path);
+  try {
+    model_->load_state_dict(c.model);
+  } catch (const Error& e) {
+    throw Error("checkpoint " + path + ": " + e.what());
+  }
 }
 
 int64_t Trainer::elapsed_ms() const {
@@ -168,31 +185,66 @@ int64_t Trainer::elapsed_ms() const {
                                     .count();
 }
 
-void Trainer::append_metrics(const nlohmann::json& line) {
-  std::ofstream out(fs::path(run_dir_) / "metrics.jsonl", std::ios::app);
-  out << line.dump() << "\n";
-  HEED_CHECK(out.good(), "run ", run_dir_, ": cannot append to metrics.jsonl");
-}
-
+// Refuses to save a state that is not finite: the last checkpoint must be one to go back to.
 void Trainer::save(const std::string& file) {
   Checkpoint c;
   c.model = model_->state_dict();
   c.optimizer = optimizer_->state_dict();
+  for (const auto& [group, tensors] : {std::pair{"model", &c.model}, {"optimizer", &c.optimizer}})
+    if (const std::string bad = first_nonfinite(*tensors, false); !bad.empty())
+      throw NonFinite("step " + std::to_string(progress_.step) + ": " + group + " tensor " + bad +
+                      " is not finite");
   c.rng = gen_.state();
   c.progress = progress_;
   c.progress.elapsed_ms = elapsed_ms();
   c.progress.epoch_key = loader_->state().epoch_key;
   c.progress.position = loader_->state().position;
+  c.progress.metrics_bytes = log_.sync();
   c.recipe = recipe_.dump(2);
   c.train_state = train_state().dump();
   fs::create_directories(fs::path(run_dir_) / "checkpoints");
   save_checkpoint((fs::path(run_dir_) / "checkpoints" / file).string(), c);
 }
 
+// step_<N>.h5 is a hard link to the last.h5 of step N, so keeping K checkpoints costs no copy.
+void Trainer::save_last() {
+  save();
+  last_save_ = std::chrono::steady_clock::now();
+  last_saved_step_ = progress_.step;
+  if (options_.keep_checkpoints <= 1) return;
+  const fs::path dir = fs::path(run_dir_) / "checkpoints";
+  const fs::path step_file = dir / ("step_" + std::to_string(progress_.step) + ".h5");
+  fs::remove(step_file);
+  std::error_code linked;
+  fs::create_hard_link(dir / "last.h5", step_file, linked);
+  if (linked) fs::copy_file(dir / "last.h5", step_file);
+  std::vector<std::pair<int64_t, fs::path>> kept;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("step_", 0) == 0 && entry.path().extension() == ".h5")
+      kept.emplace_back(std::stoll(name.substr(5)), entry.path());
+  }
+  std::sort(kept.rbegin(), kept.rend());
+  for (size_t i = static_cast<size_t>(options_.keep_checkpoints); i < kept.size(); ++i)
+    fs::remove(kept[i].second);
+}
+
+bool Trainer::checkpoint_due() const {
+  if (options_.checkpoint_every_steps > 0 && progress_.step % options_.checkpoint_every_steps == 0)
+    return true;
+  return options_.checkpoint_every_seconds > 0 &&
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save_).count() >=
+             options_.checkpoint_every_seconds;
+}
+
 nlohmann::json Trainer::train_state() const {
-  nlohmann::json s = {{"schedule", scheduler_->state_dict()}, {"early_stopped", early_stopped_}};
+  nlohmann::json s = {{"schedule", scheduler_->state_dict()},
+                      {"early_stopped", early_stopped_},
+                      {"log_window", log_.window_state()},
+                      {"skipped_steps", skipped_steps_}};
   if (early_stopping_) s["early_stopping"] = early_stopping_->state_dict();
   if (!best_eval_.is_null()) s["best_eval"] = best_eval_;
+  if (!last_eval_.is_null()) s["last_eval"] = last_eval_;
   return s;
 }
 
@@ -241,51 +293,71 @@ nlohmann::json Trainer::inspect(const std::string& split, const std::vector<int6
   return result;
 }
 
-nlohmann::json Trainer::run_evaluation() {
+nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
   nlohmann::json line = evaluate("test");
   line["kind"] = "eval";
   line["epoch"] = progress_.epoch;
   line["step"] = progress_.step;
   line["elapsed_s"] = elapsed_ms() / 1000.0;
-  append_metrics(line);
+  log_.append(line);
+  bar.eval(line);
   last_eval_ = line;
   return line;
 }
 
-void Trainer::train_step(const Batch& batch, double& loss_sum,
-                         std::map<std::string, double>& metric_sums) {
+// A step whose loss or gradient is not finite: with on_nonfinite "skip" it changes no parameter
+// (as a mixed-precision trainer's skipped step) but still counts; else, or when the parameters
+// themselves are no longer finite (no step can mend that), the run has diverged.
+void Trainer::skip_or_stop(const std::string& what, bool parameters_finite) {
+  const std::string message = "step " + std::to_string(progress_.step + 1) + ": " + what;
+  if (options_.on_nonfinite == "stop" || !parameters_finite) throw NonFinite(message);
+  std::cerr << "heed: warning: " << message << "; the step is skipped\n";
+  optimizer_->zero_grad();
+  scheduler_->on_step();
+  ++progress_.step;
+  ++skipped_steps_;
+  log_.add_skipped();
+}
+
+void Trainer::train_step(const Batch& batch) {
+  const auto start = std::chrono::steady_clock::now();
   ModelOutput out = model_->forward(batch);
+  const double loss = out.loss.item();
+  if (!std::isfinite(loss)) {
+    // The loss is where it shows, but an earlier update may be the cause: name that tensor too.
+    const std::string bad = first_nonfinite(model_->named_parameters(), false);
+    return skip_or_stop("the loss is " + std::string(std::isnan(loss) ? "nan" : "infinite") +
+                            (bad.empty() ? "" : " (parameter " + bad + " was not finite already)"),
+                        bad.empty());
+  }
   out.loss.backward();
   const StateDict& params = optimizer_->params();
   if (options_.clip_grad_value > 0) optim::clip_grad_value_(params, options_.clip_grad_value);
   // With no norm clipping, an infinite max_norm only measures the norm.
-  grad_norm_sum_ += optim::clip_grad_norm_(
+  const double grad_norm = optim::clip_grad_norm_(
       params, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : optim::kInfNorm,
       options_.clip_grad_norm_type);
+  if (!std::isfinite(grad_norm))
+    return skip_or_stop("the gradient of " + first_nonfinite(params, true) + " is not finite",
+                        true);
   last_lr_ = optimizer_->lr();
   if (scheduler_->cycles_momentum()) last_momentum_ = optimizer_->momentum(0);
   optimizer_->step();
   optimizer_->zero_grad();
   scheduler_->on_step();
   ++progress_.step;
-  loss_sum += out.loss.item();
-  for (const auto& [name, value] : out.metrics) metric_sums[name] += value;
+  log_.add_step(loss, out.metrics, grad_norm,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
-void Trainer::log_train(int64_t window, double loss_sum, std::map<std::string, double>& metric_sums,
-                        double seconds) {
+void Trainer::log_window() {
   nlohmann::json line = {{"kind", "train"},
                          {"epoch", progress_.epoch},
                          {"step", progress_.step},
-                         {"loss", loss_sum / window},
                          {"lr", last_lr_},
-                         {"grad_norm", grad_norm_sum_ / window},
-                         {"samples_per_s", window * options_.batch_size / std::max(seconds, 1e-9)},
                          {"elapsed_s", elapsed_ms() / 1000.0}};
   if (scheduler_->cycles_momentum()) line["momentum"] = last_momentum_;
-  for (auto& [name, value] : metric_sums) line[name] = value / window;
-  append_metrics(line);
-  grad_norm_sum_ = 0;
+  log_.append_window(line, options_.batch_size);
 }
 
 bool Trainer::finished() const {
@@ -293,81 +365,88 @@ bool Trainer::finished() const {
          (options_.max_steps > 0 && progress_.step >= options_.max_steps);
 }
 
+// The end of an epoch belongs to the step that ended it, but a stop request skips it: the
+// checkpoint then holds a served-out epoch, and the resumed run ends the epoch as this one would
+// have.
+void Trainer::end_epoch(ProgressLine& bar) {
+  ++progress_.epoch;
+  progress_.epoch_started = false;
+  loader_->restore({0, 0});
+  scheduler_->on_epoch();
+  if (options_.eval_interval == 0) early_stopped_ = after_evaluation(run_evaluation(bar));
+  save_last();
+}
+
+void Trainer::write_summary(const nlohmann::json& summary) const {
+  files::write_atomically((fs::path(run_dir_) / "summary.json").string(), summary.dump(2) + "\n",
+                          "run file");
+}
+
+nlohmann::json Trainer::summary(const std::string& status) const {
+  nlohmann::json s = {{"status", status},
+                      {"epochs_completed", progress_.epoch},
+                      {"steps", progress_.step},
+                      {"elapsed_s", elapsed_ms() / 1000.0},
+                      {"parameters", model_->num_parameters()},
+                      {"final_eval", last_eval_},
+                      {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
+  if (early_stopping_) s["best_eval"] = best_eval_;
+  if (skipped_steps_ > 0) s["skipped_steps"] = skipped_steps_;
+  return s;
+}
+
 nlohmann::json Trainer::train() {
-  StopSignals signals;
   fs::create_directories(run_dir_);
-  const int64_t per_epoch = loader_->batches_per_epoch();
-  const int64_t total_steps = options_.max_steps > 0
-                                  ? std::min(options_.max_steps, options_.epochs * per_epoch)
-                                  : options_.epochs * per_epoch;
-  ProgressLine bar(total_steps, progress_.step, isatty(STDERR_FILENO) != 0);
-  std::string status = "finished";
-  double loss_sum = 0, window_seconds = 0;
-  std::map<std::string, double> metric_sums;
-  int64_t window = 0;
-  while (!finished()) {
-    if (!epoch_started_) loader_->start_epoch(gen_);
-    epoch_started_ = true;
-    while (!loader_->epoch_done() && !finished() && !g_stop_requested) {
-      const auto t0 = std::chrono::steady_clock::now();
-      train_step(loader_->next(), loss_sum, metric_sums);
-      window_seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      ++window;
-      bar.update(progress_.step, progress_.epoch, loss_sum / window,
-                 options_.batch_size * window / window_seconds);
-      if (progress_.step % options_.log_interval == 0) {
-        log_train(window, loss_sum, metric_sums, window_seconds);
-        bar.log(progress_.step, progress_.epoch, loss_sum / window,
-                options_.batch_size * window / window_seconds);
-        loss_sum = 0, window_seconds = 0, window = 0;
-        metric_sums.clear();
+  // A new run starts metrics.jsonl afresh; a resumed one cuts it back to its checkpoint's size.
+  log_.open((fs::path(run_dir_) / "metrics.jsonl").string(),
+            restored_ ? progress_.metrics_bytes : 0);
+  ProgressLine bar(total_steps(), progress_.step, isatty(STDERR_FILENO) != 0);
+  last_save_ = std::chrono::steady_clock::now();
+  try {
+    while (!finished() && !stop_requested()) {
+      if (!progress_.epoch_started) loader_->start_epoch(gen_);
+      progress_.epoch_started = true;
+      while (!loader_->epoch_done() && !finished() && !stop_requested()) {
+        train_step(loader_->next());
+        bar.update(progress_.step, progress_.epoch, log_.mean_loss(),
+                   log_.samples_per_s(options_.batch_size));
+        if (progress_.step % options_.log_interval == 0) {
+          bar.log(progress_.step, progress_.epoch, log_.mean_loss(),
+                  log_.samples_per_s(options_.batch_size));
+          log_window();
+        }
+        if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0)
+          early_stopped_ = after_evaluation(run_evaluation(bar));
+        if (checkpoint_due()) save_last();
       }
-      if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0) {
-        const nlohmann::json eval = run_evaluation();
-        bar.eval(eval);
-        early_stopped_ = after_evaluation(eval);
-      }
-      if (options_.checkpoint_interval > 0 && progress_.step % options_.checkpoint_interval == 0)
-        save();
+      if (loader_->epoch_done() && !stop_requested()) end_epoch(bar);
     }
-    if (g_stop_requested) {
-      status = "interrupted";
-      break;
-    }
-    if (loader_->epoch_done()) {
-      ++progress_.epoch;
-      epoch_started_ = false;
-      loader_->restore({0, 0});
-      scheduler_->on_epoch();
-      if (options_.eval_interval == 0) {
-        const nlohmann::json eval = run_evaluation();
-        bar.eval(eval);
-        early_stopped_ = after_evaluation(eval);
-      }
-      save();
-    }
+    bar.finish();
+    std::string status = finished() ? "finished" : "interrupted";
+    if (early_stopped_) status = "early_stopped";
+    // The closing evaluation is a report: feeding it to the plateau or early stopping would make
+    // a run extended later (a larger max_steps) differ from one that ran straight through.
+    const bool evaluated = !last_eval_.is_null() && last_eval_.value("step", -1) == progress_.step;
+    if (status == "finished" && !evaluated) run_evaluation(bar);
+    save_last();
+    const nlohmann::json s = summary(status);
+    write_summary(s);
+    return s;
+  } catch (const NonFinite& e) {
+    bar.finish();
+    nlohmann::json s = summary("diverged");
+    s["diverged"] = e.what();
+    log_.append({{"kind", "diverged"}, {"step", progress_.step}, {"reason", e.what()}});
+    write_summary(s);
+    const std::string kept =
+        last_saved_step_ < 0
+            ? "; no checkpoint was written before it"
+            : "; its last checkpoint (step " + std::to_string(last_saved_step_) + ") is kept";
+    throw Error("run " + run_dir_ + " diverged at " + e.what() + kept +
+                (options_.on_nonfinite == "stop"
+                     ? " (train.on_nonfinite \"skip\" would skip such steps instead)"
+                     : ""));
   }
-  bar.finish();
-  // An interrupted run saves and leaves at once: whoever pressed Ctrl-C is waiting.
-  const bool evaluated =
-      !last_eval_.is_null() && last_eval_.value("step", int64_t{-1}) == progress_.step;
-  if (early_stopped_) status = "early_stopped";
-  // The closing evaluation is a report: feeding it to the plateau or early stopping would make
-  // a run extended later (a larger max_steps) differ from one that ran straight through.
-  if (status == "finished" && !evaluated) run_evaluation();
-  save();
-  nlohmann::json summary = {
-      {"status", status},
-      {"epochs_completed", progress_.epoch},
-      {"steps", progress_.step},
-      {"elapsed_s", elapsed_ms() / 1000.0},
-      {"parameters", model_->num_parameters()},
-      {"final_eval", last_eval_},
-      {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
-  if (early_stopping_) summary["best_eval"] = best_eval_;
-  std::ofstream(fs::path(run_dir_) / "summary.json") << summary.dump(2) << "\n";
-  return summary;
 }
 
 }  // namespace heed

@@ -3,18 +3,28 @@
 //
 // For each batch: model.forward(batch) -> {loss, metrics}; loss.backward(); optimizer.step();
 // zero_grad. Every train.log_interval steps it appends the window's mean loss, metrics, learning
-// rate, samples/s and elapsed seconds to metrics.jsonl; it evaluates on the test split every
-// train.eval_interval steps (0: at each epoch's end) and checkpoints to checkpoints/last.h5 every
-// train.checkpoint_interval steps (0: at each epoch's end). SIGINT or SIGTERM stop it after the
-// current step with a checkpoint, so `heed train --resume RUN_DIR` continues the same run: same
-// data order, same random stream, same optimizer state, schedule position, plateau counters and
-// early-stopping state.
+// rate, samples/s and elapsed seconds to metrics.jsonl (framework/train_log.h); it evaluates on
+// the test split every train.eval_interval steps (0: at each epoch's end).
+//
+// Checkpoints (checkpoints/last.h5) are written at each epoch's end, every
+// train.checkpoint_every_steps steps and every train.checkpoint_every_seconds seconds, at the
+// end and when a stop is requested (SIGINT/SIGTERM, framework/signals.h: the current step
+// finishes first). A checkpoint holds everything the run's future depends on: parameters,
+// optimizer state, the random stream, the data order and position, whether the epoch's order
+// was drawn, the schedule, plateau and early-stopping state, the log window's sums and the size
+// of metrics.jsonl. So a run resumed from it (`heed train --resume RUN_DIR`), whether it was
+// stopped or killed at any instant, ends with the same parameters, bit for bit, and the same
+// metrics.jsonl lines as an uninterrupted run (tests/framework/test_interrupts.cpp).
 //
 // Between backward and optimizer step it clips the gradients (train.clip_grad_value, then
 // train.clip_grad_norm) and logs the global gradient norm before norm clipping ("grad_norm");
 // after the step it advances the learning-rate schedule (recipe "schedule", docs/optim.md).
 // After each evaluation it feeds reduce_on_plateau and early stopping; with early stopping, the
 // best evaluation's checkpoint is kept as checkpoints/best.h5.
+//
+// A non-finite loss or gradient stops the run (train.on_nonfinite "stop"): summary.json says
+// status "diverged" with the step and the tensor, the last checkpoint (all finite) is kept, and
+// train() throws heed::Error. With "skip", such a step changes no parameter and is counted.
 
 #include <chrono>
 #include <memory>
@@ -25,6 +35,7 @@
 #include "framework/loader.h"
 #include "framework/random.h"
 #include "framework/registry.h"
+#include "framework/train_log.h"
 
 namespace heed {
 
@@ -33,6 +44,8 @@ class Optimizer;
 class LRScheduler;
 class EarlyStopping;
 }  // namespace optim
+
+class ProgressLine;
 
 /// The recipe's "train" section; docs/recipes.md documents each key.
 struct TrainOptions {
@@ -44,10 +57,13 @@ struct TrainOptions {
   int64_t threads = 0;  // 0: OMP_NUM_THREADS, else every core
   int64_t log_interval = 50;
   int64_t eval_interval = 0;
-  int64_t checkpoint_interval = 0;
-  double clip_grad_norm = 0;       // max global norm (0: no norm clipping)
-  double clip_grad_norm_type = 2;  // p of the norm, or infinity ("inf" in a recipe)
-  double clip_grad_value = 0;      // max |gradient element| (0: no value clipping)
+  int64_t checkpoint_every_steps = 0;   // 0: only at epoch ends (and at the end, on a stop)
+  double checkpoint_every_seconds = 0;  // wall-clock seconds of training; 0: off
+  int64_t keep_checkpoints = 1;         // > 1: also checkpoints/step_<N>.h5, the newest K kept
+  std::string on_nonfinite = "stop";    // "stop" | "skip" a step with a non-finite loss/gradient
+  double clip_grad_norm = 0;            // max global norm (0: no norm clipping)
+  double clip_grad_norm_type = 2;       // p of the norm, or infinity ("inf" in a recipe)
+  double clip_grad_value = 0;           // max |gradient element| (0: no value clipping)
   static TrainOptions from_config(const Config& config);
 };
 
@@ -59,9 +75,14 @@ class Trainer {
 
   /// The model tree, its parameter count and the optimizer, as `--dry-run` prints them.
   std::string describe() const;
-  /// Restores model, optimizer, generator and progress from a checkpoint.
+  /// Restores everything a resumed run continues from (model, optimizer, generator, progress,
+  /// schedule, log window); train() then cuts metrics.jsonl back to the checkpoint's size.
+  /// Throws heed::Error naming the file when it is not a checkpoint of this recipe's run.
   void restore(const std::string& checkpoint_path);
-  /// Trains to the end of the recipe (or an interrupt); returns summary.json's content.
+  /// Loads only the model's weights, for evaluation and inspection.
+  void load_weights(const std::string& checkpoint_path);
+  /// Trains to the end of the recipe (or a stop request); returns summary.json's content. Throws
+  /// heed::Error when the run diverges (after writing summary.json) or a file cannot be written.
   nlohmann::json train();
   /// Mean loss and metrics over a split ("train" or "test"), in eval mode without gradients.
   nlohmann::json evaluate(const std::string& split);
@@ -73,17 +94,26 @@ class Trainer {
  private:
   /// The dataset of "train" or "test"; throws heed::Error naming the valid splits otherwise.
   const std::shared_ptr<Dataset>& split_data(const std::string& split) const;
-  void train_step(const Batch& batch, double& loss_sum, std::map<std::string, double>& metric_sums);
+  /// One optimizer step on `batch`, its loss and metrics into the log window.
+  void train_step(const Batch& batch);
+  /// Skips the step about to be taken (on_nonfinite "skip") or throws that the run diverged.
+  void skip_or_stop(const std::string& what, bool parameters_finite);
   /// Feeds an evaluation to the schedule and early stopping; true when the run should stop.
   bool after_evaluation(const nlohmann::json& eval);
+  /// Evaluates the test split and logs it (metrics.jsonl, the progress line).
+  nlohmann::json run_evaluation(ProgressLine& bar);
+  void end_epoch(ProgressLine& bar);
   nlohmann::json train_state() const;
-  void log_train(int64_t window, double loss_sum, std::map<std::string, double>& metric_sums,
-                 double seconds);
-  nlohmann::json run_evaluation();
+  void log_window();
   void save(const std::string& file = "last.h5");
-  void append_metrics(const nlohmann::json& line);
+  /// Writes last.h5 and, with keep_checkpoints > 1, step_<N>.h5, dropping the oldest.
+  void save_last();
+  bool checkpoint_due() const;
+  nlohmann::json summary(const std::string& status) const;
+  void write_summary(const nlohmann::json& summary) const;
   int64_t elapsed_ms() const;
   bool finished() const;
+  int64_t total_steps() const;
 
   nlohmann::json recipe_;
   std::string run_dir_;
@@ -95,15 +125,17 @@ class Trainer {
   std::unique_ptr<optim::LRScheduler> scheduler_;
   std::unique_ptr<optim::EarlyStopping> early_stopping_;
   bool early_stopped_ = false;
-  nlohmann::json best_eval_;  // the evaluation best.h5 holds (with early stopping)
-  double last_lr_ = 0;        // the lr of the last step taken (group 0)
-  double last_momentum_ = 0;  // its momentum, when the schedule cycles it
-  double grad_norm_sum_ = 0;  // over the log window
+  nlohmann::json best_eval_;   // the evaluation best.h5 holds (with early stopping)
+  double last_lr_ = 0;         // the lr of the last step taken (group 0)
+  double last_momentum_ = 0;   // its momentum, when the schedule cycles it
+  int64_t skipped_steps_ = 0;  // steps skipped for a non-finite loss or gradient, in all
   std::unique_ptr<Loader> loader_;
   Progress progress_;
-  bool epoch_started_ = false;
+  bool restored_ = false;
+  int64_t last_saved_step_ = -1;  // the step of the newest last.h5 (-1: none yet)
+  TrainLog log_;
   nlohmann::json last_eval_;
-  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point started_, last_save_;
 };
 
 }  // namespace heed

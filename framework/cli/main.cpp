@@ -7,15 +7,18 @@
 //                [--out FILE.h5]
 //   heed list
 //
-// Every failure prints one line "heed: error: ..." to stderr and exits with status 1; an
-// interrupted training run exits with 130 after saving its checkpoint.
+// Every failure prints one line "heed: error: ..." to stderr and exits with status 1; a training
+// run stopped by SIGINT or SIGTERM exits with 130 or 143 after saving its checkpoint.
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "framework/files.h"
 #include "framework/recipe.h"
+#include "framework/run_dir.h"
+#include "framework/signals.h"
 #include "framework/trainer.h"
 
 namespace fs = std::filesystem;
@@ -41,77 +44,84 @@ struct InspectArgs {
 };
 
 nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in)
+  if (!fs::exists(path))
     throw Error("run " + path.parent_path().string() + ": " + path.filename().string() +
                 " is missing");
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(heed::files::read(path.string(), "run file"));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path.string() + ": corrupt JSON (" + e.what() + ")");
   }
 }
 
 void write_json(const fs::path& path, const nlohmann::json& value) {
-  const fs::path tmp = path.string() + ".tmp";
-  std::ofstream(tmp) << value.dump(2) << "\n";
-  fs::rename(tmp, path);
+  heed::files::write_atomically(path.string(), value.dump(2) + "\n", "run file");
 }
 
-bool non_empty_dir(const fs::path& p) {
-  return fs::exists(p) && !fs::is_empty(p);
-}
+// This process as the lock file of its run directory names it to another one.
+std::string g_command_line;
 
-// --out as given; else output.dir; else runs/<recipe name>, with -2, -3, ... when taken.
-std::string choose_run_dir(const TrainArgs& a, const nlohmann::json& recipe) {
-  if (!a.out.empty()) {
-    if (non_empty_dir(a.out))
-      throw Error("run directory " + a.out +
-                  " already holds a run; continue it with `heed train --resume " + a.out +
-                  "` or choose another --out");
-    return a.out;
-  }
-  const auto output = recipe.value("output", nlohmann::json::object());
-  std::string base = output.is_object() && output.contains("dir") && output["dir"].is_string()
-                         ? output["dir"].get<std::string>()
-                         : "runs/" + fs::path(a.recipe).stem().string();
-  std::string dir = base;
-  for (int i = 2; non_empty_dir(dir); ++i) dir = base + "-" + std::to_string(i);
-  return dir;
-}
-
-// Trains to the end; prints summary.json's content; 130 (as for SIGINT) when interrupted.
+// Trains to the end; prints summary.json's content; 128 + the signal when a signal stopped it.
 int run_training(heed::Trainer& trainer) {
   const nlohmann::json summary = trainer.train();
   std::cout << summary.dump() << "\n";
-  return summary["status"] == "interrupted" ? 130 : 0;
+  return summary["status"] == "interrupted" ? 128 + heed::stop_signal() : 0;
+}
+
+// --out as given; else output.dir; else runs/<recipe name>, with -2, -3, ... when taken.
+heed::RunDir claim_run_dir(const TrainArgs& a, const nlohmann::json& recipe) {
+  if (!a.out.empty()) return heed::RunDir::create(a.out, g_command_line);
+  const auto output = recipe.value("output", nlohmann::json::object());
+  const std::string base = output.is_object() && output.contains("dir") && output["dir"].is_string()
+                               ? output["dir"].get<std::string>()
+                               : "runs/" + fs::path(a.recipe).stem().string();
+  return heed::RunDir::create_numbered(base, g_command_line);
 }
 
 int train_new(const TrainArgs& a) {
   const nlohmann::json recipe = heed::load_recipe(a.recipe, a.sets);
-  const std::string run_dir = a.dry_run ? std::string("(dry run)") : choose_run_dir(a, recipe);
-  heed::Trainer trainer(recipe, run_dir);
-  std::cout << trainer.describe();
   if (a.dry_run) {
+    heed::Trainer trainer(recipe, "(dry run)");
+    std::cout << trainer.describe();
     std::cout << "recipe " << a.recipe << " is valid; --dry-run trains nothing\n";
     return 0;
   }
-  fs::create_directories(run_dir);
-  write_json(fs::path(run_dir) / "recipe.resolved.json", recipe);
-  std::cerr << "run directory: " << run_dir << "\n";
-  return run_training(trainer);
+  heed::RunDir dir = claim_run_dir(a, recipe);
+  std::unique_ptr<heed::Trainer> trainer;
+  try {
+    trainer = std::make_unique<heed::Trainer>(recipe, dir.path());
+  } catch (...) {
+    dir.discard_if_unused();
+    throw;
+  }
+  std::cout << trainer->describe();
+  write_json(fs::path(dir.path()) / "recipe.resolved.json", recipe);
+  std::cerr << "run directory: " << dir.path()
+            << (dir.reused() ? " (reused: its earlier run stopped before its first checkpoint)"
+                             : "")
+            << "\n";
+  return run_training(*trainer);
 }
 
 int train_resume(const TrainArgs& a) {
-  const fs::path dir = a.resume;
-  if (!fs::is_directory(dir)) throw Error("run " + a.resume + ": no such directory");
-  nlohmann::json recipe = read_json(dir / "recipe.resolved.json");
+  heed::RunDir dir = heed::RunDir::open(a.resume, g_command_line);
+  const fs::path path = dir.path();
+  const fs::path recipe_file = path / "recipe.resolved.json";
+  if (!fs::exists(recipe_file))
+    throw Error("run " + a.resume + " has no recipe.resolved.json: it stopped before it began; " +
+                "start it again with `heed train RECIPE --out " + a.resume + "`");
+  nlohmann::json recipe = read_json(recipe_file);
   heed::apply_overrides(recipe, a.sets);
   heed::Trainer trainer(recipe, a.resume);
-  const fs::path ckpt = dir / "checkpoints" / "last.h5";
-  trainer.restore(ckpt.string());
-  write_json(dir / "recipe.resolved.json", recipe);
-  std::cerr << "resuming " << a.resume << " from " << ckpt.string() << "\n";
+  const fs::path ckpt = path / "checkpoints" / "last.h5";
+  if (fs::exists(ckpt)) {
+    trainer.restore(ckpt.string());
+    std::cerr << "resuming " << a.resume << " from " << ckpt.string() << "\n";
+  } else {
+    std::cerr << "run " << a.resume << " has no checkpoint yet (it stopped before its first "
+              << "one): starting it from the beginning\n";
+  }
+  if (!a.sets.empty()) write_json(recipe_file, recipe);
   return run_training(trainer);
 }
 
@@ -123,7 +133,7 @@ std::unique_ptr<heed::Trainer> restored_run(const EvalArgs& a, std::string& ckpt
   auto trainer =
       std::make_unique<heed::Trainer>(read_json(dir / "recipe.resolved.json"), a.run_dir);
   ckpt = a.checkpoint.empty() ? (dir / "checkpoints" / "last.h5").string() : a.checkpoint;
-  trainer->restore(ckpt);
+  trainer->load_weights(ckpt);
   return trainer;
 }
 
@@ -161,6 +171,9 @@ int list_registered() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  heed::install_stop_signals();  // first: every thread created later inherits the blocked signals
+  g_command_line = "heed";
+  for (int i = 1; i < argc; ++i) g_command_line += std::string(" ") + argv[i];
   CLI::App app{"heed: train, resume, evaluate and compare models from JSON recipes"};
   app.require_subcommand(1);
   TrainArgs train_args;
