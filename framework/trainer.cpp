@@ -13,6 +13,7 @@
 #include "framework/autograd.h"
 #include "framework/inspect.h"
 #include "framework/progress.h"
+#include "framework/warm_start.h"
 #include "optim/clip.h"
 #include "optim/early_stopping.h"
 #include "optim/lr_scheduler.h"
@@ -95,6 +96,7 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   gen_.manual_seed(options_.seed);
   data_ = build_dataset(root.child("data"));
   model_ = build_model(root.child("model"), data_.info, gen_);
+  init_from_ = apply_init_from(root, *model_, run_dir_);  // framework/warm_start.h
   optimizer_ = build_optimizer(root.child("optimizer"), model_->named_parameters());
   loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true);
   const int64_t all_steps = options_.epochs * loader_->batches_per_epoch();
@@ -296,6 +298,7 @@ bool Trainer::finished() const {
 nlohmann::json Trainer::train() {
   StopSignals signals;
   fs::create_directories(run_dir_);
+  if (!init_from_.is_null()) append_metrics(std::exchange(init_from_, nullptr));
   const int64_t per_epoch = loader_->batches_per_epoch();
   const int64_t total_steps = options_.max_steps > 0
                                   ? std::min(options_.max_steps, options_.epochs * per_epoch)

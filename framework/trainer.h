@@ -103,6 +103,7 @@ class Trainer {
   Progress progress_;
   bool epoch_started_ = false;
   nlohmann::json last_eval_;
+  nlohmann::json init_from_;  // the warm start's metrics.jsonl line, until train() writes it
   std::chrono::steady_clock::time_point started_;
 };
 
