@@ -1,6 +1,8 @@
 #include "framework/show.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -113,7 +115,31 @@ double l2_norm(const Tensor& t) {
   return std::sqrt(sum);
 }
 
-json model_table(const StateDict& model) {
+// "layers.3.weight" before "layers.13.weight": digit runs compare as numbers, so stacked and
+// Sequential layers list in the model's order rather than HDF5's bytewise one.
+bool natural_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t i_end = i, j_end = j;
+      while (i_end < a.size() && std::isdigit(static_cast<unsigned char>(a[i_end]))) ++i_end;
+      while (j_end < b.size() && std::isdigit(static_cast<unsigned char>(b[j_end]))) ++j_end;
+      const std::string x = a.substr(i, i_end - i), y = b.substr(j, j_end - j);
+      if (x.size() != y.size()) return x.size() < y.size();  // no leading zeros in heed's names
+      if (x != y) return x < y;
+      i = i_end, j = j_end;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i, ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+json model_table(StateDict model) {
+  std::stable_sort(model.begin(), model.end(),
+                   [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
   json tensors = json::array();
   int64_t elements = 0, f32 = 0;
   for (const auto& [name, t] : model) {
@@ -234,6 +260,11 @@ std::string eval_line(const json& e) {
   return out;
 }
 
+// "1 tensor", "6 tensors".
+std::string count_of(const json& n, const std::string& noun) {
+  return n.dump() + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string text_of(const json& v) {
   return v.is_string() ? v.get<std::string>() : v.is_null() ? "(default)" : v.dump();
 }
@@ -308,12 +339,12 @@ std::string format_checkpoint_report(const nlohmann::json& r) {
   if (m.contains("early_stopping")) out << "early stop   " << m["early_stopping"].dump() << "\n";
   out << recipe_lines(r["recipe"]);
   const json& model = r["model"];
-  out << "model        " << model["count"] << " tensors in /model (the file's order)\n"
-      << tensor_table(model) << "  total: " << model["count"] << " tensors, " << model["elements"]
-      << " elements (float32 " << model["float32_elements"] << ", int64 " << model["int64_elements"]
-      << ")\n";
+  out << "model        " << count_of(model["count"], "tensor") << " in /model\n"
+      << tensor_table(model) << "  total: " << count_of(model["count"], "tensor") << ", "
+      << model["elements"] << " elements (float32 " << model["float32_elements"] << ", int64 "
+      << model["int64_elements"] << ")\n";
   const json& o = r["optimizer"];
-  out << "optimizer    " << o["count"] << " tensors, " << o["elements"] << " elements";
+  out << "optimizer    " << count_of(o["count"], "tensor") << ", " << o["elements"] << " elements";
   std::string sep = ": ";
   for (const auto& [name, s] : o["states"].items()) {
     out << sep << name << " x" << s["count"];

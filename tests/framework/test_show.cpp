@@ -193,3 +193,40 @@ TEST_CASE("heed show: the last eval at or before the checkpoint's step; files ou
   CHECK(error_of([&] { describe_checkpoint(tmp.file("none.h5")); }) ==
         "checkpoint " + tmp.file("none.h5") + ": no such file");
 }
+
+TEST_CASE("heed show: names sorted with numbers as numbers, int64 buffers, SGD's state, no run") {
+  TempDir tmp;
+  Checkpoint c;
+  for (const char* name :
+       {"layers.10.weight", "layers.2.num_batches_tracked", "layers.2.weight", "layers.1.weight"})
+    c.model.emplace_back(name, std::string(name).find("num_batches") != std::string::npos
+                                   ? Tensor::from_vector_i64({12}, {})
+                                   : Tensor::full({2, 2}, 1.5f));
+  c.optimizer = {{"layers.1.weight.momentum_buffer", Tensor::full({2, 2}, 0.f)}};
+  c.progress = {2, 40, 7, 96, 3723500};
+  c.recipe = R"({"model": {"type": "image_classifier", "layers": [{"type": "conv2d"}]},
+                 "optimizer": {"name": "sgd"}, "init_from": "base.h5",
+                 "schedule": [{"name": "warmup"}, {"name": "cosine"}]})";
+  save_checkpoint(tmp.file("c.h5"), c);
+  const nlohmann::json r = describe_checkpoint(tmp.file("c.h5"));
+  std::vector<std::string> names;
+  for (const auto& t : r["model"]["tensors"]) names.push_back(t["name"]);
+  CHECK(names == std::vector<std::string>{"layers.1.weight", "layers.2.num_batches_tracked",
+                                          "layers.2.weight", "layers.10.weight"});
+  CHECK(r["model"]["tensors"][1]["dtype"] == "int64");
+  CHECK(r["model"]["tensors"][1]["norm"] == 12.0);
+  CHECK(r["model"]["tensors"][0]["norm"] == 3.0);  // sqrt(4 * 1.5^2)
+  CHECK(r["model"]["int64_elements"] == 1);
+  CHECK_FALSE(r["optimizer"].contains("step"));
+  CHECK(r["recipe"]["lr"].is_null());
+  CHECK(r["recipe"]["layers"] == nlohmann::json{"conv2d"});
+  const std::string text = format_checkpoint_report(r);
+  for (const std::string part :
+       {"progress     step 40, 2 epochs completed, 96 examples into epoch 3, trained 1h 02m 03s\n",
+        "recipe       data (default), model image_classifier (layers conv2d)\n",
+        "             optimizer sgd, lr (default), schedule \"warmup\" + \"cosine\"\n",
+        "             epochs 1, batch_size 64, seed 0\n", "init_from    base.h5\n",
+        "  layers.2.num_batches_tracked  []      int64           1    12\n",
+        "optimizer    1 tensor, 4 elements: momentum_buffer x1\n"})
+    CHECK_MESSAGE(text.find(part) != std::string::npos, part, "\nnot in\n", text);
+}
