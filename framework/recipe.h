@@ -20,7 +20,7 @@ nlohmann::json load_recipe(const std::string& path, const std::vector<std::strin
 void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& overrides);
 
 /// The top-level sections a recipe may hold.
-inline const std::vector<std::string> kRecipeSections = {"description", "data",  "model",
-                                                         "optimizer",   "train", "output"};
+inline const std::vector<std::string> kRecipeSections = {
+    "description", "data", "model", "optimizer", "train", "output", "init_from"};
 
 }  // namespace heed

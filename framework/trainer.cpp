@@ -6,11 +6,13 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <utility>
 
 #include "framework/autograd.h"
 #include "framework/inspect.h"
 #include "framework/progress.h"
 #include "framework/signals.h"
+#include "framework/warm_start.h"
 #include "optim/clip.h"
 #include "optim/early_stopping.h"
 #include "optim/lr_scheduler.h"
@@ -96,6 +98,7 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   gen_.manual_seed(options_.seed);
   data_ = build_dataset(root.child("data"));
   model_ = build_model(root.child("model"), data_.info, gen_);
+  init_from_ = apply_init_from(root, *model_, run_dir_);  // framework/warm_start.h
   optimizer_ = build_optimizer(root.child("optimizer"), model_->named_parameters());
   loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true);
   scheduler_ = build_scheduler(root, *optimizer_, total_steps(), options_.epochs);
@@ -400,6 +403,7 @@ nlohmann::json Trainer::train() {
   // A new run starts metrics.jsonl afresh; a resumed one cuts it back to its checkpoint's size.
   log_.open((fs::path(run_dir_) / "metrics.jsonl").string(),
             restored_ ? progress_.metrics_bytes : 0);
+  if (!init_from_.is_null() && !restored_) log_.append(std::exchange(init_from_, nullptr));
   ProgressLine bar(total_steps(), progress_.step, isatty(STDERR_FILENO) != 0);
   last_save_ = std::chrono::steady_clock::now();
   try {

@@ -135,6 +135,7 @@ class Trainer {
   int64_t last_saved_step_ = -1;  // the step of the newest last.h5 (-1: none yet)
   TrainLog log_;
   nlohmann::json last_eval_;
+  nlohmann::json init_from_;  // the warm start's metrics.jsonl line, until train() writes it
   std::chrono::steady_clock::time_point started_, last_save_;
 };
 

@@ -4,6 +4,8 @@
 #   tools/bootstrap.sh            build/release (heed, heed_tests, heed_bench)
 #   tools/bootstrap.sh asan       build/asan, AddressSanitizer + UndefinedBehaviorSanitizer
 #   tools/bootstrap.sh tools      also the Python packages of tools/ (plots), then build/release
+#   tools/bootstrap.sh torch      as tools, plus PyTorch for tools/torch_load.py and its test
+#                                 (python3-torch: over 230 MB installed with libtorch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
@@ -18,6 +20,10 @@ packages=(
   zlib1g-dev              # gzipped IDX files
   dataset-fashion-mnist   # the data: /usr/share/datasets/fashion-mnist
 )
+if [ "$preset" = torch ]; then
+  packages+=(python3-torch)  # tools/torch_load.py, run by /usr/bin/python3
+  preset=tools
+fi
 if [ "$preset" = tools ]; then
   packages+=(python3-h5py python3-matplotlib)  # tools/plot_inspection.py, run by /usr/bin/python3
   preset=release

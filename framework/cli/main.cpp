@@ -5,6 +5,7 @@
 //   heed eval RUN_DIR [--checkpoint FILE] [--split test|train]
 //   heed inspect RUN_DIR [--checkpoint FILE] [--split test|train] [--samples N | --index I ...]
 //                [--out FILE.h5]
+//   heed show PATH [--json]
 //   heed list
 //
 // Every failure prints one line "heed: error: ..." to stderr and exits with status 1; a training
@@ -16,6 +17,7 @@
 #include <iostream>
 
 #include "framework/files.h"
+#include "framework/cli/show.h"
 #include "framework/recipe.h"
 #include "framework/run_dir.h"
 #include "framework/signals.h"
@@ -219,6 +221,7 @@ int main(int argc, char** argv) {
   insp->add_option("--out", inspect_args.out,
                    "HDF5 file to write (default: RUN_DIR/inspect_<split>.h5)");
 
+  heed::cli::ShowCommand show(app);
   app.add_subcommand(
       "list", "list the registered datasets, models, optimizers and schedules with their options");
 
@@ -231,6 +234,7 @@ int main(int argc, char** argv) {
     }
     if (eval->parsed()) return evaluate(eval_args);
     if (insp->parsed()) return inspect(inspect_args);
+    if (show.parsed()) return show.run();
     return list_registered();
   } catch (const std::exception& e) {
     std::cerr << "heed: error: " << e.what() << "\n";
