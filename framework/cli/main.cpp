@@ -12,12 +12,13 @@
 // run stopped by SIGINT or SIGTERM exits with 130 or 143 after saving its checkpoint.
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
-#include "framework/files.h"
 #include "framework/cli/show.h"
+#include "framework/files.h"
 #include "framework/recipe.h"
 #include "framework/run_dir.h"
 #include "framework/signals.h"
@@ -105,6 +106,39 @@ int train_new(const TrainArgs& a) {
   return run_training(*trainer);
 }
 
+// Restores `trainer` from the run's last.h5, or, when that cannot be read and the run keeps
+// step_<N>.h5 checkpoints (train.keep_checkpoints), from the newest of those that can; returns
+// the file used, "" when the run has no checkpoint.
+std::string restore_newest(heed::Trainer& trainer, const fs::path& dir) {
+  const fs::path last = dir / "checkpoints" / "last.h5";
+  std::vector<std::pair<int64_t, fs::path>> older;
+  if (fs::is_directory(dir / "checkpoints"))
+    for (const auto& entry : fs::directory_iterator(dir / "checkpoints")) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("step_", 0) == 0 && entry.path().extension() == ".h5")
+        older.emplace_back(std::atoll(name.c_str() + 5), entry.path());
+    }
+  std::sort(older.rbegin(), older.rend());
+  if (!fs::exists(last) && older.empty()) return "";
+  try {
+    trainer.restore(last.string());
+    return last.string();
+  } catch (const Error& e) {
+    if (older.empty()) throw;
+    std::cerr << "heed: warning: " << e.what() << "\n";
+    for (const auto& [step, file] : older) {
+      try {
+        trainer.restore(file.string());
+        std::cerr << "heed: warning: resuming from the older " << file.string() << "\n";
+        return file.string();
+      } catch (const Error& older_error) {
+        std::cerr << "heed: warning: " << older_error.what() << "\n";
+      }
+    }
+    throw;
+  }
+}
+
 int train_resume(const TrainArgs& a) {
   heed::RunDir dir = heed::RunDir::open(a.resume, g_command_line);
   const fs::path path = dir.path();
@@ -115,10 +149,8 @@ int train_resume(const TrainArgs& a) {
   nlohmann::json recipe = read_json(recipe_file);
   heed::apply_overrides(recipe, a.sets);
   heed::Trainer trainer(recipe, a.resume);
-  const fs::path ckpt = path / "checkpoints" / "last.h5";
-  if (fs::exists(ckpt)) {
-    trainer.restore(ckpt.string());
-    std::cerr << "resuming " << a.resume << " from " << ckpt.string() << "\n";
+  if (const std::string ckpt = restore_newest(trainer, path); !ckpt.empty()) {
+    std::cerr << "resuming " << a.resume << " from " << ckpt << "\n";
   } else {
     std::cerr << "run " << a.resume << " has no checkpoint yet (it stopped before its first "
               << "one): starting it from the beginning\n";

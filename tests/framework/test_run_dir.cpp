@@ -213,3 +213,24 @@ TEST_CASE("run directory: checkpoints by step and by time, kept K at a time, cha
   CHECK(kept == std::vector<std::string>{"last.h5", "step_58.h5", "step_59.h5", "step_60.h5"});
   CHECK(text_of(dir / "checkpoints" / "step_60.h5") == text_of(dir / "checkpoints" / "last.h5"));
 }
+
+TEST_CASE("run directory: a corrupt last.h5 resumes from the newest kept checkpoint that loads") {
+  TempDir tmp;
+  nlohmann::json r = recipe_for("lstm");
+  const fs::path straight = straight_run(tmp, write_recipe(tmp, r));
+  r["train"]["keep_checkpoints"] = 3;
+  const std::string recipe = write_recipe(tmp, r, "kept.json");
+  const fs::path dir = tmp.fs_path() / "run";
+  REQUIRE(run_cli("train " + recipe + " --out " + dir.string() + " --set train.max_steps=30",
+                  tmp.fs_path())
+              .status == 0);
+  // last.h5 and step_30.h5 are one file (a hard link): both are cut short.
+  const fs::path last = dir / "checkpoints" / "last.h5";
+  fs::resize_file(last, fs::file_size(last) / 2);
+  const CliResult resumed =
+      run_cli("train --resume " + dir.string() + " --set train.max_steps=0", tmp.fs_path());
+  CHECK(resumed.status == 0);
+  CHECK(resumed.err.find("resuming from the older " +
+                         (dir / "checkpoints" / "step_28.h5").string()) != std::string::npos);
+  check_same_end(dir, straight);
+}
