@@ -31,7 +31,10 @@ class TrainLog {
   void add_step(double loss, const std::map<std::string, double>& metrics, double grad_norm,
                 double seconds);
   /// A step whose loss or gradient was not finite and was skipped (train.on_nonfinite "skip").
-  void add_skipped() { ++skipped_; }
+  void add_skipped(double seconds) {
+    ++skipped_;
+    seconds_ += seconds;
+  }
   /// Steps and skipped steps in the window.
   int64_t window_steps() const { return steps_ + skipped_; }
   double mean_loss() const { return steps_ ? loss_sum_ / steps_ : 0.0; }

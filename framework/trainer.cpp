@@ -66,7 +66,8 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   o.log_interval = positive(c, "log_interval", o.log_interval, 1);
   o.eval_interval = positive(c, "eval_interval", o.eval_interval, 0);
   o.checkpoint_every_steps = positive(c, "checkpoint_every_steps", o.checkpoint_every_steps, 0);
-  o.checkpoint_every_seconds = c.get<double>("checkpoint_every_seconds", 0);
+  o.checkpoint_every_seconds =
+      c.get<double>("checkpoint_every_seconds", o.checkpoint_every_seconds);
   HEED_CHECK(o.checkpoint_every_seconds >= 0, "recipe: \"", c.path_of("checkpoint_every_seconds"),
              "\" must be >= 0 (0: off), got ", o.checkpoint_every_seconds);
   o.keep_checkpoints = positive(c, "keep_checkpoints", o.keep_checkpoints, 1);
@@ -311,7 +312,7 @@ nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
 // A step whose loss or gradient is not finite: with on_nonfinite "skip" it changes no parameter
 // (as a mixed-precision trainer's skipped step) but still counts; else, or when the parameters
 // themselves are no longer finite (no step can mend that), the run has diverged.
-void Trainer::skip_or_stop(const std::string& what, bool parameters_finite) {
+void Trainer::skip_or_stop(const std::string& what, bool parameters_finite, double seconds) {
   const std::string message = "step " + std::to_string(progress_.step + 1) + ": " + what;
   if (options_.on_nonfinite == "stop" || !parameters_finite) throw NonFinite(message);
   std::cerr << "heed: warning: " << message << "; the step is skipped\n";
@@ -319,11 +320,14 @@ void Trainer::skip_or_stop(const std::string& what, bool parameters_finite) {
   scheduler_->on_step();
   ++progress_.step;
   ++skipped_steps_;
-  log_.add_skipped();
+  log_.add_skipped(seconds);
 }
 
 void Trainer::train_step(const Batch& batch) {
   const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   ModelOutput out = model_->forward(batch);
   const double loss = out.loss.item();
   if (!std::isfinite(loss)) {
@@ -331,7 +335,7 @@ void Trainer::train_step(const Batch& batch) {
     const std::string bad = first_nonfinite(model_->named_parameters(), false);
     return skip_or_stop("the loss is " + std::string(std::isnan(loss) ? "nan" : "infinite") +
                             (bad.empty() ? "" : " (parameter " + bad + " was not finite already)"),
-                        bad.empty());
+                        bad.empty(), seconds());
   }
   out.loss.backward();
   const StateDict& params = optimizer_->params();
@@ -341,16 +345,15 @@ void Trainer::train_step(const Batch& batch) {
       params, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : optim::kInfNorm,
       options_.clip_grad_norm_type);
   if (!std::isfinite(grad_norm))
-    return skip_or_stop("the gradient of " + first_nonfinite(params, true) + " is not finite",
-                        true);
+    return skip_or_stop("the gradient of " + first_nonfinite(params, true) + " is not finite", true,
+                        seconds());
   last_lr_ = optimizer_->lr();
   if (scheduler_->cycles_momentum()) last_momentum_ = optimizer_->momentum(0);
   optimizer_->step();
   optimizer_->zero_grad();
   scheduler_->on_step();
   ++progress_.step;
-  log_.add_step(loss, out.metrics, grad_norm,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  log_.add_step(loss, out.metrics, grad_norm, seconds());
 }
 
 void Trainer::log_window() {

@@ -57,13 +57,13 @@ struct TrainOptions {
   int64_t threads = 0;  // 0: OMP_NUM_THREADS, else every core
   int64_t log_interval = 50;
   int64_t eval_interval = 0;
-  int64_t checkpoint_every_steps = 0;   // 0: only at epoch ends (and at the end, on a stop)
-  double checkpoint_every_seconds = 0;  // wall-clock seconds of training; 0: off
-  int64_t keep_checkpoints = 1;         // > 1: also checkpoints/step_<N>.h5, the newest K kept
-  std::string on_nonfinite = "stop";    // "stop" | "skip" a step with a non-finite loss/gradient
-  double clip_grad_norm = 0;            // max global norm (0: no norm clipping)
-  double clip_grad_norm_type = 2;       // p of the norm, or infinity ("inf" in a recipe)
-  double clip_grad_value = 0;           // max |gradient element| (0: no value clipping)
+  int64_t checkpoint_every_steps = 0;     // 0: only at epoch ends (and at the end, on a stop)
+  double checkpoint_every_seconds = 600;  // seconds since the last checkpoint; 0: off
+  int64_t keep_checkpoints = 1;           // > 1: also checkpoints/step_<N>.h5, the newest K kept
+  std::string on_nonfinite = "stop";      // "stop" | "skip" a step with a non-finite loss/gradient
+  double clip_grad_norm = 0;              // max global norm (0: no norm clipping)
+  double clip_grad_norm_type = 2;         // p of the norm, or infinity ("inf" in a recipe)
+  double clip_grad_value = 0;             // max |gradient element| (0: no value clipping)
   static TrainOptions from_config(const Config& config);
 };
 
@@ -97,7 +97,7 @@ class Trainer {
   /// One optimizer step on `batch`, its loss and metrics into the log window.
   void train_step(const Batch& batch);
   /// Skips the step about to be taken (on_nonfinite "skip") or throws that the run diverged.
-  void skip_or_stop(const std::string& what, bool parameters_finite);
+  void skip_or_stop(const std::string& what, bool parameters_finite, double seconds);
   /// Feeds an evaluation to the schedule and early stopping; true when the run should stop.
   bool after_evaluation(const nlohmann::json& eval);
   /// Evaluates the test split and logs it (metrics.jsonl, the progress line).
