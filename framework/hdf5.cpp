@@ -1,15 +1,16 @@
 #include "framework/hdf5.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <type_traits>
 #include <utility>
 
 #include "framework/error.h"
+#include "framework/files.h"
+#include "framework/hdf5_header.h"
 
 namespace heed::h5 {
 namespace {
@@ -341,17 +342,56 @@ Handle file_access_plist(const std::string& where) {
   return plist;
 }
 
+}  // namespace
+
+// The bytes of a file in memory, lent to HDF5's core driver through file image callbacks: HDF5
+// reads a file opened from memory in place (no copy into the property list, none into the
+// driver) and grows a file being written in `bytes`, which stays ours after H5Fclose. This is
+// H5LT's "don't copy, don't release" scheme without linking hdf5_hl.
+struct File::Image {
+  std::string bytes;
+  bool writable = false;
+
+  H5FD_file_image_callbacks_t callbacks() {
+    return {&Image::lend,       &Image::same,       &Image::grow, &Image::keep,
+            &Image::udata_copy, &Image::udata_free, this};
+  }
+
+ private:
+  // Every copy HDF5 asks for of a file being read (into a property list, a copied property list,
+  // the driver) is the one buffer.
+  static void* lend(size_t size, H5FD_file_image_op_t, void* udata) {
+    Image* image = static_cast<Image*>(udata);
+    return size == image->bytes.size() ? image->bytes.data() : nullptr;
+  }
+  static void* same(void* dest, const void* src, size_t, H5FD_file_image_op_t, void*) {
+    return dest == src ? dest : nullptr;
+  }
+  // A file being written grows here (std::string grows geometrically, so the driver's increment
+  // can be 1 byte and the final size is the file's).
+  static void* grow(void* ptr, size_t size, H5FD_file_image_op_t, void* udata) {
+    Image* image = static_cast<Image*>(udata);
+    if (!image->writable || (ptr != nullptr && ptr != image->bytes.data())) return nullptr;
+    image->bytes.resize(size);
+    return image->bytes.data();
+  }
+  static herr_t keep(void*, H5FD_file_image_op_t, void*) { return 0; }
+  static void* udata_copy(void* udata) { return udata; }
+  static herr_t udata_free(void*) { return 0; }
+};
+
+namespace {
+
+// A name for a file in memory. HDF5 tells open files apart by name, and refuses to open an image
+// under the name of a file that exists on disk, so the name is unique and can never exist.
+std::string memory_name() {
+  static std::atomic<int64_t> counter{0};
+  return "/dev/null/heed-memory-" + std::to_string(counter++);
+}
+
 // HDF5 prints its error stack to stderr by default; we report through heed::Error instead.
 void silence_hdf5_errors() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-}
-
-htri_t is_hdf5_file(const std::string& path) {
-#if H5_VERSION_GE(1, 12, 0)
-  return H5Fis_accessible(path.c_str(), H5P_DEFAULT);
-#else
-  return H5Fis_hdf5(path.c_str());
-#endif
 }
 
 }  // namespace
@@ -372,20 +412,31 @@ File File::open(const std::string& path, const std::string& kind) {
   const auto status = std::filesystem::status(path, error);
   if (!std::filesystem::exists(status)) fail(where, "no such file");
   if (std::filesystem::is_directory(status)) fail(where, "is a directory, not an HDF5 file");
-  const htri_t is_hdf5 = is_hdf5_file(path);
-  if (is_hdf5 < 0) fail_hdf5(where, "cannot read file");
-  if (is_hdf5 == 0) fail(where, "not an HDF5 file");
+  auto image = std::make_unique<Image>();
+  image->bytes = files::read(path, kind);
+  verify_file(image->bytes, where, kind);
   Handle access = file_access_plist(where);
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get());
+  check(H5Pset_fapl_core(access.get(), 1 << 20, 0), where, "set up reading from memory");
+  H5FD_file_image_callbacks_t callbacks = image->callbacks();
+  check(H5Pset_file_image_callbacks(access.get(), &callbacks), where, "set up reading from memory");
+  check(H5Pset_file_image(access.get(), image->bytes.data(), image->bytes.size()), where,
+        "set up reading from memory");
+  const hid_t id = H5Fopen(memory_name().c_str(), H5F_ACC_RDONLY, access.get());
   if (id < 0) fail_hdf5(where, "cannot open, the file may be truncated or corrupt");
-  return File(id, path, kind, false);
+  return File(id, path, kind, false, std::move(image));
 }
 
-File::File(int64_t id, std::string path, std::string kind, bool writable)
-    : id_(id), path_(std::move(path)), kind_(std::move(kind)), writable_(writable) {}
+File::File(int64_t id, std::string path, std::string kind, bool writable,
+           std::unique_ptr<Image> image)
+    : image_(std::move(image)),
+      id_(id),
+      path_(std::move(path)),
+      kind_(std::move(kind)),
+      writable_(writable) {}
 
 File::File(File&& other) noexcept
-    : id_(std::exchange(other.id_, H5I_INVALID_HID)),
+    : image_(std::move(other.image_)),
+      id_(std::exchange(other.id_, H5I_INVALID_HID)),
       path_(std::move(other.path_)),
       kind_(std::move(other.kind_)),
       writable_(other.writable_) {}
@@ -394,6 +445,7 @@ File& File::operator=(File&& other) noexcept {
   if (this == &other) return *this;
   if (id_ >= 0) H5Fclose(id_);
   id_ = std::exchange(other.id_, H5I_INVALID_HID);
+  image_ = std::move(other.image_);  // after the close: HDF5 no longer uses the old image
   path_ = std::move(other.path_);
   kind_ = std::move(other.kind_);
   writable_ = other.writable_;
@@ -401,7 +453,7 @@ File& File::operator=(File&& other) noexcept {
 }
 
 File::~File() {
-  if (id_ >= 0) H5Fclose(id_);
+  if (id_ >= 0) H5Fclose(id_);  // before image_ goes: HDF5 uses it until then
 }
 
 void File::require_open() const {
@@ -444,6 +496,19 @@ void File::write_string(const std::string& name, const std::string& text) {
   const char* data = text.c_str();
   check(H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &data), where(),
         "write dataset " + key);
+}
+
+void File::create_group(const std::string& name) {
+  require_writable(name);
+  const std::string key = normalize(name);
+  if (exists(id_, key)) {
+    open_group(id_, where(), key);  // throws if it is a dataset
+    return;
+  }
+  Handle links = utf8_create_plist(H5P_LINK_CREATE, where());
+  check(H5Pset_create_intermediate_group(links.get(), 1), where(), "set up group creation");
+  checked(H5Gcreate2(id_, key.c_str(), links.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose, where(),
+          "create group " + key);
 }
 
 void File::set_attr_i64(const std::string& object_name, const std::string& attr, int64_t value) {
@@ -564,21 +629,16 @@ std::vector<std::string> File::list(const std::string& group) const {
   require_open();
   const std::string key = normalize(group);
   Handle object = open_group(id_, where(), key);
-  H5G_info_t info;
-  check(H5Gget_info(object.get(), &info), where(), "list group " + key);
+  // One pass in HDF5's native order, sorted after: H5Lget_name_by_idx builds the group's whole
+  // link table for each name (quadratic), and building that table (also done by an iteration in
+  // a given order) frees garbage in HDF5 1.10.8 when a damaged file makes it fail.
   std::vector<std::string> names;
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    auto name_at = [&](char* buffer, size_t size) {
-      return H5Lget_name_by_idx(object.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buffer, size,
-                                H5P_DEFAULT);
-    };
-    const ssize_t length = name_at(nullptr, 0);
-    if (length < 0) fail_hdf5(where(), "cannot list group ", key);
-    std::string name(length + 1, '\0');
-    if (name_at(name.data(), name.size()) < 0) fail_hdf5(where(), "cannot list group ", key);
-    name.resize(length);
-    names.push_back(std::move(name));
-  }
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  check(H5Literate(object.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names), where(),
+        "list group " + key);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -594,33 +654,34 @@ void File::close() {
   check(status, where(), "close");
 }
 
-namespace {
-
-// fsync makes the rename publish a file whose bytes are on disk, not only in the page cache.
-void sync_file(const std::string& path, const std::string& kind) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  HEED_CHECK(fd >= 0, kind, " ", path, ": cannot reopen to sync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  HEED_CHECK(rc == 0, kind, " ", path, ": fsync failed");
-}
-
-}  // namespace
-
 void write_atomically(const std::string& path, const std::string& kind,
                       const std::function<void(File&)>& fill) {
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  try {
-    File file = File::create(tmp, kind);
-    fill(file);
-    file.close();
-    sync_file(tmp, kind);
-    std::filesystem::rename(tmp, path);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
+  silence_hdf5_errors();
+  const std::string where = kind + " " + path;
+  auto image = std::make_unique<File::Image>();
+  image->writable = true;
+  Handle creation = checked(H5Pcreate(H5P_FILE_CREATE), H5Pclose, where, "create a property list");
+  check(H5Pset_userblock(creation.get(), kHeaderBytes), where, "reserve the heed header");
+  Handle access = file_access_plist(where);
+  check(H5Pset_fapl_core(access.get(), 1, 0), where, "set up writing to memory");
+  H5FD_file_image_callbacks_t callbacks = image->callbacks();
+  check(H5Pset_file_image_callbacks(access.get(), &callbacks), where, "set up writing to memory");
+  // The 1.8 format (superblock 2, version 2 object headers) checksums HDF5's own metadata, so
+  // that a file h5py changed in place is caught by HDF5 too; HDF5 1.8 and later read it.
+  check(H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), where,
+        "choose the file format");
+  const hid_t id = H5Fcreate(memory_name().c_str(), H5F_ACC_EXCL, creation.get(), access.get());
+  if (id < 0) fail_hdf5(where, "cannot create file");
+  File file(id, path, kind, true, std::move(image));
+  fill(file);
+  // A flush makes the driver's memory as long as the file's allocated space before the close.
+  file.flush();
+  file.close();
+  std::string& bytes = file.image_->bytes;
+  HEED_CHECK(bytes.size() > kHeaderBytes, where, ": HDF5 wrote no file");
+  const std::string_view payload = std::string_view(bytes).substr(kHeaderBytes);
+  bytes.replace(0, kHeaderBytes, make_header(kind, payload));
+  files::write_atomically(path, bytes, kind);
 }
 
 }  // namespace heed::h5

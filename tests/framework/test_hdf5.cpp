@@ -6,6 +6,7 @@
 #include "temp_dir.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "framework/error.h"
+#include "framework/files.h"
+#include "framework/hdf5_header.h"
 #include "testing.h"
 
 namespace fs = std::filesystem;
@@ -144,7 +147,7 @@ TEST_CASE("hdf5: opening something that is not a readable HDF5 file names the fi
 
   const std::string empty = dir.file("empty.h5");
   std::ofstream{empty};
-  CHECK(contains(error_of([&] { File::open(empty); }), "not an HDF5 file"));
+  CHECK(error_of([&] { File::open(empty); }) == "HDF5 file " + empty + ": empty file (0 bytes)");
 
   CHECK(contains(error_of([&] { File::open(dir.file("")); }), "is a directory"));
 
@@ -273,4 +276,109 @@ TEST_CASE("hdf5: fixed-length strings and foreign types written by other tools")
   CHECK(in.read_string("fixed" + std::to_string(H5T_STR_NULLTERM)) == "abc");
   CHECK(in.dtype_name("f64") == "float64");
   CHECK(contains(error_of([&] { in.read_f32("f64"); }), "f64 has type float64, expected float32"));
+}
+
+TEST_CASE("hdf5: write_atomically builds the file in memory and puts the heed header in front") {
+  TempDir dir;
+  const std::string path = dir.file("a.h5");
+  heed::h5::write_atomically(path, "inspection", [&](File& f) {
+    const float x = 2.5f;
+    f.write_f32("records/x", {}, &x);
+    f.create_group("empty");
+    f.create_group("empty");  // a no-op for an existing group
+    CHECK(error_of([&] { f.create_group("records/x"); }) ==
+          "inspection " + path + ": records/x is a dataset, not a group");
+    f.set_attr_string("/", "format", "heed-inspect");
+  });
+  const std::string bytes = heed::files::read(path);
+  const std::string payload = bytes.substr(512);
+  char crc[11];
+  std::snprintf(crc, sizeof crc, "0x%08x", heed::h5::crc32_of(payload));
+  const std::string text = "heed-hdf5\nkind inspection\npayload_bytes " +
+                           std::to_string(payload.size()) + "\ncrc32 " + crc + "\n";
+  CHECK(bytes.substr(0, 512) == text + std::string(512 - text.size(), '\0'));
+  CHECK(payload.substr(0, 8) == "\x89HDF\r\n\x1a\n");
+  CHECK(heed::h5::make_header("inspection", payload) == bytes.substr(0, 512));
+
+  const File in = File::open(path);  // any kind
+  CHECK(in.read_f32("records/x") == std::vector<float>{2.5f});
+  CHECK(in.is_group("empty"));
+  CHECK(in.list("empty").empty());
+  CHECK(File::open(path, "inspection").has("records"));
+  CHECK(error_of([&] { File::open(path, "checkpoint"); }) ==
+        "checkpoint " + path + ": this is a heed inspection file, not a checkpoint");
+  // No temporary file is left.
+  CHECK(std::distance(fs::directory_iterator(dir.fs_path()), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("hdf5: an error inside write_atomically writes nothing and leaves the old file") {
+  TempDir dir;
+  const std::string path = dir.file("a.h5");
+  const float x = 1.0f;
+  heed::h5::write_atomically(path, "checkpoint", [&](File& f) { f.write_f32("x", {}, &x); });
+  const std::string before = heed::files::read(path);
+  const std::string message = error_of([&] {
+    heed::h5::write_atomically(path, "checkpoint", [&](File& f) {
+      f.write_f32("y", {}, &x);
+      f.write_f32("y", {}, &x);
+    });
+  });
+  CHECK(message == "checkpoint " + path + ": cannot write dataset y: it exists already");
+  CHECK(heed::files::read(path) == before);
+  CHECK(std::distance(fs::directory_iterator(dir.fs_path()), fs::directory_iterator()) == 1);
+  const std::string nowhere = dir.file("no/such/dir/a.h5");
+  CHECK(contains(error_of([&] {
+                   heed::h5::write_atomically(nowhere, "checkpoint",
+                                              [&](File& f) { f.write_f32("x", {}, &x); });
+                 }),
+                 "checkpoint " + nowhere + ": "));
+}
+
+TEST_CASE("hdf5: the heed header is verified before HDF5 reads the file") {
+  TempDir dir;
+  const std::string path = dir.file("a.h5"), bad = dir.file("bad.h5");
+  const float x = 1.0f;
+  heed::h5::write_atomically(path, "checkpoint", [&](File& f) { f.write_f32("x", {}, &x); });
+  const std::string bytes = heed::files::read(path);
+  const std::string where = "checkpoint " + bad + ": ";
+  auto open_error = [&](const std::string& content) {
+    std::ofstream(bad, std::ios::binary | std::ios::trunc) << content;
+    return error_of([&] { File::open(bad, "checkpoint"); });
+  };
+  auto with = [&](size_t at, const std::string& part) {
+    std::string changed = bytes;
+    changed.replace(at, part.size(), part);
+    return changed;
+  };
+  const std::string changed = "; the file is corrupt or was changed after heed wrote it";
+  CHECK(open_error("heed") == where + "truncated: only 4 bytes");
+  CHECK(open_error("\x89HD") == where + "truncated: only 3 bytes");
+  CHECK(open_error(bytes.substr(0, 100)) ==
+        where + "truncated: 100 bytes, shorter than its 512-byte heed header");
+  CHECK(open_error(with(10, "KIND")) ==
+        where +
+            "corrupt heed header (the first 512 bytes): line 2 does not start with \"kind "
+            "\"" +
+            changed);
+  CHECK(open_error(with(500, "x")) == where +
+                                          "corrupt heed header (the first 512 bytes): it differs "
+                                          "from the header its own fields give" +
+                                          changed);
+  CHECK(open_error(with(bytes.find("payload_bytes ") + 14, "0")) ==
+        where +
+            "corrupt heed header (the first 512 bytes): it differs from the header its own "
+            "fields give" +
+            changed);
+  CHECK(open_error(with(bytes.find("crc32 0x"), "crc32 0y")) ==
+        where + "corrupt heed header (the first 512 bytes): crc32 is not a hexadecimal number" +
+            changed);
+  CHECK(contains(open_error(with(bytes.size() - 1, std::string(1, bytes.back() ^ 1))),
+                 where + "checksum mismatch"));
+  CHECK(open_error("HDF5 is not here") == where + "not a heed checkpoint or HDF5 file");
+  // Without the header, a file must start with the HDF5 signature: HDF5 would otherwise look
+  // for one at byte 512 and parse a heed file whose header was damaged.
+  CHECK(open_error(with(0, "Heed")) == where + "not a heed checkpoint or HDF5 file");
+  // The bytes after the header, as a file of their own, are plain HDF5 and open unverified.
+  std::ofstream(bad, std::ios::binary | std::ios::trunc) << bytes.substr(512);
+  CHECK(File::open(bad).read_f32("x") == std::vector<float>{1.0f});
 }

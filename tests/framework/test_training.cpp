@@ -382,7 +382,7 @@ TEST_CASE("bad checkpoints are reported with the file and the problem") {
   const fs::path garbage = tmp.fs_path() / "garbage.h5";
   std::ofstream(garbage) << "not a checkpoint at all";
   CHECK(error_of([&] { load_checkpoint(garbage.string()); }) ==
-        "checkpoint " + garbage.string() + ": not an HDF5 file");
+        "checkpoint " + garbage.string() + ": not a heed checkpoint or HDF5 file");
   CHECK(error_of([&] {
           load_checkpoint((tmp.fs_path() / "missing.h5").string());
         }).find("no such file") != std::string::npos);
