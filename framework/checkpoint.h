@@ -1,16 +1,22 @@
 #pragma once
 // Checkpoints: one HDF5 file holding everything a run needs to continue exactly where it stopped.
 //
-// Layout (docs/checkpoint.md): /model/<state_dict key> and /optimizer/<state key> datasets,
+// Layout (docs/checkpoint.md), format_version 3: /model/<state_dict key> and
+// /optimizer/<state key> datasets (float32 or int64; /optimizer may be an empty group),
 // /rng/state (uint64 [4], the run's generator), /progress/{epoch, step, epoch_key, position,
-// elapsed_ms}, /recipe (the resolved recipe, JSON text), /train_state (the schedule's and early
-// stopping's state, JSON text; format_version 2) and root attributes format="heed-checkpoint",
-// format_version=2. Version 1 files (without /train_state) still load, with an empty
-// train_state. h5py and h5dump read it as it is.
+// elapsed_ms, epoch_started, metrics_bytes} (int64 scalars), /recipe (the resolved recipe, JSON
+// text), /train_state (the schedule's and early stopping's state, JSON text) and root attributes
+// format="heed-checkpoint", format_version=3. Versions 1 and 2 still load.
 //
-// save_checkpoint writes to a temporary file beside the target, syncs it to disk and renames it
-// over the target, so a crash or kill at any moment leaves either the old file or the new one,
-// never a half-written one.
+// save_checkpoint builds the file in memory and writes it with h5::write_atomically: a 512-byte
+// heed header with the file's length and CRC-32, then plain HDF5 that h5py and h5dump read as it
+// is; a crash or kill at any moment leaves either the old file or the new one. load_checkpoint
+// verifies the header, requires every group, and range-checks every value, so a corrupt or
+// edited file is an error naming the file and the dataset, never a silently different run.
+//
+//   save_checkpoint("runs/x/checkpoints/last.h5", ckpt);
+//   Checkpoint all = load_checkpoint("runs/x/checkpoints/last.h5");            // --resume
+//   Checkpoint w = load_checkpoint(path, CheckpointPart::weights);               // heed eval
 
 #include <array>
 #include <string>
@@ -50,14 +56,33 @@ struct Checkpoint {
   std::string train_state;
 };
 
+/// What load_checkpoint reads, and so requires.
+enum class CheckpointPart {
+  /// Everything a resume needs: /model, /optimizer, /rng/state, every /progress dataset, /recipe
+  /// and /train_state (version 3; versions 1 and 2 lack what they never had).
+  all,
+  /// /model only (heed eval, init_from, heed show's parameter table): the other groups are
+  /// neither read nor required, and the other fields of the Checkpoint keep their defaults.
+  weights,
+};
+
 /// Writes each tensor as dataset `group/<name>` (float32 or int64, its shape; the names keep their
 /// dots). Shared by checkpoints and `heed inspect` files.
 void write_tensors(h5::File& file, const std::string& group, const StateDict& tensors);
-/// Writes `ckpt` atomically to `path`. Throws heed::Error naming the file on failure, leaving any
-/// previous file at `path` intact.
+/// Writes `ckpt` atomically to `path` (format_version 3). Throws heed::Error naming the file,
+/// leaving any previous file at `path` intact, on a failed write (disk full, permission) and on
+/// values load_checkpoint would refuse (a negative step, an all-zero generator state, ...);
+/// tensors are written as they are, finite or not.
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
-/// Reads a checkpoint. Throws heed::Error naming the file and what is wrong (missing, not HDF5,
-/// truncated, not a heed checkpoint, a missing group or dataset).
-Checkpoint load_checkpoint(const std::string& path);
+/// Reads a checkpoint, or the `part` of it asked for. Throws heed::Error naming the file and
+/// what is wrong: missing, empty, truncated, checksum mismatch (a file heed wrote and something
+/// changed), neither heed nor HDF5, not a heed checkpoint, a format_version other than 1 to 3,
+/// a missing group or dataset, a tensor neither float32 nor int64, a float tensor of /model or
+/// /optimizer holding NaN or infinity, a progress value out of range (step, epoch, position,
+/// elapsed_ms negative; metrics_bytes below -1; epoch_started not 0 or 1; a position inside an
+/// epoch not started), /rng/state not 4 words or all zero, /recipe or /train_state not a JSON
+/// object. A file without the heed header (written by h5py, say to convert weights) is read
+/// without the checksum but with every other check.
+Checkpoint load_checkpoint(const std::string& path, CheckpointPart part = CheckpointPart::all);
 
 }  // namespace heed
