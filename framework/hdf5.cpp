@@ -666,8 +666,10 @@ void write_atomically(const std::string& path, const std::string& kind,
   check(H5Pset_fapl_core(access.get(), 1, 0), where, "set up writing to memory");
   H5FD_file_image_callbacks_t callbacks = image->callbacks();
   check(H5Pset_file_image_callbacks(access.get(), &callbacks), where, "set up writing to memory");
-  // The 1.8 format (superblock 2, version 2 object headers) checksums HDF5's own metadata, so
-  // that a file h5py changed in place is caught by HDF5 too; HDF5 1.8 and later read it.
+  // The 1.8 format (superblock 2, version 2 object headers) checksums HDF5's own metadata, a
+  // second line should a file lose its heed header: of ~4,000 bit flips in such a file without
+  // the header none crashed HDF5 1.10.8, against 33 crashes and 7 hangs in ~5,400 flips of the
+  // default (1.0) format h5py writes. HDF5 1.8 and later read it.
   check(H5Pset_libver_bounds(access.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), where,
         "choose the file format");
   const hid_t id = H5Fcreate(memory_name().c_str(), H5F_ACC_EXCL, creation.get(), access.get());
