@@ -221,6 +221,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
 
 Checkpoint load_checkpoint(const std::string& path, CheckpointPart part) {
   const h5::File file = h5::File::open(path, kKind);
+  if (!file.heed_kind().empty() && file.heed_kind() != kKind)
+    fail(path, "this is a heed ", file.heed_kind(), " file, not a checkpoint");
   const int64_t version = read_version(file);
   Checkpoint c;
   c.model = read_tensors(file, "model");

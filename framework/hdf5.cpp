@@ -414,7 +414,7 @@ File File::open(const std::string& path, const std::string& kind) {
   if (std::filesystem::is_directory(status)) fail(where, "is a directory, not an HDF5 file");
   auto image = std::make_unique<Image>();
   image->bytes = files::read(path, kind);
-  verify_file(image->bytes, where, kind);
+  std::string heed_kind = verify_file(image->bytes, where, kind);
   Handle access = file_access_plist(where);
   check(H5Pset_fapl_core(access.get(), 1 << 20, 0), where, "set up reading from memory");
   H5FD_file_image_callbacks_t callbacks = image->callbacks();
@@ -423,7 +423,9 @@ File File::open(const std::string& path, const std::string& kind) {
         "set up reading from memory");
   const hid_t id = H5Fopen(memory_name().c_str(), H5F_ACC_RDONLY, access.get());
   if (id < 0) fail_hdf5(where, "cannot open, the file may be truncated or corrupt");
-  return File(id, path, kind, false, std::move(image));
+  File file(id, path, kind, false, std::move(image));
+  file.heed_kind_ = std::move(heed_kind);
+  return file;
 }
 
 File::File(int64_t id, std::string path, std::string kind, bool writable,
@@ -439,6 +441,7 @@ File::File(File&& other) noexcept
       id_(std::exchange(other.id_, H5I_INVALID_HID)),
       path_(std::move(other.path_)),
       kind_(std::move(other.kind_)),
+      heed_kind_(std::move(other.heed_kind_)),
       writable_(other.writable_) {}
 
 File& File::operator=(File&& other) noexcept {
@@ -448,6 +451,7 @@ File& File::operator=(File&& other) noexcept {
   image_ = std::move(other.image_);  // after the close: HDF5 no longer uses the old image
   path_ = std::move(other.path_);
   kind_ = std::move(other.kind_);
+  heed_kind_ = std::move(other.heed_kind_);
   writable_ = other.writable_;
   return *this;
 }

@@ -49,8 +49,7 @@ class File {
   /// header, verifies its length and CRC-32 before HDF5 sees it; a file that starts with the
   /// plain HDF5 signature (written by h5py, or by create()) is opened unverified. Throws
   /// heed::Error naming the file when it is missing, a directory, empty, truncated, fails its
-  /// checksum, is neither a heed file nor HDF5, is a heed file of another kind than `kind`
-  /// (unless `kind` is kAnyKind), or HDF5 cannot open it.
+  /// checksum, is neither a heed file nor HDF5, or HDF5 cannot open it.
   static File open(const std::string& path, const std::string& kind = kAnyKind);
 
   File(File&& other) noexcept;
@@ -60,6 +59,9 @@ class File {
   ~File();
 
   const std::string& path() const { return path_; }
+  /// The kind in the heed header of a file open() verified ("checkpoint", "inspection"); "" for
+  /// a file without the header (verified by nothing) and for a file being written.
+  const std::string& heed_kind() const { return heed_kind_; }
   bool is_open() const { return id_ >= 0; }
 
   // Writing. Missing parent groups are created; shape {} writes a scalar dataspace. `data` holds
@@ -121,6 +123,7 @@ class File {
   int64_t id_ = -1;  // an hid_t; kept as int64_t so this header does not pull in <hdf5.h>
   std::string path_;
   std::string kind_;
+  std::string heed_kind_;
   bool writable_ = false;
 };
 

@@ -111,14 +111,14 @@ std::string make_header(const std::string& kind, std::string_view payload) {
   return render({kind, payload.size(), crc32_of(payload)});
 }
 
-FileLayout verify_file(std::string_view bytes, const std::string& where, const std::string& kind) {
+std::string verify_file(std::string_view bytes, const std::string& where, const std::string& kind) {
   if (bytes.empty()) fail(where, "empty file (0 bytes)");
-  if (bytes.substr(0, kHdf5Signature.size()) == kHdf5Signature) return FileLayout::plain_hdf5;
+  if (bytes.substr(0, kHdf5Signature.size()) == kHdf5Signature) return "";
   if (bytes.substr(0, kMagic.size()) != kMagic) {
     if (is_prefix(bytes, kMagic) || is_prefix(bytes, kHdf5Signature))
       fail(where, "truncated: only ", bytes.size(), " bytes");
     if (kind == File::kAnyKind) fail(where, "not an HDF5 file");
-    fail(where, "not a heed ", kind, " or HDF5 file");
+    fail(where, "not an HDF5 file or a heed ", kind);
   }
   if (bytes.size() < kHeaderBytes)
     fail(where, "truncated: ", bytes.size(), " bytes, shorter than its ", kHeaderBytes,
@@ -136,9 +136,7 @@ FileLayout verify_file(std::string_view bytes, const std::string& where, const s
   if (crc != h.crc32)
     fail(where, "checksum mismatch (the CRC-32 of the bytes after the header is ", hex(crc),
          ", the header says ", hex(h.crc32), "): ", kChanged);
-  if (kind != File::kAnyKind && h.kind != kind)
-    fail(where, "this is a heed ", h.kind, " file, not a ", kind);
-  return FileLayout::heed;
+  return h.kind;
 }
 
 }  // namespace heed::h5

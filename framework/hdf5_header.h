@@ -31,19 +31,14 @@ constexpr size_t kHeaderBytes = 512;
 /// whose bytes after the header are `payload`. Exactly kHeaderBytes long.
 std::string make_header(const std::string& kind, std::string_view payload);
 
-/// How open() may read a file's bytes.
-enum class FileLayout {
-  heed,        ///< starts with the heed header, verified: HDF5 may parse it
-  plain_hdf5,  ///< starts with the HDF5 signature (h5py, h5::File::create): not verified
-};
-
-/// Classifies and verifies the whole content of a file. `where` starts every message
-/// ("checkpoint runs/x/last.h5"); `kind` is the kind the caller expects, checked against the
-/// header's unless it is File::kAnyKind. Throws heed::Error: "<where>: empty file",
-/// "<where>: truncated: ...", "<where>: checksum mismatch ...", "<where>: corrupt heed header
-/// ...", "<where>: this is a heed inspection file, not a checkpoint", "<where>: not a heed
-/// checkpoint or HDF5 file".
-FileLayout verify_file(std::string_view bytes, const std::string& where, const std::string& kind);
+/// Classifies and verifies the whole content of a file: returns the header's kind for a heed
+/// file whose length and CRC-32 match, "" for a file that starts with the plain HDF5 signature
+/// (h5py, h5::File::create), which has nothing to verify. `where` starts every message
+/// ("checkpoint runs/x/last.h5") and `kind` names what the caller expected in one of them.
+/// Throws heed::Error: "<where>: empty file (0 bytes)", "<where>: truncated: ...",
+/// "<where>: checksum mismatch ...", "<where>: corrupt heed header ...", "<where>: not an HDF5
+/// file or a heed checkpoint" ("not an HDF5 file" when `kind` is File::kAnyKind).
+std::string verify_file(std::string_view bytes, const std::string& where, const std::string& kind);
 
 /// zlib's CRC-32 of `bytes`, of any length.
 uint32_t crc32_of(std::string_view bytes);

@@ -308,7 +308,7 @@ TEST_CASE("checkpoint: a file neither heed nor HDF5, or a heed file of another k
   TempDir tmp;
   const std::string path = tmp.file("c.h5");
   write_bytes(path, "not a checkpoint at all");
-  CHECK(load_error(path) == "checkpoint " + path + ": not a heed checkpoint or HDF5 file");
+  CHECK(load_error(path) == "checkpoint " + path + ": not an HDF5 file or a heed checkpoint");
   CHECK(contains(load_error(tmp.file("missing.h5")), "no such file"));
   CHECK(contains(load_error(tmp.path()), "is a directory"));
 
