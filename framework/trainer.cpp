@@ -175,7 +175,7 @@ void Trainer::restore(const std::string& path) {
 }
 
 void Trainer::load_weights(const std::string& path) {
-  const Checkpoint c = load_checkpoint(path);
+  const Checkpoint c = load_checkpoint(path, CheckpointPart::weights);
   try {
     model_->load_state_dict(c.model);
   } catch (const Error& e) {

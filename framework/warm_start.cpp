@@ -103,7 +103,7 @@ StateDict read_model_weights(const std::string& path) {
                                                     fs::current_path().string() + ")"));
   const h5::File file = h5::File::open(path, kKind);
   if (file.has_attr("/", "format") && file.get_attr_string("/", "format") == "heed-checkpoint")
-    return load_checkpoint(path).model;
+    return load_checkpoint(path, CheckpointPart::weights).model;
   HEED_CHECK(file.has("model") && file.is_group("model"), kKind, " ", path,
              ": no /model group (expected a heed checkpoint, or an HDF5 file with one dataset ",
              "/model/<state_dict key> per tensor)");
