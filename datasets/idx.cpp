@@ -230,12 +230,12 @@ std::vector<uint8_t> read_data(Source& source, const std::string& path, size_t c
 }
 
 uint64_t count_remaining(Source& source) {
-  std::vector<uint8_t> scratch(size_t{1} << 16);
+  uint8_t scratch[4096];
   uint64_t total = 0;
   for (;;) {
-    const size_t read = read_up_to(source, scratch.data(), scratch.size());
+    const size_t read = read_up_to(source, scratch, sizeof(scratch));
     total += read;
-    if (read < scratch.size()) return total;
+    if (read < sizeof(scratch)) return total;
   }
 }
 
