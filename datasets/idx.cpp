@@ -23,6 +23,7 @@ constexpr uint64_t kMaxElements = uint64_t{1} << 31;
 // Caps one inflate call (it counts in unsigned) and how far the buffer grows ahead of the bytes
 // actually present, so a corrupt header cannot make us allocate 2 GiB for a 20-byte file.
 constexpr size_t kChunkBytes = size_t{1} << 24;
+constexpr size_t kFirstChunkBytes = size_t{1} << 16;
 constexpr uint8_t kGzipMagic[2] = {0x1f, 0x8b};
 constexpr int64_t kImageSide = 28;
 constexpr int kClasses = 10;
@@ -211,13 +212,14 @@ std::vector<int64_t> read_header(Source& source, const std::string& path) {
   return dims;
 }
 
-// Grows the buffer with the bytes actually present: the header's promise is not trusted until the
-// data is there.
+// Grows the buffer with the bytes actually present, at most doubling it (from 64 KiB) each time:
+// the header's promise is not trusted until the data is there, so a 20-byte file whose header
+// claims 2 GiB costs a 64 KiB buffer, not 16 MiB.
 std::vector<uint8_t> read_data(Source& source, const std::string& path, size_t count) {
   std::vector<uint8_t> data;
   size_t got = 0;
   while (got < count) {
-    const size_t want = std::min(count, got + kChunkBytes);
+    const size_t want = std::min(count, got + std::clamp(got, kFirstChunkBytes, kChunkBytes));
     if (data.capacity() < want) data.reserve(std::min(count, std::max(want, 2 * data.capacity())));
     data.resize(want);
     const size_t read = read_up_to(source, data.data() + got, want - got);
