@@ -14,16 +14,19 @@
 // another exception type such as nlohmann::json's or std::bad_alloc, a leak, a timeout, a malloc
 // beyond -malloc_limit_mb) is a finding.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "framework/error.h"
 #include "framework/recipe.h"
 #include "framework/trainer.h"
+#include "json_mutator.h"
 #include "workspace.h"
 
 namespace {
@@ -47,6 +50,8 @@ fs::path copy_recipes(const heed::fuzz::Workspace& workspace) {
 struct Setup {
   heed::fuzz::Workspace workspace;
   fs::path recipes = copy_recipes(workspace);  // holds input.json
+  // heed's recipe keys, for the structure-aware mutations.
+  std::vector<std::string> keys = heed::fuzz::dictionary_words(HEED_FUZZ_DIR "/fuzz_recipe.dict");
 };
 
 const Setup& setup() {
@@ -60,7 +65,50 @@ void use_fake_data(nlohmann::json& recipe) {
     recipe["data"]["path"] = setup().workspace.fashion_mnist();
 }
 
+// The recipe's bytes (up to the first NUL) and the --set overrides after them.
+struct Input {
+  std::string recipe;
+  std::vector<std::string> overrides;
+};
+
+Input split_input(const uint8_t* data, size_t size) {
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  const size_t end = bytes.find('\0');
+  Input input{bytes.substr(0, end), {}};
+  for (size_t start = end; start != std::string::npos;) {
+    const size_t next = bytes.find('\0', start + 1);
+    input.overrides.push_back(
+        bytes.substr(start + 1, next == std::string::npos ? next : next - start - 1));
+    start = next;
+  }
+  return input;
+}
+
 }  // namespace
+
+// libFuzzer's byte-level mutator; absent from the replay builds, which never mutate.
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size)
+    __attribute__((weak));
+
+// Half of the mutations are libFuzzer's own, on the bytes; the other half parse the recipe and
+// change one value or key (json_mutator.h), or add a --set override of one of its paths.
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  std::minstd_rand random(seed);
+  if (random() % 2 == 0) return LLVMFuzzerMutate(data, size, max_size);
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  const size_t end = std::min(bytes.find('\0'), bytes.size());
+  std::string mutated;
+  if (random() % 4 == 0) {
+    const std::string set = heed::fuzz::mutate_override(bytes.substr(0, end), random, setup().keys);
+    if (!set.empty()) mutated = bytes + '\0' + set;
+  } else if (auto recipe = heed::fuzz::mutate_json(bytes.substr(0, end), random, setup().keys)) {
+    mutated = *recipe + bytes.substr(end);
+  }
+  if (mutated.empty() || mutated.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
+  std::copy(mutated.begin(), mutated.end(), data);
+  return mutated.size();
+}
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   setup();
@@ -68,18 +116,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string input(reinterpret_cast<const char*>(data), size);
-  const size_t end = input.find('\0');
-  std::vector<std::string> overrides;
-  for (size_t start = end; start != std::string::npos;) {
-    const size_t next = input.find('\0', start + 1);
-    overrides.push_back(
-        input.substr(start + 1, next == std::string::npos ? next : next - start - 1));
-    start = next;
-  }
-  const std::string path = setup().workspace.write("recipes/input.json", data, std::min(end, size));
+  const Input input = split_input(data, size);
+  const std::string path = setup().workspace.write(
+      "recipes/input.json", reinterpret_cast<const uint8_t*>(input.recipe.data()),
+      input.recipe.size());
   try {
-    nlohmann::json recipe = heed::load_recipe(path, overrides);
+    nlohmann::json recipe = heed::load_recipe(path, input.overrides);
     use_fake_data(recipe);
     heed::Trainer trainer(recipe, "(dry run)");
     (void)trainer.describe();
