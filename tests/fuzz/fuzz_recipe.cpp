@@ -1,8 +1,9 @@
 // fuzz_recipe: the input is a recipe file as `heed train RECIPE --set ... --dry-run` reads it:
 // heed::load_recipe (JSON, includes, --set overrides), then the Trainer's constructor, which
 // validates every section and builds the model, optimizer and schedule (what --dry-run checks)
-// from Fashion-MNIST's shapes. The dataset is a fake of eight examples (workspace.h): data.path is
-// pointed at it, so the fuzzer cannot make heed read arbitrary files as data.
+// from Fashion-MNIST's shapes, and loads init_from's weights. The dataset is a fake of eight
+// examples (workspace.h) and init_from a checkpoint of another model: data.path and init_from are
+// pointed at them, so the fuzzer cannot make heed read arbitrary files.
 //
 // Input format: the recipe's bytes up to the first NUL byte; after it, each NUL-separated chunk
 // is one --set override ("train.epochs=3"). The recipe is written as input.json beside a copy of
@@ -47,9 +48,18 @@ fs::path copy_recipes(const heed::fuzz::Workspace& workspace) {
   return out;
 }
 
+// A checkpoint for "init_from" to load: one of fuzz_checkpoint's seeds (another model's weights,
+// so strict loading fails and strict false skips keys).
+std::string copy_checkpoint(const heed::fuzz::Workspace& workspace) {
+  const fs::path out = workspace.dir().fs_path() / "init_from.h5";
+  fs::copy_file(HEED_FUZZ_DIR "/corpus/fuzz_checkpoint/end_of_run.h5", out);
+  return out.string();
+}
+
 struct Setup {
   heed::fuzz::Workspace workspace;
   fs::path recipes = copy_recipes(workspace);  // holds input.json
+  std::string init_from = copy_checkpoint(workspace);
   // heed's recipe keys, for the structure-aware mutations.
   std::vector<std::string> keys = heed::fuzz::dictionary_words(HEED_FUZZ_DIR "/fuzz_recipe.dict");
 };
@@ -59,10 +69,17 @@ const Setup& setup() {
   return instance;
 }
 
-// The fuzzer must not make heed read arbitrary files as data, nor the real data set (slow).
-void use_fake_data(nlohmann::json& recipe) {
-  if (recipe.is_object() && recipe.contains("data") && recipe["data"].is_object())
+// The fuzzer must not make heed read arbitrary files (nor the real data set, which is slow): the
+// recipe's file names, data.path and init_from's path, point at the workspace's files.
+void confine_files(nlohmann::json& recipe) {
+  if (!recipe.is_object()) return;
+  if (recipe.contains("data") && recipe["data"].is_object())
     recipe["data"]["path"] = setup().workspace.fashion_mnist();
+  if (!recipe.contains("init_from")) return;
+  nlohmann::json& init_from = recipe["init_from"];
+  if (init_from.is_string()) init_from = setup().init_from;
+  if (init_from.is_object() && init_from.contains("path") && init_from["path"].is_string())
+    init_from["path"] = setup().init_from;
 }
 
 // The recipe's bytes (up to the first NUL) and the --set overrides after them.
@@ -122,7 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       input.recipe.size());
   try {
     nlohmann::json recipe = heed::load_recipe(path, input.overrides);
-    use_fake_data(recipe);
+    confine_files(recipe);
     heed::Trainer trainer(recipe, "(dry run)");
     (void)trainer.describe();
   } catch (const heed::Error& e) {
