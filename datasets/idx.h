@@ -10,6 +10,7 @@
 // Every failure throws heed::Error with a one-line message that starts with the file path.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,16 @@ struct IdxArray {
 // Throws heed::Error, message prefixed with `path`, when the file cannot be opened or read, the
 // magic is wrong (the bytes found are printed in hex), the element type is not 0x08, there are no
 // dimensions, a dimension is 0, the element count reaches 2^31, the data is shorter than the header
-// promises (bytes expected vs found), bytes follow the data, or the gzip stream is corrupt or cut
-// short (zlib's message is included).
+// promises (bytes expected vs found), bytes follow the data, the gzip stream is corrupt or cut
+// short (zlib's message is included), or bytes that are not a gzip member follow it.
 IdxArray read_idx(const std::string& path);
+
+// Parses an IDX file held in memory, gzipped (it starts with gzip's magic 1f 8b; consecutive
+// members are read as one stream, as gzip does) or plain. read_idx is this over the file's bytes.
+// `name` starts every error message (a path, or where the bytes came from).
+//
+// Throws heed::Error as read_idx does, for everything after opening and reading the file.
+IdxArray parse_idx(std::span<const uint8_t> bytes, const std::string& name);
 
 // One split of Fashion-MNIST, as stored on disk: no normalisation, no shuffling.
 //   images: dims [N, 28, 28], pixel intensities 0..255, 0 is background.

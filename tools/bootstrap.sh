@@ -6,6 +6,8 @@
 #   tools/bootstrap.sh tools      also the Python packages of tools/ (plots), then build/release
 #   tools/bootstrap.sh torch      as tools, plus PyTorch for tools/torch_load.py and its test
 #                                 (python3-torch: over 230 MB installed with libtorch)
+#   tools/bootstrap.sh fuzz       also clang and its fuzzer and sanitizer runtimes, then build/fuzz:
+#                                 the libFuzzer targets of tests/fuzz (run them with tools/fuzz.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
@@ -27,6 +29,10 @@ fi
 if [ "$preset" = tools ]; then
   packages+=(python3-h5py python3-matplotlib)  # tools/plot_inspection.py, run by /usr/bin/python3
   preset=release
+fi
+if [ "$preset" = fuzz ]; then
+  # libclang-rt-14-dev: libFuzzer and the ASan/UBSan runtimes; libomp-14-dev: OpenMP for clang.
+  packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -24,6 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using heed::data::FashionMnistSplit;
 using heed::data::IdxArray;
+using heed::data::parse_idx;
 using heed::data::read_fashion_mnist;
 using heed::data::read_idx;
 using heed::testing::error_of;
@@ -252,6 +253,40 @@ TEST_CASE("read_idx reports corrupt gzip streams with zlib's reason") {
     write_plain(path, gz);
     check_idx_error(path, "gzip stream is corrupt or truncated: unknown compression method");
   }
+}
+
+TEST_CASE("parse_idx reads an IDX file from memory, plain and gzipped") {
+  const TempDir dir;
+  const Bytes cube = counting_bytes(3 * 2 * 4);
+  const Bytes plain = idx_file({3, 2, 4}, cube);
+  const Bytes gzipped = read_plain(write_idx(dir, "cube.idx", plain, true));
+  for (const Bytes* bytes : {&plain, &gzipped}) {
+    const IdxArray array = parse_idx(*bytes, "memory");
+    CHECK(array.dims == std::vector<int64_t>{3, 2, 4});
+    CHECK(array.data == cube);
+  }
+  const std::string message = error_of([&] { parse_idx(Bytes{0, 0, 8}, "fuzz input"); });
+  CHECK_MESSAGE(message.starts_with("fuzz input: truncated header"), message);
+}
+
+// gzip(1) reads `cat a.gz b.gz` as the concatenation of a and b, and so does the reader; bytes
+// after the last member that are not gzip data are an error rather than silently ignored.
+TEST_CASE("read_idx reads consecutive gzip members as one file and rejects trailing garbage") {
+  const TempDir dir;
+  const Bytes data = counting_bytes(100);
+  const Bytes file = idx_file({100}, data);
+  const Bytes head(file.begin(), file.begin() + 30), tail(file.begin() + 30, file.end());
+  Bytes members = read_plain(write_idx(dir, "head.idx", head, true));
+  const Bytes second = read_plain(write_idx(dir, "tail.idx", tail, true));
+  members.insert(members.end(), second.begin(), second.end());
+  write_plain(dir.file("both.idx.gz"), members);
+  CHECK(read_idx(dir.file("both.idx.gz")).data == data);
+
+  Bytes garbage = read_plain(write_idx(dir, "whole.idx", file, true));
+  garbage.insert(garbage.end(), {'x', 'y', 'z'});
+  write_plain(dir.file("garbage.idx.gz"), garbage);
+  check_idx_error(dir.file("garbage.idx.gz"),
+                  "3 bytes after the end of the gzip stream are not gzip data");
 }
 
 namespace {
