@@ -94,8 +94,8 @@ void probe_in_child(const std::function<int64_t()>& open, int64_t bytes, const s
   const pid_t child = ::fork();
   HEED_CHECK(child >= 0, where, ": cannot fork to check the file: ", std::strerror(errno));
   if (child == 0) probe(open, bytes);
-  // Reading from memory takes well under a second per 100 MB; a minute more is a hang.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60) +
+  // Reading from memory takes well under a second per 100 MB; ten seconds more is a hang.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10) +
                         std::chrono::milliseconds(bytes / 100000);
   int status = 0;
   while (::waitpid(child, &status, WNOHANG) == 0) {
@@ -103,7 +103,7 @@ void probe_in_child(const std::function<int64_t()>& open, int64_t bytes, const s
       ::kill(child, SIGKILL);
       ::waitpid(child, &status, 0);
       throw Error(where +
-                  ": HDF5 did not finish reading this file within a minute: it is corrupt (the "
+                  ": HDF5 did not finish reading this file within ten seconds: it is corrupt (the "
                   "file has no heed header, so no checksum could tell)");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
