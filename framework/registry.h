@@ -19,6 +19,7 @@ class Generator;
 namespace optim {
 class Optimizer;
 class LRScheduler;
+class EarlyStopping;
 }  // namespace optim
 
 /// A source of examples: size() of them, served as a Batch for any list of indices.
@@ -66,8 +67,11 @@ std::vector<RegistryEntry> abouts(const std::vector<Entry>& entries) {
   return out;
 }
 
-/// From the recipe's "data" section.
+/// From the recipe's "data" section; an error names the section's path.
 DataSplits build_dataset(const Config& config);
+/// The "data" section checked as build_dataset checks it, and the DataInfo it would give, without
+/// reading any data: what validation needs to build the model (tests, --dry-run's checks).
+DataInfo dataset_info(const Config& config);
 /// From the recipe's "model" section.
 std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, Generator& gen);
 /// From the recipe's "optimizer" section, over the model's named parameters.
@@ -78,6 +82,9 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const St
 /// T_max and total_steps (optim/registry.cpp, docs/optim.md).
 std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
                                                     int64_t total_steps, int64_t total_epochs);
+
+/// From the recipe's "train.early_stopping" object (optim/registry.cpp, docs/optim.md).
+std::unique_ptr<optim::EarlyStopping> build_early_stopping(const Config& config);
 
 std::vector<RegistryEntry> list_datasets();
 std::vector<RegistryEntry> list_models();
