@@ -65,18 +65,19 @@ const std::vector<Entry>& entries() {
 // that makes the loss NaN) fails while the recipe is read, as `--dry-run` promises. Eval mode
 // moves no running statistic and draws no dropout mask; the generator is restored all the same,
 // so that a run's random stream never depends on the probe.
-void probe(Model& model, const DataInfo& info, Generator& gen) {
+ModelOutput probe(Model& model, const DataInfo& info, Generator& gen) {
   const auto state = gen.state();
   NoGradGuard no_grad;
   Shape shape{2};
   shape.insert(shape.end(), info.input_shape.begin(), info.input_shape.end());
   model.eval();
-  const ModelOutput out = model.forward({Tensor::zeros(shape), Tensor::zeros({2}, Dtype::Int64)});
+  ModelOutput out = model.forward({Tensor::zeros(shape), Tensor::zeros({2}, Dtype::Int64)});
   model.train();
   gen.set_state(state);
   const float loss = out.loss.item();
   HEED_CHECK(std::isfinite(loss), "the loss of a batch of zeros is ", loss,
              " instead of a finite number (a degenerate option?)");
+  return out;
 }
 
 }  // namespace
@@ -94,6 +95,12 @@ std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, G
     probe(*model, info, gen);
     return model;
   });
+}
+
+std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, Generator& gen) {
+  std::vector<std::string> names = {"loss"};
+  for (const auto& [name, value] : probe(model, info, gen).metrics) names.push_back(name);
+  return names;
 }
 
 std::vector<RegistryEntry> list_models() {

@@ -296,9 +296,18 @@ SchedulePtr one_cycle(const Config& c, const Run& run) {
   return std::make_unique<optim::OneCycleLR>(o);
 }
 
-optim::ReduceLROnPlateauOptions plateau_options(const Config& c) {
+// The evaluation metric a plateau or early stopping watches: one of `metrics` when the caller
+// knows them, so that a typo is refused when the recipe is read, not at the first evaluation.
+std::string watched_metric(const Config& c, const std::string& fallback,
+                           const std::vector<std::string>& metrics) {
+  return metrics.empty() ? c.get<std::string>("metric", fallback)
+                         : c.choice("metric", fallback, metrics);
+}
+
+optim::ReduceLROnPlateauOptions plateau_options(const Config& c,
+                                                const std::vector<std::string>& metrics) {
   optim::ReduceLROnPlateauOptions o;
-  o.metric = c.get<std::string>("metric", o.metric);
+  o.metric = watched_metric(c, o.metric, metrics);
   o.mode = c.choice("mode", o.mode, {"min", "max"});
   o.factor = c.get<double>("factor", o.factor, Range{0, 1, true, true});
   o.patience = c.get<int64_t>("patience", o.patience, range::count_or_zero);
@@ -383,7 +392,8 @@ std::vector<RegistryEntry> list_optimizers() {
 }
 
 std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
-                                                    int64_t total_steps, int64_t total_epochs) {
+                                                    int64_t total_steps, int64_t total_epochs,
+                                                    const std::vector<std::string>& metrics) {
   using Interval = optim::LRScheduler::Interval;
   SchedulePtr curve;
   std::string curve_path = root.path_of("schedule");
@@ -402,8 +412,8 @@ std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::O
     with_recipe_path(c.path(), [&] {
       if (entry.build == nullptr) {
         HEED_CHECK(!plateau, "recipe: \"", c.path(), "\": a second reduce_on_plateau");
-        plateau =
-            std::make_unique<optim::ReduceLROnPlateau>(plateau_options(c), optimizer.num_groups());
+        plateau = std::make_unique<optim::ReduceLROnPlateau>(plateau_options(c, metrics),
+                                                             optimizer.num_groups());
       } else {
         HEED_CHECK(!curve, "recipe: \"", c.path(),
                    "\": a second schedule; a list holds one schedule and one "
@@ -429,9 +439,10 @@ std::vector<RegistryEntry> list_schedules() {
   return abouts(schedule_entries());
 }
 
-std::unique_ptr<optim::EarlyStopping> build_early_stopping(const Config& c) {
+std::unique_ptr<optim::EarlyStopping> build_early_stopping(
+    const Config& c, const std::vector<std::string>& metrics) {
   optim::EarlyStoppingOptions o;
-  o.metric = c.get<std::string>("metric", o.metric);
+  o.metric = watched_metric(c, o.metric, metrics);
   o.mode = c.choice("mode", o.mode, {"min", "max"});
   o.patience = c.get<int64_t>("patience", o.patience, kSteps);
   o.min_delta = c.get<double>("min_delta", o.min_delta, range::non_negative);

@@ -201,6 +201,25 @@ TEST_CASE("model values that crashed or exhausted the machine are refused by pat
   CHECK(model_error(groups, {1, 28, 28}).find("recipe: \"model.layers.0\": Conv2d: ") == 0);
 }
 
+TEST_CASE("the model's probe leaves the generator and the running statistics as they were") {
+  Generator gen(7);
+  const nlohmann::json cnn = {{"type", "image_classifier"},
+                              {"layers",
+                               {{{"type", "conv2d"}, {"out_channels", 4}, {"kernel_size", 3}},
+                                {{"type", "batch_norm2d"}},
+                                {{"type", "dropout"}, {"p", 0.5}},
+                                {{"type", "flatten"}}}}};
+  const DataInfo info{{1, 8, 8}, 3};
+  const auto model = build_model(Config(cnn, "model"), info, gen);
+  const auto state = gen.state();
+  CHECK(model_metric_names(*model, info, gen) == std::vector<std::string>{"loss", "accuracy"});
+  CHECK(gen.state() == state);
+  CHECK(model->is_training());
+  for (const auto& [name, t] : model->state_dict())
+    if (name.find("running_mean") != std::string::npos)
+      CHECK(t.to_vector() == std::vector<float>(4, 0.f));
+}
+
 TEST_CASE("optimizer and schedule values are refused by path, with PyTorch's ranges") {
   Generator gen(1);
   const StateDict params = {{"w", Tensor::zeros({2, 2})}};
@@ -233,6 +252,19 @@ TEST_CASE("optimizer and schedule values are refused by path, with PyTorch's ran
   CHECK(schedule_error({{"name", "one_cycle"}, {"total_steps", 50}}) ==
         "recipe: \"schedule.total_steps\" must be at least the run's length, 100 (one_cycle "
         "cannot step past total_steps), got 50");
+  // With the names an evaluation reports, a watched metric's typo is refused when the recipe is
+  // read, not at the first evaluation.
+  const std::vector<std::string> metrics = {"loss", "accuracy", "epoch"};
+  CHECK(error_of([&] {
+          build_scheduler(
+              Config({{"schedule", {{"name", "reduce_on_plateau"}, {"metric", "acuracy"}}}}, ""),
+              *optimizer, 100, 1, metrics);
+        }) ==
+        "recipe: unknown value \"acuracy\" at \"schedule.metric\"; did you mean \"accuracy\"? "
+        "(valid: loss, accuracy, epoch)");
+  CHECK(error_of([&] {
+          build_early_stopping(Config({{"metric", "los"}}, "train.early_stopping"), metrics);
+        }).find("\"train.early_stopping.metric\"; did you mean \"loss\"?") != std::string::npos);
   CHECK(error_of([] {
           build_early_stopping(Config({{"patience", 0}}, "train.early_stopping"));
         }) == "recipe: \"train.early_stopping.patience\" must be in [1, 1099511627776], got 0");

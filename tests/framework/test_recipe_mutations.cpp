@@ -63,8 +63,11 @@ void validate(const nlohmann::json& recipe, ModelCache& cache) {
   Generator gen(options.seed);
   const std::shared_ptr<Model> model = cached_model(root.child("model"), info, gen, cache);
   const auto optimizer = build_optimizer(root.child("optimizer"), model->named_parameters());
-  build_scheduler(root, *optimizer, total_steps(options, data), options.epochs);
-  if (train.has("early_stopping")) build_early_stopping(train.child("early_stopping"));
+  // An evaluation reports the model's metrics and the trainer's counters.
+  std::vector<std::string> metrics = model_metric_names(*model, info, gen);
+  metrics.insert(metrics.end(), {"epoch", "step", "samples", "elapsed_s"});
+  build_scheduler(root, *optimizer, total_steps(options, data), options.epochs, metrics);
+  if (train.has("early_stopping")) build_early_stopping(train.child("early_stopping"), metrics);
   const Config output = root.child("output");
   output.get<std::string>("dir", "");
   output.finish();
