@@ -77,11 +77,12 @@ template <class T>
 T convert_number(const nlohmann::json& v, const std::string& path, const Range* range) {
   if (!v.is_number()) wrong_type(path, "a number", v);
   const double x = v.get<double>();
-  const T t = static_cast<T>(x);
-  if (!std::isfinite(x) || !std::isfinite(t))
+  // Checked before narrowing: a double beyond float's range has no float value (UB to convert).
+  if (!std::isfinite(x) || std::abs(x) > std::numeric_limits<T>::max())
     throw Error("recipe: \"" + path + "\" must be a finite number" +
                 (std::isfinite(x) ? std::string(" within float32's range (3.4e38)") : "") +
                 ", got " + (std::isfinite(x) ? v.dump() : number_str(x)));
+  const T t = static_cast<T>(x);
   // Both: float32 can round a tiny positive number to 0.
   if (range) check_range(path, x, *range, v.dump());
   if (range)
