@@ -87,12 +87,14 @@ Built build_conv(const Config& c, const std::string& type, const Shape& in, Gene
                 d = c.get<int64_t>("dilation", 1, range::size),
                 g = c.get<int64_t>("groups", 1, range::size);
   const bool bias = c.get<bool>("bias", true);
+  const int64_t channels = channels_of(in, c, type, type == "conv1d" ? 1 : 2);
+  HEED_CHECK(channels % g == 0 && out % g == 0, "recipe: \"", c.path_of("groups"), "\" (", g,
+             ") must divide the input's channels (", channels, ") and \"",
+             c.path_of("out_channels"), "\" (", out, ")");
   if (type == "conv1d")
-    return wrap(std::make_shared<Conv1d>(
-        Conv1dOptions{channels_of(in, c, type, 1), out, k, s, p, d, g, bias}, gen));
+    return wrap(std::make_shared<Conv1d>(Conv1dOptions{channels, out, k, s, p, d, g, bias}, gen));
   return wrap(std::make_shared<Conv2d>(
-      Conv2dOptions{channels_of(in, c, type, 2), out, {k, k}, {s, s}, {p, p}, {d, d}, g, bias},
-      gen));
+      Conv2dOptions{channels, out, {k, k}, {s, s}, {p, p}, {d, d}, g, bias}, gen));
 }
 
 Built build_pool(const Config& c, const std::string& type) {
@@ -103,6 +105,8 @@ Built build_pool(const Config& c, const std::string& type) {
   const int64_t k = c.require<int64_t>("kernel_size", range::size),
                 s = c.get<int64_t>("stride", k, range::size),
                 p = c.get<int64_t>("padding", 0, range::size_or_zero);
+  HEED_CHECK(p <= k / 2, "recipe: \"", c.path_of("padding"), "\" (", p,
+             ") must be at most half of \"", c.path_of("kernel_size"), "\" (", k, ")");
   if (type == "max_pool1d") return wrap(std::make_shared<MaxPool1d>(k, s, p));
   if (type == "max_pool2d")
     return wrap(std::make_shared<MaxPool2d>(ops::Pair{k, k}, ops::Pair{s, s}, ops::Pair{p, p}));
@@ -141,9 +145,11 @@ Built build_layer(const Config& c, const std::string& type, const Shape& in, Gen
     return wrap(std::make_shared<SqueezeExcitation>(
         channels_of(in, c, type, static_cast<int64_t>(in.size()) - 1), gen,
         c.get<int64_t>("reduction", 16, range::size)));
+  const int64_t kernel = c.get<int64_t>("kernel_size", 7, range::size);
+  HEED_CHECK(kernel % 2 == 1, "recipe: \"", c.path_of("kernel_size"),
+             "\" must be odd (the spatial map keeps its size), got ", kernel);
   return wrap(std::make_shared<CBAM>(channels_of(in, c, type, 2), gen,
-                                     c.get<int64_t>("reduction", 16, range::size),
-                                     c.get<int64_t>("kernel_size", 7, range::size)));
+                                     c.get<int64_t>("reduction", 16, range::size), kernel));
 }
 
 // The per-example shape a layer produces, by running it once in eval mode on zeros (so no

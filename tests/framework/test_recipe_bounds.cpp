@@ -192,13 +192,30 @@ TEST_CASE("model values that crashed or exhausted the machine are refused by pat
   const std::string wide = model_error(rows_model({{"type", "lstm"}, {"hidden_size", 1 << 20}}));
   CHECK(wide.find("recipe: \"model.encoder\": tensor: shape [4194304, 1048576] of float32 needs "
                   "1.64e+04 GiB") == 0);
-  // A constructor's own check comes out with the path of the part it builds.
+  // Cross-field checks name both keys.
   const nlohmann::json groups = {
       {"type", "image_classifier"},
       {"layers",
        {{{"type", "conv2d"}, {"out_channels", 8}, {"kernel_size", 3}, {"groups", 3}},
         {{"type", "flatten"}}}}};
-  CHECK(model_error(groups, {1, 28, 28}).find("recipe: \"model.layers.0\": Conv2d: ") == 0);
+  CHECK(model_error(groups, {1, 28, 28}) ==
+        "recipe: \"model.layers.0.groups\" (3) must divide the input's channels (1) and "
+        "\"model.layers.0.out_channels\" (8)");
+  const nlohmann::json pool = {
+      {"type", "image_classifier"},
+      {"layers",
+       {{{"type", "max_pool2d"}, {"kernel_size", 2}, {"padding", 2}}, {{"type", "flatten"}}}}};
+  CHECK(model_error(pool, {1, 28, 28}) ==
+        "recipe: \"model.layers.0.padding\" (2) must be at most half of "
+        "\"model.layers.0.kernel_size\" (2)");
+  // A constructor's own check comes out with the path of the part it builds; here a Linear
+  // weight beyond what oneDNN 2.6's matmul survives.
+  const nlohmann::json wide_head = {
+      {"type", "image_classifier"},
+      {"layers", {{{"type", "flatten"}}, {{"type", "linear"}, {"out_features", 1 << 20}}}}};
+  CHECK(model_error(wide_head, {1024, 1024}) ==
+        "recipe: \"model.layers.1\": Linear: a weight of [1048576, 1048576] is beyond 2 GiB "
+        "(536870912 float32 values), where oneDNN 2.6's matmul can crash");
 }
 
 TEST_CASE("the model's probe leaves the generator and the running statistics as they were") {

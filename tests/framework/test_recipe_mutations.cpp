@@ -34,7 +34,7 @@ constexpr int64_t kTrainExamples = 60000;
 int64_t total_steps(const TrainOptions& o, const Config& data) {
   const int64_t limit = data.json().value("max_train_samples", int64_t{0});
   const int64_t examples = limit > 0 ? std::min(limit, kTrainExamples) : kTrainExamples;
-  const int64_t batches = (examples + o.batch_size - 1) / o.batch_size;
+  const int64_t batches = examples / o.batch_size + (examples % o.batch_size != 0);
   int64_t steps = 0;
   if (__builtin_mul_overflow(o.epochs, batches, &steps)) steps = kMaxCount;
   return o.max_steps > 0 ? std::min(o.max_steps, steps) : steps;
