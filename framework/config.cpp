@@ -1,8 +1,8 @@
 #include "framework/config.h"
 
 #include <algorithm>
-
-#include "framework/error.h"
+#include <charconv>
+#include <cmath>
 
 namespace heed {
 
@@ -51,17 +51,55 @@ std::string type_of(const nlohmann::json& v) {
               type_of(v) + ")");
 }
 
+// The shortest text that reads back as `v`: 1048576, 0.001, 1e+12.
+std::string number_str(double v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
+
 template <class T>
-T convert(const nlohmann::json& v, const std::string& path) {
+T convert_integer(const nlohmann::json& v, const std::string& path, const Range* range) {
+  if (!v.is_number_integer()) wrong_type(path, "an integer", v);
+  // An unsigned JSON number above int64's range would wrap to a negative one.
+  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{std::numeric_limits<int64_t>::max()})
+    throw Error("recipe: \"" + path + "\" must be " +
+                (range ? range->str() : std::string("an int64")) + ", got " + v.dump());
+  const int64_t x = v.get<int64_t>();
+  if (range) check_range(path, static_cast<double>(x), *range, v.dump());
+  if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max())
+    throw Error("recipe: \"" + path + "\" must fit a " + std::to_string(sizeof(T) * 8) +
+                "-bit integer, got " + v.dump());
+  return static_cast<T>(x);
+}
+
+template <class T>
+T convert_number(const nlohmann::json& v, const std::string& path, const Range* range) {
+  if (!v.is_number()) wrong_type(path, "a number", v);
+  const double x = v.get<double>();
+  // Checked before narrowing: a double beyond float's range has no float value (UB to convert).
+  if (!std::isfinite(x) || std::abs(x) > std::numeric_limits<T>::max())
+    throw Error("recipe: \"" + path + "\" must be a finite number" +
+                (std::isfinite(x) ? std::string(" within float32's range (3.4e38)") : "") +
+                ", got " + (std::isfinite(x) ? v.dump() : number_str(x)));
+  const T t = static_cast<T>(x);
+  // Both: float32 can round a tiny positive number to 0.
+  if (range) check_range(path, x, *range, v.dump());
+  if (range)
+    check_range(path, static_cast<double>(t), *range,
+                v.dump() + " (as float32: " + number_str(t) + ")");
+  return t;
+}
+
+template <class T>
+T convert(const nlohmann::json& v, const std::string& path, const Range* range = nullptr) {
   if constexpr (std::is_same_v<T, bool>) {
     if (!v.is_boolean()) wrong_type(path, "a boolean (true or false)", v);
     return v.get<bool>();
   } else if constexpr (std::is_integral_v<T>) {
-    if (!v.is_number_integer()) wrong_type(path, "an integer", v);
-    return v.get<T>();
+    return convert_integer<T>(v, path, range);
   } else if constexpr (std::is_floating_point_v<T>) {
-    if (!v.is_number()) wrong_type(path, "a number", v);
-    return v.get<T>();
+    return convert_number<T>(v, path, range);
   } else {
     if (!v.is_string()) wrong_type(path, "a string", v);
     return v.get<std::string>();
@@ -69,6 +107,27 @@ T convert(const nlohmann::json& v, const std::string& path) {
 }
 
 }  // namespace
+
+bool Range::contains(double v) const {
+  return std::isfinite(v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+}
+
+std::string Range::str() const {
+  const bool has_lo = std::isfinite(lo), has_hi = std::isfinite(hi);
+  if (has_lo && has_hi)
+    return std::string("in ") + (lo_open ? "(" : "[") + number_str(lo) + ", " + number_str(hi) +
+           (hi_open ? ")" : "]");
+  if (has_lo) return (lo_open ? "> " : ">= ") + number_str(lo);
+  if (has_hi) return (hi_open ? "< " : "<= ") + number_str(hi);
+  return "finite";
+}
+
+void check_range(const std::string& path, double value, const Range& range,
+                 const std::string& shown) {
+  if (range.contains(value)) return;
+  throw Error("recipe: \"" + path + "\" must be " + range.str() + ", got " +
+              (shown.empty() ? number_str(value) : shown));
+}
 
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
@@ -117,8 +176,38 @@ T Config::get(const std::string& key, const T& fallback) const {
 }
 
 template <class T>
+T Config::get(const std::string& key, const T& fallback, const Range& range) const {
+  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "a Range bounds numbers");
+  if (has(key)) return convert<T>(value_.at(key), path_of(key), &range);
+  check_range(path_of(key), static_cast<double>(fallback), range,
+              number_str(static_cast<double>(fallback)) + " (the default)");
+  return fallback;
+}
+
+template <class T>
 T Config::require(const std::string& key) const {
   return convert<T>(at(key), path_of(key));
+}
+
+template <class T>
+T Config::require(const std::string& key, const Range& range) const {
+  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "a Range bounds numbers");
+  return convert<T>(at(key), path_of(key), &range);
+}
+
+template <class T>
+std::vector<T> Config::get_list(const std::string& key, const std::vector<T>& fallback,
+                                const Range& range, size_t size) const {
+  if (!has(key)) return fallback;
+  const nlohmann::json& v = value_.at(key);
+  const std::string what = size ? "a list of " + std::to_string(size) + " numbers"
+                                : std::string("a non-empty list of numbers");
+  if (!v.is_array() || v.empty() || (size && v.size() != size))
+    throw Error("recipe: \"" + path_of(key) + "\" must be " + what + ", got " + v.dump());
+  std::vector<T> out;
+  for (size_t i = 0; i < v.size(); ++i)
+    out.push_back(convert<T>(v[i], path_of(key) + "." + std::to_string(i), &range));
+  return out;
 }
 
 #define HEED_CONFIG_TYPE(T)                                      \
@@ -132,6 +221,17 @@ HEED_CONFIG_TYPE(double)
 HEED_CONFIG_TYPE(std::string)
 #undef HEED_CONFIG_TYPE
 
+#define HEED_CONFIG_NUMBER(T)                                                            \
+  template T Config::get<T>(const std::string&, const T&, const Range&) const;           \
+  template T Config::require<T>(const std::string&, const Range&) const;                 \
+  template std::vector<T> Config::get_list<T>(const std::string&, const std::vector<T>&, \
+                                              const Range&, size_t) const;
+HEED_CONFIG_NUMBER(int)
+HEED_CONFIG_NUMBER(int64_t)
+HEED_CONFIG_NUMBER(float)
+HEED_CONFIG_NUMBER(double)
+#undef HEED_CONFIG_NUMBER
+
 std::string Config::choice(const std::string& key, const std::string& fallback,
                            const std::vector<std::string>& choices) const {
   const std::string value = get<std::string>(key, fallback);
@@ -143,6 +243,19 @@ std::string Config::choice(const std::string& key, const std::string& fallback,
 Config Config::child(const std::string& key) const {
   known_.insert(key);
   return Config(value_.contains(key) ? value_.at(key) : nlohmann::json::object(), path_of(key));
+}
+
+std::vector<Config> Config::objects(const std::string& key) const {
+  if (!has(key)) return {};
+  const nlohmann::json& list = value_.at(key);
+  if (!list.is_array()) wrong_type(path_of(key), "a list of objects", list);
+  std::vector<Config> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = path_of(key) + "." + std::to_string(i);
+    if (!list[i].is_object()) wrong_type(path, "an object", list[i]);
+    out.emplace_back(list[i], path);
+  }
+  return out;
 }
 
 void Config::finish() const {

@@ -1,10 +1,12 @@
 #include "framework/recipe.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "framework/error.h"
+#include "framework/files.h"
 
 namespace heed {
 
@@ -12,19 +14,111 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json parse_file(const fs::path& path) {
-  std::ifstream in(path);
-  HEED_CHECK(in.good(), "recipe ", path.string(), ": cannot open (",
-             fs::exists(path) ? "unreadable" : "no such file", ")");
-  try {
-    return nlohmann::json::parse(in, nullptr, true, /*ignore_comments=*/true);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
-    std::string what = e.what();
-    const size_t at = what.find("parse error");
-    throw Error("recipe " + path.string() + ": " +
-                (at == std::string::npos ? what : what.substr(at)));
+// An input iterator over the text that remembers how far the parser has read, so that errors
+// the JSON library reports without a position (a duplicate key, a number out of range) get the
+// line they are on.
+class TrackingIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  TrackingIterator(const char* p, const char** furthest) : p_(p), furthest_(furthest) {}
+  reference operator*() const {
+    if (p_ > *furthest_) *furthest_ = p_;
+    return *p_;
   }
+  TrackingIterator& operator++() {
+    ++p_;
+    return *this;
+  }
+  TrackingIterator operator++(int) {
+    TrackingIterator old = *this;
+    ++p_;
+    return old;
+  }
+  bool operator==(const TrackingIterator& o) const { return p_ == o.p_; }
+  bool operator!=(const TrackingIterator& o) const { return p_ != o.p_; }
+
+ private:
+  const char* p_;
+  const char** furthest_;
+};
+
+// Where the parser is inside the document, to name the object of a duplicate key.
+class KeyTracker {
+ public:
+  // Throws on a key seen before in the same object; where() is "<file>:<line>".
+  template <class Where>
+  void on_event(nlohmann::json::parse_event_t event, const nlohmann::json& parsed,
+                const Where& where) {
+    using E = nlohmann::json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+      case E::array_start:
+        frames_.push_back({event == E::array_start, element_name(), {}, {}, 0});
+        break;
+      case E::object_end:
+      case E::array_end:
+        frames_.pop_back();
+        break;
+      case E::key: {
+        Frame& top = frames_.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second)
+          throw Error("recipe " + where() + ": duplicate key \"" + top.key + "\" in " +
+                      (frames_.size() == 1 ? std::string("the top-level object")
+                                           : "\"" + object_path() + "\""));
+        break;
+      }
+      case E::value:
+        element_name();  // counts a list's scalar elements
+        break;
+    }
+  }
+
+ private:
+  struct Frame {
+    bool array;
+    std::string name;
+    std::set<std::string> keys;
+    std::string key;  // an object's current key
+    int64_t next_index;
+  };
+
+  // The name a value starting now has in its parent: the current key, or the next list index.
+  std::string element_name() {
+    if (frames_.empty()) return "";
+    Frame& top = frames_.back();
+    return top.array ? std::to_string(top.next_index++) : top.key;
+  }
+
+  std::string object_path() const {
+    std::string path;
+    for (size_t i = 1; i < frames_.size(); ++i) path += (i > 1 ? "." : "") + frames_[i].name;
+    return path;
+  }
+
+  std::vector<Frame> frames_;
+};
+
+int64_t line_of(const std::string& text, const char* position) {
+  return 1 + std::count(text.data(), std::min(position, text.data() + text.size()), '\n');
+}
+
+// "[json.exception.out_of_range.406] number overflow ..." -> "number overflow ..."
+std::string without_prefix(const std::string& what) {
+  const size_t close = what.find("] ");
+  return what.rfind("[json.exception.", 0) == 0 && close != std::string::npos
+             ? what.substr(close + 2)
+             : what;
+}
+
+nlohmann::json parse_file(const fs::path& path) {
+  HEED_CHECK(fs::exists(path), "recipe ", path.string(), ": cannot open (no such file)");
+  return parse_recipe_text(files::read(path.string(), "recipe"), path.string());
 }
 
 // Keys of `over` replace those of `base`, recursing into objects present in both.
@@ -37,61 +131,116 @@ void merge(nlohmann::json& base, const nlohmann::json& over) {
   }
 }
 
-nlohmann::json resolve(const fs::path& path, std::set<std::string>& active) {
+nlohmann::json resolve(const fs::path& path, nlohmann::json recipe, std::set<std::string>& active);
+
+nlohmann::json resolve_file(const fs::path& path, std::set<std::string>& active) {
   const std::string key = fs::weakly_canonical(path).string();
   HEED_CHECK(!active.count(key), "recipe ", path.string(), ": include cycle through this file");
   active.insert(key);
-  nlohmann::json recipe = parse_file(path);
-  HEED_CHECK(recipe.is_object(), "recipe ", path.string(), ": the top level must be a JSON object");
-  nlohmann::json result = nlohmann::json::object();
-  if (recipe.contains("include")) {
-    const nlohmann::json inc = recipe["include"];
-    HEED_CHECK(inc.is_string() || inc.is_array(), "recipe ", path.string(),
-               ": \"include\" must be a file name or a list of them");
-    for (const auto& name : inc.is_string() ? nlohmann::json::array({inc}) : inc) {
-      HEED_CHECK(name.is_string(), "recipe ", path.string(),
-                 ": \"include\" entries must be strings");
-      merge(result, resolve(path.parent_path() / name.get<std::string>(), active));
-    }
-    recipe.erase("include");
-  }
-  merge(result, recipe);
+  nlohmann::json result = resolve(path, parse_file(path), active);
   active.erase(key);
   return result;
 }
 
+nlohmann::json resolve(const fs::path& path, nlohmann::json recipe, std::set<std::string>& active) {
+  HEED_CHECK(recipe.is_object(), "recipe ", path.string(), ": the top level must be a JSON object");
+  nlohmann::json result = nlohmann::json::object();
+  if (recipe.contains("include")) {
+    const nlohmann::json inc = recipe["include"];
+    HEED_CHECK(inc.is_string() || (inc.is_array() && !inc.empty()), "recipe ", path.string(),
+               ": \"include\" must be a file name or a list of them, got ", inc.dump());
+    for (const auto& name : inc.is_string() ? nlohmann::json::array({inc}) : inc) {
+      HEED_CHECK(name.is_string() && !name.get<std::string>().empty(), "recipe ", path.string(),
+                 ": \"include\" entries must be file names, got ", name.dump());
+      const fs::path included = path.parent_path() / name.get<std::string>();
+      HEED_CHECK(fs::exists(included), "recipe ", path.string(), ": \"include\" names ",
+                 included.string(), ", which does not exist");
+      merge(result, resolve_file(included, active));
+    }
+    recipe.erase("include");
+  }
+  merge(result, recipe);
+  return result;
+}
+
+// The JSON of a --set value: the text parsed strictly when it is JSON, else the text itself.
+nlohmann::json override_value(const std::string& text, const std::string& option) {
+  try {
+    return parse_recipe_text(text, option);
+  } catch (const Error& e) {
+    // A bare word is a string; a duplicate key is a mistake worth reporting.
+    if (std::string(e.what()).find("duplicate key") != std::string::npos) throw;
+    return text;
+  }
+}
+
+bool is_index(const std::string& key) {
+  return !key.empty() && key.size() < 10 && std::all_of(key.begin(), key.end(), ::isdigit);
+}
+
 }  // namespace
+
+nlohmann::json parse_recipe_text(const std::string& text, const std::string& origin) {
+  const char* furthest = text.data();
+  auto where = [&] { return origin + ":" + std::to_string(line_of(text, furthest)); };
+  KeyTracker keys;
+  nlohmann::json::parser_callback_t on_event = [&](int, nlohmann::json::parse_event_t event,
+                                                   nlohmann::json& parsed) {
+    keys.on_event(event, parsed, where);
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(TrackingIterator(text.data(), &furthest),
+                                 TrackingIterator(text.data() + text.size(), &furthest), on_event,
+                                 /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& e) {
+    // Its message has the line and column: "parse error at line 3, column 5: ...".
+    throw Error("recipe " + origin + ": " + without_prefix(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("recipe " + where() + ": " + without_prefix(e.what()));
+  }
+}
 
 void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& overrides) {
   for (const std::string& o : overrides) {
     const size_t eq = o.find('=');
     HEED_CHECK(eq != std::string::npos && eq > 0, "--set ", o, ": expected path.to.key=value");
     const std::string path = o.substr(0, eq), text = o.substr(eq + 1);
-    nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) value = text;  // a bare word is a string
+    const nlohmann::json value = override_value(text, "--set " + o);
     nlohmann::json* node = &recipe;
     size_t start = 0;
     while (true) {
       const size_t dot = path.find('.', start);
       const std::string key =
           path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      const std::string parent = path.substr(0, start ? start - 1 : 0);
       HEED_CHECK(!key.empty(), "--set ", o, ": empty key in \"", path, "\"");
-      HEED_CHECK(node->is_object(), "--set ", o, ": \"", path.substr(0, start ? start - 1 : 0),
-                 "\" is not an object");
+      if (node->is_array()) {
+        HEED_CHECK(is_index(key) && std::stoul(key) < node->size(), "--set ", o, ": \"", parent,
+                   "\" is a list of ", node->size(), "; \"", key, "\" is not an index in it");
+        node = &(*node)[std::stoul(key)];
+      } else {
+        HEED_CHECK(node->is_object(), "--set ", o, ": \"", parent, "\" is not an object");
+        node = &(*node)[key];
+      }
       if (dot == std::string::npos) {
-        (*node)[key] = value;
+        *node = value;
         break;
       }
-      node = &(*node)[key];
       if (node->is_null()) *node = nlohmann::json::object();
       start = dot + 1;
     }
   }
 }
 
+nlohmann::json resolve_recipe(const nlohmann::json& recipe, const std::string& path) {
+  std::set<std::string> active = {fs::weakly_canonical(path).string()};
+  return resolve(path, recipe, active);
+}
+
 nlohmann::json load_recipe(const std::string& path, const std::vector<std::string>& overrides) {
   std::set<std::string> active;
-  nlohmann::json recipe = resolve(path, active);
+  nlohmann::json recipe = resolve_file(path, active);
   apply_overrides(recipe, overrides);
   return recipe;
 }

@@ -6,6 +6,12 @@
 // parsed as JSON when it parses, else taken as a string). The result is the resolved recipe that
 // the run directory keeps as recipe.resolved.json. Keys are validated where they are read
 // (Config::finish), so every unknown key is reported with its JSON path and nearest valid key.
+//
+// JSON is read strictly: a key given twice in one object is an error (JSON parsers disagree on
+// which one wins; nlohmann keeps the last silently), and every error of the JSON library names
+// the file and the line:
+//   recipe r.json:12: duplicate key "epochs" in "train"
+//   recipe r.json:4: number overflow parsing '1e999'
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -14,9 +20,17 @@
 namespace heed {
 
 /// Reads and resolves a recipe. Throws heed::Error naming the file on a missing file, a JSON
-/// syntax error (with line and column), an include cycle, or a malformed --set.
+/// syntax error (with line and column), a duplicate key or a number out of range (with the line),
+/// an include cycle, or a malformed --set.
 nlohmann::json load_recipe(const std::string& path, const std::vector<std::string>& overrides = {});
-/// Applies "a.b.c=value" overrides to `recipe` in place.
+/// Resolves the includes of `recipe`, a recipe read from the file `path` (includes are relative
+/// to its folder; the file itself is not read). For tools and tests that build recipes in memory.
+nlohmann::json resolve_recipe(const nlohmann::json& recipe, const std::string& path);
+/// Parses JSON `text` strictly (comments allowed, duplicate keys refused); errors start with
+/// "recipe <origin>:<line>: ".
+nlohmann::json parse_recipe_text(const std::string& text, const std::string& origin);
+/// Applies "a.b.c=value" overrides to `recipe` in place. A number in the path indexes a list
+/// ("model.layers.0.out_channels=64"), so the paths of recipe errors can be pasted back.
 void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& overrides);
 
 /// The top-level sections a recipe may hold.

@@ -19,6 +19,7 @@ class Generator;
 namespace optim {
 class Optimizer;
 class LRScheduler;
+class EarlyStopping;
 }  // namespace optim
 
 /// A source of examples: size() of them, served as a Batch for any list of indices.
@@ -66,18 +67,32 @@ std::vector<RegistryEntry> abouts(const std::vector<Entry>& entries) {
   return out;
 }
 
-/// From the recipe's "data" section.
+/// From the recipe's "data" section; an error names the section's path.
 DataSplits build_dataset(const Config& config);
+/// The "data" section checked as build_dataset checks it, and the DataInfo it would give, without
+/// reading any data: what validation needs to build the model (tests, --dry-run's checks).
+DataInfo dataset_info(const Config& config);
 /// From the recipe's "model" section.
 std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, Generator& gen);
+/// "loss" and the names of the metrics `model` returns (e.g. "accuracy"), from one forward on a
+/// batch of two zero examples in eval mode (`gen` is left as it was): what an evaluation reports
+/// besides the trainer's own counters, for checking a watched metric when the recipe is read.
+std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, Generator& gen);
 /// From the recipe's "optimizer" section, over the model's named parameters.
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const StateDict& params);
 
 /// From the recipe's "schedule" section (an object, a list, or absent for a constant lr) over
 /// `optimizer`'s groups; `total_steps` and `total_epochs` are the run's length, the defaults of
-/// T_max and total_steps (optim/registry.cpp, docs/optim.md).
+/// T_max and total_steps (optim/registry.cpp, docs/optim.md). With `metrics` (the numbers an
+/// evaluation reports), reduce_on_plateau's metric must be one of them.
 std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
-                                                    int64_t total_steps, int64_t total_epochs);
+                                                    int64_t total_steps, int64_t total_epochs,
+                                                    const std::vector<std::string>& metrics = {});
+
+/// From the recipe's "train.early_stopping" object (optim/registry.cpp, docs/optim.md). With
+/// `metrics` (the numbers an evaluation reports), the watched metric must be one of them.
+std::unique_ptr<optim::EarlyStopping> build_early_stopping(
+    const Config& config, const std::vector<std::string>& metrics = {});
 
 std::vector<RegistryEntry> list_datasets();
 std::vector<RegistryEntry> list_models();

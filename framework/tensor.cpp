@@ -1,7 +1,9 @@
 #include "framework/tensor.h"
 
 #include <malloc.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <iomanip>
@@ -62,27 +64,95 @@ const bool g_malloc_tuned = [] {
 }();
 }  // namespace
 
+namespace {
+
+// Bytes held by every live Storage: with the machine's memory, the allocation check's budget.
+std::atomic<uint64_t> g_live_bytes{0};
+
+thread_local const AllocationBudget* t_budget = nullptr;
+
+std::string gib(uint64_t bytes) {
+  std::ostringstream out;
+  out << std::setprecision(3) << static_cast<double>(bytes) / static_cast<double>(1ull << 30)
+      << " GiB";
+  return out.str();
+}
+
+size_t element_size(Dtype dtype) {
+  return dtype == Dtype::Float32 ? 4 : 8;
+}
+
+// The bytes a contiguous tensor of `shape` needs, checked before anything is allocated: sizes
+// from a recipe (out_channels 2^63-1) must give an error naming the shape, not wrap around and
+// abort inside malloc, and a request the machine cannot hold must not start swapping or wake the
+// OOM killer.
+size_t checked_nbytes(const Shape& shape, Dtype dtype) {
+  int64_t numel = 1;
+  for (int64_t s : shape) {
+    HEED_CHECK(s >= 0, "tensor: negative size in shape ", shape);
+    HEED_CHECK(!__builtin_mul_overflow(numel, s, &numel), "tensor: shape ", shape,
+               " has more elements than an int64 can count");
+  }
+  uint64_t nbytes = 0;
+  HEED_CHECK(!__builtin_mul_overflow(static_cast<uint64_t>(numel), element_size(dtype), &nbytes),
+             "tensor: shape ", shape, " of ", dtype_name(dtype), " needs more bytes than a uint64 ",
+             "can count");
+  const uint64_t memory = physical_memory_bytes();
+  if (memory == 0) return nbytes;
+  HEED_CHECK(nbytes <= memory, "tensor: shape ", shape, " of ", dtype_name(dtype), " needs ",
+             gib(nbytes), ", more than the machine's ", gib(memory), " of memory");
+  const uint64_t live = g_live_bytes.load(std::memory_order_relaxed);
+  HEED_CHECK(live + nbytes <= memory, "tensor: shape ", shape, " of ", dtype_name(dtype), " needs ",
+             gib(nbytes), " beside the ", gib(live), " heed's tensors already hold, ",
+             "more than the machine's ", gib(memory), " of memory");
+  if (t_budget) {
+    const uint64_t used = live > t_budget->start ? live - t_budget->start : 0;
+    HEED_CHECK(used + nbytes <= t_budget->limit, "tensor: shape ", shape, " of ", dtype_name(dtype),
+               " needs ", gib(nbytes), " beside the ", gib(used), " of ", t_budget->what,
+               " so far, more than its budget of ", gib(t_budget->limit));
+  }
+  return nbytes;
+}
+
+}  // namespace
+
+uint64_t physical_memory_bytes() {
+  static const uint64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+  }();
+  return bytes;
+}
+
+AllocationBudget::AllocationBudget(uint64_t limit_, std::string what_)
+    : limit(limit_), start(g_live_bytes.load(std::memory_order_relaxed)), what(std::move(what_)) {
+  HEED_CHECK(t_budget == nullptr, "AllocationBudget: one at a time per thread (", t_budget->what,
+             " is active)");
+  t_budget = this;
+}
+
+AllocationBudget::~AllocationBudget() {
+  t_budget = nullptr;
+}
+
 Storage::Storage(size_t nbytes_) : nbytes(nbytes_) {
   // aligned_alloc wants a multiple of the alignment, and a non-zero size.
   const size_t rounded = ((nbytes_ + 63) / 64) * 64;
   data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-  HEED_CHECK(data != nullptr, "out of memory allocating ", nbytes_, " bytes");
+  HEED_CHECK(data != nullptr, "tensor: out of memory allocating ", gib(nbytes_), " (", nbytes_,
+             " bytes)");
+  g_live_bytes.fetch_add(nbytes, std::memory_order_relaxed);
 }
 
 Storage::~Storage() {
   std::free(data);
+  g_live_bytes.fetch_sub(nbytes, std::memory_order_relaxed);
 }
-
-namespace {
-size_t element_size(Dtype dtype) {
-  return dtype == Dtype::Float32 ? 4 : 8;
-}
-}  // namespace
 
 Tensor Tensor::empty(const Shape& shape, Dtype dtype) {
-  for (int64_t s : shape) HEED_CHECK(s >= 0, "tensor: negative size in shape ", shape);
+  const size_t nbytes = checked_nbytes(shape, dtype);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(numel_of(shape) * element_size(dtype));
+  impl->storage = std::make_shared<Storage>(nbytes);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

@@ -37,6 +37,25 @@ const char* dtype_name(Dtype dtype);
 int64_t numel_of(const Shape& shape);
 Shape contiguous_strides(const Shape& shape);
 
+/// The machine's physical memory in bytes (sysconf), 0 when unknown. Every allocation checks
+/// against it: a shape whose bytes overflow, exceed it, or would bring the bytes all live tensors
+/// hold above it is a heed::Error naming the shape and the sizes in GiB, not an abort in malloc.
+uint64_t physical_memory_bytes();
+
+/// While alive, an allocation on this thread that would grow the bytes all tensors hold by more
+/// than `limit` since the budget began is a heed::Error naming `what`, e.g. a model whose
+/// parameters training could not hold. One budget per thread at a time.
+class AllocationBudget {
+ public:
+  AllocationBudget(uint64_t limit, std::string what);
+  ~AllocationBudget();
+  AllocationBudget(const AllocationBudget&) = delete;
+  AllocationBudget& operator=(const AllocationBudget&) = delete;
+
+  uint64_t limit, start;
+  std::string what;
+};
+
 /// 64-byte aligned bytes owned by one or more tensors.
 struct Storage {
   explicit Storage(size_t nbytes);

@@ -24,6 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Batches of up to 16M examples: larger ones only overflow memory.
+constexpr Range kBatchSizes{1, 1 << 24};
+
 // A non-finite loss, gradient or parameter: the run has diverged.
 class NonFinite : public Error {
  public:
@@ -46,45 +49,33 @@ std::string first_nonfinite(const StateDict& tensors, bool gradients) {
   return "";
 }
 
-int64_t positive(const Config& c, const std::string& key, int64_t fallback, int64_t minimum) {
-  const int64_t v = c.get<int64_t>(key, fallback);
-  HEED_CHECK(v >= minimum, "recipe: \"", c.path_of(key), "\" must be at least ", minimum, ", got ",
-             v);
-  return v;
-}
-
 }  // namespace
 
 TrainOptions TrainOptions::from_config(const Config& c) {
   TrainOptions o;
-  o.epochs = positive(c, "epochs", o.epochs, 1);
-  o.max_steps = positive(c, "max_steps", o.max_steps, 0);
-  o.batch_size = positive(c, "batch_size", o.batch_size, 1);
-  o.eval_batch_size = positive(c, "eval_batch_size", o.eval_batch_size, 1);
-  o.seed = static_cast<uint64_t>(positive(c, "seed", 0, 0));
-  o.threads = positive(c, "threads", o.threads, 0);
-  o.log_interval = positive(c, "log_interval", o.log_interval, 1);
-  o.eval_interval = positive(c, "eval_interval", o.eval_interval, 0);
-  o.checkpoint_every_steps = positive(c, "checkpoint_every_steps", o.checkpoint_every_steps, 0);
+  o.epochs = c.get<int64_t>("epochs", o.epochs, range::count);
+  o.max_steps = c.get<int64_t>("max_steps", o.max_steps, range::count_or_zero);
+  o.batch_size = c.get<int64_t>("batch_size", o.batch_size, kBatchSizes);
+  o.eval_batch_size = c.get<int64_t>("eval_batch_size", o.eval_batch_size, kBatchSizes);
+  o.seed = static_cast<uint64_t>(c.get<int64_t>("seed", 0, Range::at_least(0)));
+  o.threads = c.get<int64_t>("threads", o.threads, Range{0, 1024});
+  o.log_interval = c.get<int64_t>("log_interval", o.log_interval, range::count);
+  o.eval_interval = c.get<int64_t>("eval_interval", o.eval_interval, range::count_or_zero);
+  o.checkpoint_every_steps =
+      c.get<int64_t>("checkpoint_every_steps", o.checkpoint_every_steps, range::count_or_zero);
   o.checkpoint_every_seconds =
-      c.get<double>("checkpoint_every_seconds", o.checkpoint_every_seconds);
-  HEED_CHECK(o.checkpoint_every_seconds >= 0, "recipe: \"", c.path_of("checkpoint_every_seconds"),
-             "\" must be >= 0 (0: off), got ", o.checkpoint_every_seconds);
-  o.keep_checkpoints = positive(c, "keep_checkpoints", o.keep_checkpoints, 1);
+      c.get<double>("checkpoint_every_seconds", o.checkpoint_every_seconds, range::non_negative);
+  o.keep_checkpoints = c.get<int64_t>("keep_checkpoints", o.keep_checkpoints, Range{1, 1000000});
   o.on_nonfinite = c.choice("on_nonfinite", o.on_nonfinite, {"stop", "skip"});
-  o.clip_grad_norm = c.get<double>("clip_grad_norm", o.clip_grad_norm);
-  HEED_CHECK(o.clip_grad_norm >= 0, "recipe: \"", c.path_of("clip_grad_norm"),
-             "\" must be >= 0 (0: off), got ", o.clip_grad_norm);
+  o.clip_grad_norm = c.get<double>("clip_grad_norm", o.clip_grad_norm, range::non_negative);
   if (c.has("clip_grad_norm_type")) {
     const nlohmann::json& v = c.json().at("clip_grad_norm_type");
-    HEED_CHECK((v.is_number() && v.get<double>() >= 1) || v == "inf", "recipe: \"",
-               c.path_of("clip_grad_norm_type"), "\" must be a number >= 1 or \"inf\", got ",
-               v.dump());
-    o.clip_grad_norm_type = v.is_number() ? v.get<double>() : optim::kInfNorm;
+    HEED_CHECK(v.is_number() || v == "inf", "recipe: \"", c.path_of("clip_grad_norm_type"),
+               "\" must be a number >= 1 or \"inf\", got ", v.dump());
+    o.clip_grad_norm_type =
+        v == "inf" ? optim::kInfNorm : c.get<double>("clip_grad_norm_type", 2, Range::at_least(1));
   }
-  o.clip_grad_value = c.get<double>("clip_grad_value", o.clip_grad_value);
-  HEED_CHECK(o.clip_grad_value >= 0, "recipe: \"", c.path_of("clip_grad_value"),
-             "\" must be >= 0 (0: off), got ", o.clip_grad_value);
+  o.clip_grad_value = c.get<double>("clip_grad_value", o.clip_grad_value, range::non_negative);
   c.has("early_stopping");  // read by the trainer
   c.finish();
   return o;
@@ -102,22 +93,13 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   init_from_ = apply_init_from(root, *model_, run_dir_);  // framework/warm_start.h
   optimizer_ = build_optimizer(root.child("optimizer"), model_->named_parameters());
   loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true);
-  scheduler_ = build_scheduler(root, *optimizer_, total_steps(), options_.epochs);
+  // What an evaluation line holds: the plateau and early stopping may watch only these.
+  std::vector<std::string> metrics = model_metric_names(*model_, data_.info, gen_);
+  metrics.insert(metrics.end(), {"epoch", "step", "samples", "elapsed_s"});
+  scheduler_ = build_scheduler(root, *optimizer_, total_steps(), options_.epochs, metrics);
   last_lr_ = optimizer_->lr();
-  if (const Config train = root.child("train"); train.has("early_stopping")) {
-    const Config c = train.child("early_stopping");
-    optim::EarlyStoppingOptions o;
-    o.metric = c.get<std::string>("metric", o.metric);
-    o.mode = c.choice("mode", o.mode, {"min", "max"});
-    o.patience = c.get<int64_t>("patience", o.patience);
-    o.min_delta = c.get<double>("min_delta", o.min_delta);
-    c.finish();
-    try {
-      early_stopping_ = std::make_unique<optim::EarlyStopping>(o);
-    } catch (const Error& e) {
-      throw Error("recipe: \"" + c.path() + "\": " + e.what());
-    }
-  }
+  if (const Config train = root.child("train"); train.has("early_stopping"))
+    early_stopping_ = build_early_stopping(train.child("early_stopping"), metrics);
   {
     const Config output = root.child("output");
     output.get<std::string>("dir", "");

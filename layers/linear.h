@@ -17,6 +17,8 @@ namespace heed::nn {
 
 class Linear : public Module {
  public:
+  /// Throws heed::Error on a non-positive size, or a weight beyond 2 GiB (oneDNN 2.6's matmul
+  /// crashes on some of those).
   Linear(int64_t in_features, int64_t out_features, Generator& gen, bool bias = true);
   Tensor forward(const Tensor& x) const;
   std::string repr() const override;

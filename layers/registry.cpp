@@ -1,5 +1,9 @@
 // The model registry: every model a recipe can name under "model.type", one explicit list.
 
+#include <cmath>
+
+#include "framework/autograd.h"
+#include "framework/random.h"
 #include "framework/registry.h"
 #include "layers/models/image_classifier.h"
 #include "layers/models/sequence_classifier.h"
@@ -18,25 +22,37 @@ const std::vector<Entry>& entries() {
       {{"model", "sequence_classifier",
         "[batch, seq, features] -> class; RNN, LSTM, GRU or Transformer encoder, pooled, Linear "
         "head; cross-entropy",
-        "encoder.type (\"rnn\" | \"lstm\" | \"gru\" | \"transformer\"); rnn/lstm/gru: hidden_size, "
-        "num_layers, dropout, locked_dropout, bidirectional, weight_drop, input_dropout, "
-        "output_dropout, nonlinearity (rnn: \"tanh\" | \"relu\"); "
-        "transformer: d_model, "
-        "nhead, num_layers, dim_feedforward, dropout, activation, norm_first, attention "
-        "(\"scaled_dot_product\" | \"sparsemax\" | \"topk\" | \"hard\" | \"gumbel\" | \"linear\" | "
-        "\"cosine\" | \"windowed\"), topk, temperature, hard, window, positional (\"learned\" | "
-        "\"sinusoidal\" | \"rope\" | \"alibi\" | \"none\"); pooling (\"last\" | \"mean\" | "
-        "\"attention\" | \"query\"), "
-        "dropout, label_smoothing"},
+        "encoder.type (\"rnn\" | \"lstm\" | \"gru\" | \"transformer\"); rnn/lstm/gru: hidden_size "
+        "(128, [1, 2^20]), num_layers (1, [1, 1024]), dropout (0, [0, 1]), locked_dropout (false), "
+        "bidirectional (false), weight_drop (0, [0, 1)), input_dropout (0, [0, 1]), "
+        "output_dropout (0, [0, 1]), nonlinearity (rnn: \"tanh\" | \"relu\"); transformer: d_model "
+        "(64, [1, 2^20], divisible by nhead), nhead (4, [1, 2^20]), num_layers (2, [1, 1024]), "
+        "dim_feedforward (4 d_model, [1, 2^20]), dropout (0.1, [0, 1]), activation (\"gelu\" | "
+        "\"relu\"), norm_first (true), attention (\"scaled_dot_product\" | \"sparsemax\" | "
+        "\"topk\" | \"hard\" | \"gumbel\" | \"linear\" | \"cosine\" | \"windowed\"), topk (4, "
+        "[1, 2^20]), temperature (1, > 0), hard (false), window (4, [0, 2^20]), positional "
+        "(\"learned\" | \"sinusoidal\" | \"rope\" | \"alibi\" | \"none\"); pooling (\"last\" | "
+        "\"mean\" | \"attention\" | \"query\"); attention (with pooling \"attention\": type "
+        "(\"additive\" | \"luong_dot\" | \"luong_general\" | \"luong_concat\" | \"local_m\" | "
+        "\"local_p\"), score, window (8, local_m [0, 2^20], local_p [1, 2^20]), hidden_size "
+        "(the encoder's width, [1, 2^20]), dropout (0, [0, 1]), concat_query (true)); dropout "
+        "(0, [0, 1]), label_smoothing (0, [0, 1])"},
        [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
          return std::make_shared<nn::SequenceClassifier>(c, info, gen);
        }},
       {{"model", "image_classifier",
         "[batch, *input] -> class; a list of layers (conv, pooling, batch norm, SE, CBAM, "
         "linear, ...) as nn.Sequential, then a Linear head; cross-entropy",
-        "layers (list of {type, options}: conv1d, conv2d, batch_norm1d, batch_norm2d, relu, gelu, "
-        "tanh, sigmoid, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, adaptive_avg_pool2d, "
-        "flatten, linear, dropout, se, cbam), label_smoothing"},
+        "layers (list of {type, options}: conv1d, conv2d: out_channels, kernel_size (required, "
+        "[1, 2^20]), stride (1, [1, 2^20]), padding (0, [0, 2^20]), dilation (1, [1, 2^20]), "
+        "groups (1, [1, 2^20], divides the channels), bias (true); batch_norm1d, batch_norm2d: "
+        "eps (1e-5, > 0), momentum (0.1, [0, 1]), affine, track_running_stats (true); relu, gelu, "
+        "tanh, sigmoid; max_pool1d, max_pool2d, avg_pool1d, avg_pool2d: kernel_size (required, "
+        "[1, 2^20]), stride (kernel_size, [1, 2^20]), padding (0, [0, kernel_size / 2]), "
+        "count_include_pad (avg: true); adaptive_avg_pool2d: output_size (1, [1, 2^20]); flatten: "
+        "start_dim (1), end_dim (-1) (each [-8, 7]); linear: out_features (required, [1, 2^20]), "
+        "bias (true); dropout: p (0.5, [0, 1]); se: reduction (16, [1, 2^20]); cbam: reduction "
+        "(16, [1, 2^20]), kernel_size (7, odd, [1, 2^20])), label_smoothing (0, [0, 1])"},
        [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
          return std::make_shared<nn::ImageClassifier>(c, info, gen);
        }},
@@ -44,11 +60,47 @@ const std::vector<Entry>& entries() {
   return list;
 }
 
+// Runs the model once on a batch of two zero examples, in eval mode and without gradients, so
+// that what would fail at the first step (a part whose input does not fit, a degenerate option
+// that makes the loss NaN) fails while the recipe is read, as `--dry-run` promises. Eval mode
+// moves no running statistic and draws no dropout mask; the generator is restored all the same,
+// so that a run's random stream never depends on the probe.
+ModelOutput probe(Model& model, const DataInfo& info, Generator& gen) {
+  const auto state = gen.state();
+  NoGradGuard no_grad;
+  Shape shape{2};
+  shape.insert(shape.end(), info.input_shape.begin(), info.input_shape.end());
+  model.eval();
+  ModelOutput out = model.forward({Tensor::zeros(shape), Tensor::zeros({2}, Dtype::Int64)});
+  model.train();
+  gen.set_state(state);
+  const float loss = out.loss.item();
+  HEED_CHECK(std::isfinite(loss), "the loss of a batch of zeros is ", loss,
+             " instead of a finite number (a degenerate option?)");
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, Generator& gen) {
   const std::string name = config.require<std::string>("type");
-  return find_entry(entries(), name, "model type", config.path_of("type")).build(config, info, gen);
+  const Entry& entry = find_entry(entries(), name, "model type", config.path_of("type"));
+  return with_recipe_path(config.path(), [&] {
+    // Training holds the parameters about 4 times (weights, gradients, two optimizer states):
+    // a model beyond a quarter of the memory is refused while it is built, before it fills it.
+    const AllocationBudget budget(physical_memory_bytes() / 4,
+                                  "the model (training holds its parameters 4 times: weights, "
+                                  "gradients, optimizer state)");
+    std::shared_ptr<Model> model = entry.build(config, info, gen);
+    probe(*model, info, gen);
+    return model;
+  });
+}
+
+std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, Generator& gen) {
+  std::vector<std::string> names = {"loss"};
+  for (const auto& [name, value] : probe(model, info, gen).metrics) names.push_back(name);
+  return names;
 }
 
 std::vector<RegistryEntry> list_models() {

@@ -9,6 +9,7 @@
 #include "optim/adagrad.h"
 #include "optim/adam.h"
 #include "optim/adamw.h"
+#include "optim/early_stopping.h"
 #include "optim/lr_scheduler.h"
 #include "optim/rmsprop.h"
 #include "optim/sgd.h"
@@ -17,23 +18,29 @@ namespace heed {
 
 namespace {
 
-// PyTorch's betas=(beta1, beta2): a JSON array of two numbers.
+// The ranges docs/optim.md lists. PyTorch bounds lr, eps and weight_decay below only, as here;
+// it also accepts a momentum, dampening or RMSprop alpha above 1, with which every step grows the
+// state geometrically, so heed refuses those.
+constexpr Range kRate = range::non_negative;   // lr, eps, weight_decay, lr_decay, eta_min
+constexpr Range kFactor = range::probability;  // momentum, dampening, alpha
+constexpr Range kSteps = range::count;         // step_size, T_max, warmup_steps, ...
+constexpr Range kGamma = range::non_negative;  // StepLR's and MultiStepLR's gamma
+
+// PyTorch's betas=(beta1, beta2): a JSON array of two numbers, each in [0, 1).
 std::pair<double, double> betas(const Config& c, std::pair<double, double> fallback) {
-  if (!c.has("betas")) return fallback;
-  const nlohmann::json& v = c.json().at("betas");
-  HEED_CHECK(v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number(), "recipe: \"",
-             c.path_of("betas"), "\" must be an array of two numbers, got ", v.dump());
-  return {v[0].get<double>(), v[1].get<double>()};
+  const std::vector<double> b =
+      c.get_list<double>("betas", {fallback.first, fallback.second}, range::below_one, 2);
+  return {b[0], b[1]};
 }
 
 // Each parser reads one group's options: the optimizer's own keys with PyTorch's defaults
 // (base == nullptr), or a param_groups entry's keys falling back to those (base).
 optim::SGDOptions sgd_options(const Config& c, const optim::SGDOptions* base) {
   optim::SGDOptions o = base ? *base : optim::SGDOptions{};
-  o.lr = base ? c.get<double>("lr", o.lr) : c.require<double>("lr");
-  o.momentum = c.get<double>("momentum", o.momentum);
-  o.dampening = c.get<double>("dampening", o.dampening);
-  o.weight_decay = c.get<double>("weight_decay", o.weight_decay);
+  o.lr = base ? c.get<double>("lr", o.lr, kRate) : c.require<double>("lr", kRate);
+  o.momentum = c.get<double>("momentum", o.momentum, kFactor);
+  o.dampening = c.get<double>("dampening", o.dampening, kFactor);
+  o.weight_decay = c.get<double>("weight_decay", o.weight_decay, kRate);
   o.nesterov = c.get<bool>("nesterov", o.nesterov);
   return o;
 }
@@ -41,33 +48,33 @@ optim::SGDOptions sgd_options(const Config& c, const optim::SGDOptions* base) {
 template <class Options>
 Options adam_like_options(const Config& c, const Options* base) {
   Options o = base ? *base : Options{};
-  o.lr = c.get<double>("lr", o.lr);
+  o.lr = c.get<double>("lr", o.lr, kRate);
   std::tie(o.beta1, o.beta2) = betas(c, {o.beta1, o.beta2});
-  o.eps = c.get<double>("eps", o.eps);
-  o.weight_decay = c.get<double>("weight_decay", o.weight_decay);
+  o.eps = c.get<double>("eps", o.eps, kRate);
+  o.weight_decay = c.get<double>("weight_decay", o.weight_decay, kRate);
   o.amsgrad = c.get<bool>("amsgrad", o.amsgrad);
   return o;
 }
 
 optim::RMSpropOptions rmsprop_options(const Config& c, const optim::RMSpropOptions* base) {
   optim::RMSpropOptions o = base ? *base : optim::RMSpropOptions{};
-  o.lr = c.get<double>("lr", o.lr);
-  o.alpha = c.get<double>("alpha", o.alpha);
-  o.eps = c.get<double>("eps", o.eps);
-  o.weight_decay = c.get<double>("weight_decay", o.weight_decay);
-  o.momentum = c.get<double>("momentum", o.momentum);
+  o.lr = c.get<double>("lr", o.lr, kRate);
+  o.alpha = c.get<double>("alpha", o.alpha, kFactor);
+  o.eps = c.get<double>("eps", o.eps, kRate);
+  o.weight_decay = c.get<double>("weight_decay", o.weight_decay, kRate);
+  o.momentum = c.get<double>("momentum", o.momentum, kFactor);
   o.centered = c.get<bool>("centered", o.centered);
   return o;
 }
 
 optim::AdagradOptions adagrad_options(const Config& c, const optim::AdagradOptions* base) {
   optim::AdagradOptions o = base ? *base : optim::AdagradOptions{};
-  o.lr = c.get<double>("lr", o.lr);
-  o.lr_decay = c.get<double>("lr_decay", o.lr_decay);
-  o.weight_decay = c.get<double>("weight_decay", o.weight_decay);
+  o.lr = c.get<double>("lr", o.lr, kRate);
+  o.lr_decay = c.get<double>("lr_decay", o.lr_decay, kRate);
+  o.weight_decay = c.get<double>("weight_decay", o.weight_decay, kRate);
   o.initial_accumulator_value =
-      c.get<double>("initial_accumulator_value", o.initial_accumulator_value);
-  o.eps = c.get<double>("eps", o.eps);
+      c.get<double>("initial_accumulator_value", o.initial_accumulator_value, kRate);
+  o.eps = c.get<double>("eps", o.eps, kRate);
   return o;
 }
 
@@ -83,26 +90,19 @@ std::unique_ptr<optim::Optimizer> grouped(const Config& c, const StateDict& para
   std::vector<optim::ParamGroup<Options>> groups = {{{}, defaults}};
   std::vector<std::vector<std::string>> patterns;
   std::vector<std::string> pattern_paths;
-  if (c.has("param_groups")) {
-    const nlohmann::json& list = c.json().at("param_groups");
-    HEED_CHECK(list.is_array(), "recipe: \"", c.path_of("param_groups"),
-               "\" must be a list of objects, got ", list.dump());
-    for (size_t i = 0; i < list.size(); ++i) {
-      const Config g(list[i], c.path_of("param_groups") + "[" + std::to_string(i) + "]");
-      HEED_CHECK(list[i].is_object(), "recipe: \"", g.path(), "\" must be an object, got ",
-                 list[i].dump());
-      HEED_CHECK(g.has("params"), "recipe: \"", g.path_of("params"),
-                 "\" is required: the name patterns of the group's parameters");
-      const nlohmann::json& p = g.json().at("params");
-      HEED_CHECK(p.is_array() && !p.empty() &&
-                     std::all_of(p.begin(), p.end(), [](const auto& v) { return v.is_string(); }),
-                 "recipe: \"", g.path_of("params"),
-                 "\" must be a non-empty list of name patterns, got ", p.dump());
-      patterns.push_back(p.get<std::vector<std::string>>());
-      pattern_paths.push_back(g.path_of("params"));
-      groups.push_back({{}, parse(g, &defaults)});
-      g.finish();
-    }
+  for (const Config& g : c.objects("param_groups")) {
+    HEED_CHECK(g.has("params"), "recipe: \"", g.path_of("params"),
+               "\" is required: the name patterns of the group's parameters");
+    const nlohmann::json& p = g.json().at("params");
+    HEED_CHECK(p.is_array() && !p.empty(), "recipe: \"", g.path_of("params"),
+               "\" must be a non-empty list of name patterns, got ", p.dump());
+    for (size_t j = 0; j < p.size(); ++j)
+      HEED_CHECK(p[j].is_string(), "recipe: \"", g.path_of("params"), ".", j,
+                 "\" must be a name pattern (a string such as \"*.bias\"), got ", p[j].dump());
+    patterns.push_back(p.get<std::vector<std::string>>());
+    pattern_paths.push_back(g.path_of("params"));
+    groups.push_back({{}, parse(g, &defaults)});
+    g.finish();
   }
   c.finish();
   std::vector<std::vector<bool>> used;
@@ -124,11 +124,13 @@ std::unique_ptr<optim::Optimizer> grouped(const Config& c, const StateDict& para
         std::string names;
         for (size_t i = 0; i < params.size() && i < 8; ++i)
           names += (i ? ", " : "") + params[i].first;
-        throw Error("recipe: \"" + pattern_paths[k] + "\": pattern \"" + patterns[k][j] +
+        throw Error("recipe: \"" + pattern_paths[k] + "." + std::to_string(j) + "\": pattern \"" +
+                    patterns[k][j] +
                     "\" matches no parameter not already in an earlier group (parameters: " +
                     names + (params.size() > 8 ? ", ..." : "") + ")");
       }
-  return std::make_unique<Opt>(std::move(groups));
+  // An optimizer's own checks (Nesterov needs momentum, ...) name the section.
+  return with_recipe_path(c.path(), [&] { return std::make_unique<Opt>(std::move(groups)); });
 }
 
 std::unique_ptr<optim::Optimizer> sgd(const Config& c, const StateDict& params) {
@@ -162,29 +164,29 @@ const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
       {{"optimizer", "sgd",
         "SGD with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD)",
-        std::string("lr (required), momentum (0), dampening (0), weight_decay (0), nesterov "
-                    "(false)") +
+        std::string("lr (required, >= 0), momentum (0, [0, 1]), dampening (0, [0, 1]), "
+                    "weight_decay (0, >= 0), nesterov (false)") +
             kGroupsDoc},
        sgd},
       {{"optimizer", "adam", "Adam (Kingma & Ba 2015), optionally AMSGrad (torch.optim.Adam)",
-        std::string("lr (0.001), betas ([0.9, 0.999]), eps (1e-8), weight_decay (0, L2), "
-                    "amsgrad (false)") +
+        std::string("lr (0.001, >= 0), betas ([0.9, 0.999], each [0, 1)), eps (1e-8, >= 0), "
+                    "weight_decay (0, L2, >= 0), amsgrad (false)") +
             kGroupsDoc},
        adam},
       {{"optimizer", "adamw",
         "AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019; torch.optim.AdamW)",
-        std::string("lr (0.001), betas ([0.9, 0.999]), eps (1e-8), weight_decay (0.01, "
-                    "decoupled), amsgrad (false)") +
+        std::string("lr (0.001, >= 0), betas ([0.9, 0.999], each [0, 1)), eps (1e-8, >= 0), "
+                    "weight_decay (0.01, decoupled, >= 0), amsgrad (false)") +
             kGroupsDoc},
        adamw},
       {{"optimizer", "rmsprop", "RMSprop (Hinton 2012), optionally centered (torch.optim.RMSprop)",
-        std::string("lr (0.01), alpha (0.99), eps (1e-8), weight_decay (0), momentum (0), "
-                    "centered (false)") +
+        std::string("lr (0.01, >= 0), alpha (0.99, [0, 1]), eps (1e-8, >= 0), weight_decay "
+                    "(0, >= 0), momentum (0, [0, 1]), centered (false)") +
             kGroupsDoc},
        rmsprop},
       {{"optimizer", "adagrad", "Adagrad (Duchi et al. 2011; torch.optim.Adagrad)",
-        std::string("lr (0.01), lr_decay (0), weight_decay (0), initial_accumulator_value (0), "
-                    "eps (1e-10)") +
+        std::string("lr (0.01, >= 0), lr_decay (0, >= 0), weight_decay (0, >= 0), "
+                    "initial_accumulator_value (0, >= 0), eps (1e-10, >= 0)") +
             kGroupsDoc},
        adagrad},
   };
@@ -209,40 +211,40 @@ struct ScheduleEntry {
 SchedulePtr build_curve(const Config& c, const Run& run);
 
 SchedulePtr step_lr(const Config& c, const Run&) {
-  const int64_t step_size = c.require<int64_t>("step_size");
-  return std::make_unique<optim::StepLR>(step_size, c.get<double>("gamma", 0.1));
+  const int64_t step_size = c.require<int64_t>("step_size", kSteps);
+  return std::make_unique<optim::StepLR>(step_size, c.get<double>("gamma", 0.1, kGamma));
 }
 
 SchedulePtr multi_step(const Config& c, const Run&) {
-  HEED_CHECK(c.has("milestones") && c.json().at("milestones").is_array(), "recipe: \"",
-             c.path_of("milestones"), "\" is required: a list of increasing step numbers");
-  std::vector<int64_t> milestones;
-  for (const auto& m : c.json().at("milestones")) {
-    HEED_CHECK(m.is_number_integer(), "recipe: \"", c.path_of("milestones"),
-               "\" must hold integers, got ", m.dump());
-    milestones.push_back(m.get<int64_t>());
-  }
-  return std::make_unique<optim::MultiStepLR>(milestones, c.get<double>("gamma", 0.1));
+  HEED_CHECK(c.has("milestones"), "recipe: \"", c.path_of("milestones"),
+             "\" is required: a list of increasing step numbers");
+  const std::vector<int64_t> milestones = c.get_list<int64_t>("milestones", {}, kSteps);
+  for (size_t i = 1; i < milestones.size(); ++i)
+    HEED_CHECK(milestones[i] > milestones[i - 1], "recipe: \"", c.path_of("milestones"), ".", i,
+               "\" must be above the milestone before it (", milestones[i - 1], "), got ",
+               milestones[i]);
+  return std::make_unique<optim::MultiStepLR>(milestones, c.get<double>("gamma", 0.1, kGamma));
 }
 
 SchedulePtr exponential(const Config& c, const Run&) {
-  return std::make_unique<optim::ExponentialLR>(c.require<double>("gamma"));
+  return std::make_unique<optim::ExponentialLR>(c.require<double>("gamma", range::positive));
 }
 
 SchedulePtr cosine(const Config& c, const Run& run) {
-  return std::make_unique<optim::CosineAnnealingLR>(c.get<int64_t>("T_max", run.total),
-                                                    c.get<double>("eta_min", 0.0));
+  return std::make_unique<optim::CosineAnnealingLR>(c.get<int64_t>("T_max", run.total, kSteps),
+                                                    c.get<double>("eta_min", 0.0, kRate));
 }
 
 SchedulePtr cosine_warm_restarts(const Config& c, const Run&) {
-  const int64_t T_0 = c.require<int64_t>("T_0");
-  return std::make_unique<optim::CosineAnnealingWarmRestarts>(T_0, c.get<int64_t>("T_mult", 1),
-                                                              c.get<double>("eta_min", 0.0));
+  const int64_t T_0 = c.require<int64_t>("T_0", kSteps);
+  // T_mult <= 2^20 keeps T_0 * T_mult^k below int64's range up to the run's last step.
+  return std::make_unique<optim::CosineAnnealingWarmRestarts>(
+      T_0, c.get<int64_t>("T_mult", 1, Range{1, kMaxSize}), c.get<double>("eta_min", 0.0, kRate));
 }
 
 SchedulePtr warmup(const Config& c, const Run& run) {
-  const int64_t steps = c.require<int64_t>("warmup_steps");
-  const double start_factor = c.get<double>("start_factor", 1.0 / 3);
+  const int64_t steps = c.require<int64_t>("warmup_steps", kSteps);
+  const double start_factor = c.get<double>("start_factor", 1.0 / 3, Range{0, 1, true});
   SchedulePtr after;
   if (c.has("after"))
     after = build_curve(c.child("after"), {std::max<int64_t>(run.total - steps, 1), run.groups});
@@ -250,17 +252,16 @@ SchedulePtr warmup(const Config& c, const Run& run) {
 }
 
 SchedulePtr noam(const Config& c, const Run&) {
-  const int64_t warmup_steps = c.get<int64_t>("warmup_steps", 4000);
-  const double d_model = static_cast<double>(c.require<int64_t>("d_model"));
-  const double factor = c.get<double>("factor", 1.0);
-  HEED_CHECK(d_model > 0, "recipe: \"", c.path_of("d_model"), "\" must be positive, got ", d_model);
+  const int64_t warmup_steps = c.get<int64_t>("warmup_steps", 4000, kSteps);
+  const double d_model = static_cast<double>(c.require<int64_t>("d_model", range::size));
+  const double factor = c.get<double>("factor", 1.0, range::positive);
   const double scale = factor / std::sqrt(d_model) / std::sqrt(static_cast<double>(warmup_steps));
   return std::make_unique<optim::InverseSqrtLR>("noam", warmup_steps, scale);
 }
 
 SchedulePtr inverse_sqrt(const Config& c, const Run&) {
   return std::make_unique<optim::InverseSqrtLR>("inverse_sqrt",
-                                                c.get<int64_t>("warmup_steps", 4000), 1.0);
+                                                c.get<int64_t>("warmup_steps", 4000, kSteps), 1.0);
 }
 
 // One number for every parameter group, or a list of one per group (group 0, then each of
@@ -269,23 +270,25 @@ std::vector<double> per_group(const Config& c, const std::string& key, double fa
                               size_t groups) {
   if (!c.has(key)) return {fallback};
   const nlohmann::json& v = c.json().at(key);
-  if (v.is_number()) return {v.get<double>()};
-  HEED_CHECK(v.is_array() && v.size() == groups &&
-                 std::all_of(v.begin(), v.end(), [](const auto& x) { return x.is_number(); }),
-             "recipe: \"", c.path_of(key),
+  if (v.is_number()) return {c.get<double>(key, fallback, kFactor)};
+  HEED_CHECK(v.is_array() && v.size() == groups, "recipe: \"", c.path_of(key),
              "\" must be a number or a list of one number per parameter group (", groups,
              ": group 0, then each of optimizer.param_groups), got ", v.dump());
-  return v.get<std::vector<double>>();
+  return c.get_list<double>(key, {}, kFactor, groups);
 }
 
 SchedulePtr one_cycle(const Config& c, const Run& run) {
   optim::OneCycleLR::Options o;
-  o.total_steps = c.get<int64_t>("total_steps", run.total);
-  o.max_lr = c.get<double>("max_lr", 0.0);
-  o.pct_start = c.get<double>("pct_start", o.pct_start);
+  o.total_steps = c.get<int64_t>("total_steps", run.total, kSteps);
+  // PyTorch raises when stepped past total_steps: refuse the run now rather than at that step.
+  HEED_CHECK(o.total_steps >= run.total, "recipe: \"", c.path_of("total_steps"),
+             "\" must be at least the run's length, ", run.total,
+             " (one_cycle cannot step past total_steps), got ", o.total_steps);
+  o.max_lr = c.get<double>("max_lr", 0.0, kRate);
+  o.pct_start = c.get<double>("pct_start", o.pct_start, range::probability);
   o.cos = c.choice("anneal_strategy", "cos", {"cos", "linear"}) == "cos";
-  o.div_factor = c.get<double>("div_factor", o.div_factor);
-  o.final_div_factor = c.get<double>("final_div_factor", o.final_div_factor);
+  o.div_factor = c.get<double>("div_factor", o.div_factor, range::positive);
+  o.final_div_factor = c.get<double>("final_div_factor", o.final_div_factor, range::positive);
   o.three_phase = c.get<bool>("three_phase", o.three_phase);
   o.cycle_momentum = c.get<bool>("cycle_momentum", o.cycle_momentum);
   o.base_momentum = per_group(c, "base_momentum", o.base_momentum[0], run.groups);
@@ -293,56 +296,68 @@ SchedulePtr one_cycle(const Config& c, const Run& run) {
   return std::make_unique<optim::OneCycleLR>(o);
 }
 
-optim::ReduceLROnPlateauOptions plateau_options(const Config& c) {
+// The evaluation metric a plateau or early stopping watches: one of `metrics` when the caller
+// knows them, so that a typo is refused when the recipe is read, not at the first evaluation.
+std::string watched_metric(const Config& c, const std::string& fallback,
+                           const std::vector<std::string>& metrics) {
+  return metrics.empty() ? c.get<std::string>("metric", fallback)
+                         : c.choice("metric", fallback, metrics);
+}
+
+optim::ReduceLROnPlateauOptions plateau_options(const Config& c,
+                                                const std::vector<std::string>& metrics) {
   optim::ReduceLROnPlateauOptions o;
-  o.metric = c.get<std::string>("metric", o.metric);
+  o.metric = watched_metric(c, o.metric, metrics);
   o.mode = c.choice("mode", o.mode, {"min", "max"});
-  o.factor = c.get<double>("factor", o.factor);
-  o.patience = c.get<int64_t>("patience", o.patience);
-  o.threshold = c.get<double>("threshold", o.threshold);
+  o.factor = c.get<double>("factor", o.factor, Range{0, 1, true, true});
+  o.patience = c.get<int64_t>("patience", o.patience, range::count_or_zero);
+  o.threshold = c.get<double>("threshold", o.threshold, range::non_negative);
   o.threshold_mode = c.choice("threshold_mode", o.threshold_mode, {"rel", "abs"});
-  o.cooldown = c.get<int64_t>("cooldown", o.cooldown);
-  o.min_lr = c.get<double>("min_lr", o.min_lr);
-  o.eps = c.get<double>("eps", o.eps);
+  o.cooldown = c.get<int64_t>("cooldown", o.cooldown, range::count_or_zero);
+  o.min_lr = c.get<double>("min_lr", o.min_lr, kRate);
+  o.eps = c.get<double>("eps", o.eps, kRate);
   return o;
 }
 
 const std::vector<ScheduleEntry>& schedule_entries() {
   static const std::vector<ScheduleEntry> list = {
       {{"schedule", "step", "StepLR: lr * gamma every step_size steps",
-        "step_size (required), gamma (0.1)"},
+        "step_size (required, [1, 2^40]), gamma (0.1, >= 0)"},
        step_lr},
       {{"schedule", "multi_step", "MultiStepLR: lr * gamma at each milestone",
-        "milestones (required), gamma (0.1)"},
+        "milestones (required, increasing, each [1, 2^40]), gamma (0.1, >= 0)"},
        multi_step},
-      {{"schedule", "exponential", "ExponentialLR: lr * gamma^t", "gamma (required)"}, exponential},
+      {{"schedule", "exponential", "ExponentialLR: lr * gamma^t", "gamma (required, > 0)"},
+       exponential},
       {{"schedule", "cosine", "CosineAnnealingLR (Loshchilov & Hutter 2017)",
-        "T_max (the run's length), eta_min (0)"},
+        "T_max (the run's length, [1, 2^40]), eta_min (0, >= 0)"},
        cosine},
       {{"schedule", "cosine_warm_restarts", "CosineAnnealingWarmRestarts (SGDR)",
-        "T_0 (required), T_mult (1), eta_min (0)"},
+        "T_0 (required, [1, 2^40]), T_mult (1, [1, 2^20]), eta_min (0, >= 0)"},
        cosine_warm_restarts},
       {{"schedule", "warmup",
         "linear warm-up, then the \"after\" schedule (LinearLR + SequentialLR)",
-        "warmup_steps (required), start_factor (1/3), after ({} = constant)"},
+        "warmup_steps (required, [1, 2^40]), start_factor (1/3, (0, 1]), after ({} = constant)"},
        warmup},
       {{"schedule", "noam", "the Transformer's schedule (Vaswani et al. 2017, eq. 3)",
-        "d_model (required), warmup_steps (4000), factor (1)"},
+        "d_model (required, [1, 2^20]), warmup_steps (4000, [1, 2^40]), factor (1, > 0)"},
        noam},
       {{"schedule", "inverse_sqrt", "linear warm-up to lr, then lr * sqrt(warmup_steps / step)",
-        "warmup_steps (4000)"},
+        "warmup_steps (4000, [1, 2^40])"},
        inverse_sqrt},
       {{"schedule", "one_cycle",
         "OneCycleLR (Smith & Topin 2019): lr up then down, momentum (or Adam's beta1) inversely",
-        "max_lr (the optimizer's lr), total_steps (the run's length), pct_start (0.3), "
-        "anneal_strategy (cos), div_factor (25), final_div_factor (1e4), three_phase (false), "
-        "cycle_momentum (true), base_momentum (0.85), max_momentum (0.95) (each a number, "
-        "or a list of one per parameter group)"},
+        "max_lr (the optimizer's lr, >= 0), total_steps (the run's length; at least that, at most "
+        "2^40), pct_start (0.3, [0, 1]), anneal_strategy (cos), div_factor (25, > 0), "
+        "final_div_factor (1e4, > 0), three_phase (false), cycle_momentum (true), base_momentum "
+        "(0.85, [0, 1]), max_momentum (0.95, [0, 1]) (each a number, or a list of one per "
+        "parameter group)"},
        one_cycle},
       {{"schedule", "reduce_on_plateau",
         "ReduceLROnPlateau on an evaluation metric; combines with one other schedule in a list",
-        "metric (loss), mode (min), factor (0.1), patience (10), threshold (1e-4), "
-        "threshold_mode (rel), cooldown (0), min_lr (0), eps (1e-8)"},
+        "metric (loss), mode (min), factor (0.1, (0, 1)), patience (10, [0, 2^40]), threshold "
+        "(1e-4, >= 0), threshold_mode (rel), cooldown (0, [0, 2^40]), min_lr (0, >= 0), eps (1e-8, "
+        ">= 0)"},
        nullptr},
   };
   return list;
@@ -364,31 +379,12 @@ SchedulePtr build_curve(const Config& c, const Run& run) {
   return s;
 }
 
-// Constructor checks don't know the recipe path; this adds it.
-template <class Fn>
-auto with_path(const std::string& path, Fn fn) {
-  try {
-    return fn();
-  } catch (const Error& err) {
-    const std::string what = err.what();
-    if (what.rfind("recipe", 0) == 0) throw;
-    throw Error("recipe: \"" + path + "\": " + what);
-  }
-}
-
 }  // namespace
 
 std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const StateDict& params) {
   const std::string name = config.require<std::string>("name");
   const Entry& entry = find_entry(entries(), name, "optimizer", config.path_of("name"));
-  try {
-    return entry.build(config, params);
-  } catch (const Error& err) {
-    const std::string what = err.what();
-    // Hyper-parameter checks in the constructors don't know the recipe path; add it.
-    if (what.rfind("recipe", 0) == 0) throw;
-    throw Error("recipe: \"" + config.path() + "\": " + what);
-  }
+  return with_recipe_path(config.path(), [&] { return entry.build(config, params); });
 }
 
 std::vector<RegistryEntry> list_optimizers() {
@@ -396,47 +392,44 @@ std::vector<RegistryEntry> list_optimizers() {
 }
 
 std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
-                                                    int64_t total_steps, int64_t total_epochs) {
+                                                    int64_t total_steps, int64_t total_epochs,
+                                                    const std::vector<std::string>& metrics) {
   using Interval = optim::LRScheduler::Interval;
   SchedulePtr curve;
   std::string curve_path = root.path_of("schedule");
   std::unique_ptr<optim::ReduceLROnPlateau> plateau;
   Interval interval = Interval::Step;
+  std::vector<Config> items;
   if (root.has("schedule")) {
     const nlohmann::json& section = root.json().at("schedule");
-    const std::string path = root.path_of("schedule");
-    HEED_CHECK(section.is_object() || section.is_array(), "recipe: \"", path,
+    HEED_CHECK(section.is_object() || section.is_array(), "recipe: \"", root.path_of("schedule"),
                "\" must be an object or a list of objects, got ", section.dump());
-    const std::vector<nlohmann::json> items = section.is_array()
-                                                  ? section.get<std::vector<nlohmann::json>>()
-                                                  : std::vector<nlohmann::json>{section};
-    for (size_t i = 0; i < items.size(); ++i) {
-      const Config c(items[i], section.is_array() ? path + "[" + std::to_string(i) + "]" : path);
-      HEED_CHECK(items[i].is_object(), "recipe: \"", c.path(), "\" must be an object, got ",
-                 items[i].dump());
-      const ScheduleEntry& entry = find_schedule(c);
-      with_path(c.path(), [&] {
-        if (entry.build == nullptr) {
-          HEED_CHECK(!plateau, "recipe: \"", c.path(), "\": a second reduce_on_plateau");
-          plateau = std::make_unique<optim::ReduceLROnPlateau>(plateau_options(c),
-                                                               optimizer.num_groups());
-        } else {
-          HEED_CHECK(!curve, "recipe: \"", c.path(),
-                     "\": a second schedule; a list holds one schedule and one "
-                     "reduce_on_plateau (use warmup's \"after\" to chain)");
-          interval = c.choice("interval", "step", {"step", "epoch"}) == "step" ? Interval::Step
-                                                                               : Interval::Epoch;
-          curve = entry.build(
-              c, {interval == Interval::Step ? total_steps : total_epochs, optimizer.num_groups()});
-          curve_path = c.path();
-        }
-        c.finish();
-        return 0;
-      });
-    }
+    items =
+        section.is_array() ? root.objects("schedule") : std::vector<Config>{root.child("schedule")};
+  }
+  for (const Config& c : items) {
+    const ScheduleEntry& entry = find_schedule(c);
+    with_recipe_path(c.path(), [&] {
+      if (entry.build == nullptr) {
+        HEED_CHECK(!plateau, "recipe: \"", c.path(), "\": a second reduce_on_plateau");
+        plateau = std::make_unique<optim::ReduceLROnPlateau>(plateau_options(c, metrics),
+                                                             optimizer.num_groups());
+      } else {
+        HEED_CHECK(!curve, "recipe: \"", c.path(),
+                   "\": a second schedule; a list holds one schedule and one "
+                   "reduce_on_plateau (use warmup's \"after\" to chain)");
+        interval = c.choice("interval", "step", {"step", "epoch"}) == "step" ? Interval::Step
+                                                                             : Interval::Epoch;
+        curve = entry.build(
+            c, {interval == Interval::Step ? total_steps : total_epochs, optimizer.num_groups()});
+        curve_path = c.path();
+      }
+      c.finish();
+      return 0;
+    });
   }
   // Setting the momentum for step 0 can fail (Adagrad has none, Adam refuses a beta1 >= 1).
-  return with_path(curve_path, [&] {
+  return with_recipe_path(curve_path, [&] {
     return std::make_unique<optim::LRScheduler>(optimizer, std::move(curve), interval,
                                                 std::move(plateau));
   });
@@ -444,6 +437,17 @@ std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::O
 
 std::vector<RegistryEntry> list_schedules() {
   return abouts(schedule_entries());
+}
+
+std::unique_ptr<optim::EarlyStopping> build_early_stopping(
+    const Config& c, const std::vector<std::string>& metrics) {
+  optim::EarlyStoppingOptions o;
+  o.metric = watched_metric(c, o.metric, metrics);
+  o.mode = c.choice("mode", o.mode, {"min", "max"});
+  o.patience = c.get<int64_t>("patience", o.patience, kSteps);
+  o.min_delta = c.get<double>("min_delta", o.min_delta, range::non_negative);
+  c.finish();
+  return with_recipe_path(c.path(), [&] { return std::make_unique<optim::EarlyStopping>(o); });
 }
 
 }  // namespace heed

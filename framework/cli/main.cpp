@@ -8,8 +8,9 @@
 //   heed show PATH [--json]
 //   heed list
 //
-// Every failure prints one line "heed: error: ..." to stderr and exits with status 1; a training
-// run stopped by SIGINT or SIGTERM exits with 130 or 143 after saving its checkpoint.
+// Every failure prints one line "heed: error: ..." to stderr and exits with status 1, or 2 for
+// an error in the arguments themselves (with a hint: "see heed train --help"); a training run
+// stopped by SIGINT or SIGTERM exits with 130 or 143 after saving its checkpoint.
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <iostream>
 
 #include "framework/cli/show.h"
+#include "framework/config.h"
 #include "framework/files.h"
 #include "framework/recipe.h"
 #include "framework/run_dir.h"
@@ -202,6 +204,55 @@ int list_registered() {
   return 0;
 }
 
+// Exit status of an argument error, as argparse and most Unix tools use it.
+constexpr int kUsageError = 2;
+
+int usage_error(const std::string& message, const std::string& command) {
+  std::string line = message;
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  std::cerr << "heed: error: " << line << " (see heed " << (command.empty() ? "" : command + " ")
+            << "--help)\n";
+  return kUsageError;
+}
+
+// The first argument names a command; CLI11 would call an unknown one an unexpected argument.
+std::string unknown_command(int argc, char** argv, const CLI::App& app) {
+  if (argc < 2) return "no command given; give one of train, eval, inspect, list";
+  const std::string first = argv[1];
+  if (first.empty() || first[0] == '-') return "";
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == first) return "";
+    names.push_back(sub->get_name());
+  }
+  std::string msg = "unknown command \"" + first + "\"";
+  const std::string guess = heed::nearest(first, names);
+  msg += guess.empty() ? ";" : "; did you mean \"" + guess + "\"?";
+  msg += " the commands are";
+  for (size_t i = 0; i < names.size(); ++i) msg += (i ? ", " : " ") + names[i];
+  return msg;
+}
+
+// Parses the arguments; on an error prints one line and returns its exit status, on --help prints
+// the help and returns 0, else returns -1 (go on).
+int parse_arguments(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (const std::string unknown = unknown_command(argc, argv, app); !unknown.empty())
+      return usage_error(unknown, "");
+    std::string command;
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->parsed()) command = sub->get_name();
+    return usage_error(e.what(), command);
+  }
+  return -1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -257,11 +308,11 @@ int main(int argc, char** argv) {
   app.add_subcommand(
       "list", "list the registered datasets, models, optimizers and schedules with their options");
 
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = parse_arguments(app, argc, argv); status >= 0) return status;
+  if (train->parsed() && train_args.recipe.empty() && train_args.resume.empty())
+    return usage_error("train: give a recipe file or --resume RUN_DIR", "train");
   try {
     if (train->parsed()) {
-      if (train_args.recipe.empty() && train_args.resume.empty())
-        throw Error("train: give a recipe file or --resume RUN_DIR (see heed train --help)");
       return train_args.resume.empty() ? train_new(train_args) : train_resume(train_args);
     }
     if (eval->parsed()) return evaluate(eval_args);

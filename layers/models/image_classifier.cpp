@@ -76,26 +76,37 @@ int64_t channels_of(const Shape& in, const Config& c, const std::string& type, i
   return in[0];
 }
 
+// A dimension of the input with the batch (0) first, or counted from the end (-1).
+constexpr Range kDim{-8, 7};
+
 Built build_conv(const Config& c, const std::string& type, const Shape& in, Generator& gen) {
-  const int64_t k = c.require<int64_t>("kernel_size"), out = c.require<int64_t>("out_channels"),
-                s = c.get<int64_t>("stride", 1), p = c.get<int64_t>("padding", 0),
-                d = c.get<int64_t>("dilation", 1), g = c.get<int64_t>("groups", 1);
+  const int64_t k = c.require<int64_t>("kernel_size", range::size),
+                out = c.require<int64_t>("out_channels", range::size),
+                s = c.get<int64_t>("stride", 1, range::size),
+                p = c.get<int64_t>("padding", 0, range::size_or_zero),
+                d = c.get<int64_t>("dilation", 1, range::size),
+                g = c.get<int64_t>("groups", 1, range::size);
   const bool bias = c.get<bool>("bias", true);
+  const int64_t channels = channels_of(in, c, type, type == "conv1d" ? 1 : 2);
+  HEED_CHECK(channels % g == 0 && out % g == 0, "recipe: \"", c.path_of("groups"), "\" (", g,
+             ") must divide the input's channels (", channels, ") and \"",
+             c.path_of("out_channels"), "\" (", out, ")");
   if (type == "conv1d")
-    return wrap(std::make_shared<Conv1d>(
-        Conv1dOptions{channels_of(in, c, type, 1), out, k, s, p, d, g, bias}, gen));
+    return wrap(std::make_shared<Conv1d>(Conv1dOptions{channels, out, k, s, p, d, g, bias}, gen));
   return wrap(std::make_shared<Conv2d>(
-      Conv2dOptions{channels_of(in, c, type, 2), out, {k, k}, {s, s}, {p, p}, {d, d}, g, bias},
-      gen));
+      Conv2dOptions{channels, out, {k, k}, {s, s}, {p, p}, {d, d}, g, bias}, gen));
 }
 
 Built build_pool(const Config& c, const std::string& type) {
   if (type == "adaptive_avg_pool2d") {
-    const int64_t size = c.get<int64_t>("output_size", 1);
+    const int64_t size = c.get<int64_t>("output_size", 1, range::size);
     return wrap(std::make_shared<AdaptiveAvgPool2d>(ops::Pair{size, size}));
   }
-  const int64_t k = c.require<int64_t>("kernel_size"), s = c.get<int64_t>("stride", k),
-                p = c.get<int64_t>("padding", 0);
+  const int64_t k = c.require<int64_t>("kernel_size", range::size),
+                s = c.get<int64_t>("stride", k, range::size),
+                p = c.get<int64_t>("padding", 0, range::size_or_zero);
+  HEED_CHECK(p <= k / 2, "recipe: \"", c.path_of("padding"), "\" (", p,
+             ") must be at most half of \"", c.path_of("kernel_size"), "\" (", k, ")");
   if (type == "max_pool1d") return wrap(std::make_shared<MaxPool1d>(k, s, p));
   if (type == "max_pool2d")
     return wrap(std::make_shared<MaxPool2d>(ops::Pair{k, k}, ops::Pair{s, s}, ops::Pair{p, p}));
@@ -110,7 +121,8 @@ Built build_layer(const Config& c, const std::string& type, const Shape& in, Gen
   if (type.find("pool") != std::string::npos) return build_pool(c, type);
   if (type == "batch_norm1d" || type == "batch_norm2d") {
     HEED_CHECK(!in.empty(), "recipe: \"", c.path(), "\" (", type, ") needs a channel dimension");
-    const BatchNormOptions o{in[0], c.get<float>("eps", 1e-5f), c.get<float>("momentum", 0.1f),
+    const BatchNormOptions o{in[0], c.get<float>("eps", 1e-5f, range::positive),
+                             c.get<float>("momentum", 0.1f, range::probability),
                              c.get<bool>("affine", true), c.get<bool>("track_running_stats", true)};
     if (type == "batch_norm1d") return wrap(std::make_shared<BatchNorm1d>(o));
     return wrap(std::make_shared<BatchNorm2d>(o));
@@ -120,21 +132,24 @@ Built build_layer(const Config& c, const std::string& type, const Shape& in, Gen
   if (type == "tanh") return wrap(std::make_shared<Activation>("Tanh", ops::tanh));
   if (type == "sigmoid") return wrap(std::make_shared<Activation>("Sigmoid", ops::sigmoid));
   if (type == "flatten")
-    return wrap(
-        std::make_shared<Flatten>(c.get<int64_t>("start_dim", 1), c.get<int64_t>("end_dim", -1)));
+    return wrap(std::make_shared<Flatten>(c.get<int64_t>("start_dim", 1, kDim),
+                                          c.get<int64_t>("end_dim", -1, kDim)));
   if (type == "linear") {
     HEED_CHECK(!in.empty(), "recipe: \"", c.path(), "\" (linear) needs an input dimension");
-    return wrap(std::make_shared<Linear>(in.back(), c.require<int64_t>("out_features"), gen,
-                                         c.get<bool>("bias", true)));
+    return wrap(std::make_shared<Linear>(in.back(), c.require<int64_t>("out_features", range::size),
+                                         gen, c.get<bool>("bias", true)));
   }
-  if (type == "dropout") return wrap(std::make_shared<Dropout>(c.get<float>("p", 0.5f), gen));
+  if (type == "dropout")
+    return wrap(std::make_shared<Dropout>(c.get<float>("p", 0.5f, range::probability), gen));
   if (type == "se")
     return wrap(std::make_shared<SqueezeExcitation>(
         channels_of(in, c, type, static_cast<int64_t>(in.size()) - 1), gen,
-        c.get<int64_t>("reduction", 16)));
+        c.get<int64_t>("reduction", 16, range::size)));
+  const int64_t kernel = c.get<int64_t>("kernel_size", 7, range::size);
+  HEED_CHECK(kernel % 2 == 1, "recipe: \"", c.path_of("kernel_size"),
+             "\" must be odd (the spatial map keeps its size), got ", kernel);
   return wrap(std::make_shared<CBAM>(channels_of(in, c, type, 2), gen,
-                                     c.get<int64_t>("reduction", 16),
-                                     c.get<int64_t>("kernel_size", 7)));
+                                     c.get<int64_t>("reduction", 16, range::size), kernel));
 }
 
 // The per-example shape a layer produces, by running it once in eval mode on zeros (so no
@@ -147,7 +162,7 @@ Shape output_shape(const Built& b, const Shape& in, const std::string& path) {
   Shape out;
   try {
     out = b.forward(Tensor::zeros(batch)).shape();
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // heed's checks, oneDNN's, an allocation's
     throw Error("recipe: \"" + path + "\" does not fit its input [batch, " +
                 shape_str(in).substr(1) + ": " + e.what());
   }
@@ -164,13 +179,11 @@ ImageClassifier::ImageClassifier(const Config& c, const DataInfo& info, Generato
              "\"flatten\"}]");
   auto layers = std::make_shared<Sequential>();
   Shape shape = info.input_shape;
-  const nlohmann::json& list = c.json().at("layers");
-  for (size_t i = 0; i < list.size(); ++i) {
-    const Config lc(list[i], c.path_of("layers") + "." + std::to_string(i));
+  for (const Config& lc : c.objects("layers")) {
     const std::string type = lc.require<std::string>("type");
     HEED_CHECK(std::find(kLayerTypes.begin(), kLayerTypes.end(), type) != kLayerTypes.end(),
                unknown_name_message("layer type", lc.path_of("type"), type, kLayerTypes));
-    const Built b = build_layer(lc, type, shape, gen);
+    const Built b = with_recipe_path(lc.path(), [&] { return build_layer(lc, type, shape, gen); });
     lc.finish();
     shape = output_shape(b, shape, lc.path());
     layers->add(b.module);
@@ -179,11 +192,14 @@ ImageClassifier::ImageClassifier(const Config& c, const DataInfo& info, Generato
   HEED_CHECK(shape.size() == 1, "recipe: \"", c.path_of("layers"), "\" must end flat, with ",
              "[batch, features], before the automatic Linear head; it ends with [batch, ",
              shape_str(shape).substr(1), " (add {\"type\": \"flatten\"})");
-  auto head = std::make_shared<Linear>(shape[0], info.num_classes, gen);
+  // The head's size comes from the layers' output (e.g. a flatten of a wide conv).
+  auto head = with_recipe_path(c.path_of("layers"), [&] {
+    return std::make_shared<Linear>(shape[0], info.num_classes, gen);
+  });
   layers->add(head);
   steps_.push_back([head](const Tensor& x) { return head->forward(x); });
   layers_ = register_module("layers", layers);
-  label_smoothing_ = c.get<float>("label_smoothing", 0.f);
+  label_smoothing_ = c.get<float>("label_smoothing", 0.f, range::probability);
   c.finish();
 }
 

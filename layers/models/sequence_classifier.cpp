@@ -14,47 +14,67 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
   encoder_type_ = e.choice("type", "lstm", {"rnn", "lstm", "gru", "transformer"});
   int64_t features = 0;
   TransformerEncoderLayerOptions encoder_options;
-  if (encoder_type_ != "transformer") {
-    features = make_rnn_encoder(e, input_size, gen);
-  } else {
-    TransformerEncoderLayerOptions o;
-    o.d_model = e.get<int64_t>("d_model", 64);
-    o.nhead = e.get<int64_t>("nhead", 4);
-    o.dim_feedforward = e.get<int64_t>("dim_feedforward", 4 * o.d_model);
-    o.dropout = e.get<float>("dropout", 0.1f);
-    o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
-    o.norm_first = e.get<bool>("norm_first", true);
-    o.attention.attention = e.choice("attention", "scaled_dot_product", attention_names());
-    o.attention.topk = e.get<int64_t>("topk", o.attention.topk);
-    o.attention.temperature = e.get<float>("temperature", o.attention.temperature);
-    o.attention.hard = e.get<bool>("hard", o.attention.hard);
-    o.attention.window = e.get<int64_t>("window", o.attention.window);
-    const std::string positional =
-        e.choice("positional", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"});
-    if (positional == "rope" || positional == "alibi") o.attention.positional = positional;
-    const int64_t num_layers = e.get<int64_t>("num_layers", 2);
-    input_proj_ =
-        register_module("input_proj", std::make_shared<Linear>(input_size, o.d_model, gen));
-    if (positional == "learned")
-      pos_embedding_ = register_module(
-          "pos_embedding", std::make_shared<LearnedPositionalEmbedding>(seq, o.d_model, gen));
-    if (positional == "sinusoidal")
-      sinusoidal_ = std::make_shared<SinusoidalPositionalEncoding>(o.d_model, seq);
-    encoder_ = register_module(
-        "encoder", std::make_shared<TransformerEncoder>(o, num_layers, o.norm_first, gen));
-    features = o.d_model;
-    encoder_options = o;
-  }
+  with_recipe_path(e.path(), [&] {
+    if (encoder_type_ != "transformer") {
+      features = make_rnn_encoder(e, input_size, gen);
+    } else {
+      encoder_options = make_transformer_encoder(e, seq, input_size, gen);
+      features = encoder_options.d_model;
+    }
+  });
   e.finish();
   pooling_ = c.choice("pooling", encoder_type_ != "transformer" ? "last" : "mean",
                       {"last", "mean", "attention", "query"});
-  if (pooling_ == "attention") features = make_attention_pool(c.child("attention"), features, gen);
-  if (pooling_ == "query") make_query_pool(encoder_options, gen);
-  label_smoothing_ = c.get<float>("label_smoothing", 0.f);
-  dropout_ =
-      register_module("dropout", std::make_shared<Dropout>(c.get<float>("dropout", 0.f), gen));
-  fc_ = register_module("fc", std::make_shared<Linear>(features, info.num_classes, gen));
+  if (pooling_ == "attention") {
+    const Config a = c.child("attention");
+    features = with_recipe_path(a.path(), [&] { return make_attention_pool(a, features, gen); });
+  }
+  if (pooling_ == "query")
+    with_recipe_path(c.path_of("pooling"), [&] { make_query_pool(encoder_options, gen); });
+  label_smoothing_ = c.get<float>("label_smoothing", 0.f, range::probability);
+  dropout_ = register_module(
+      "dropout", std::make_shared<Dropout>(c.get<float>("dropout", 0.f, range::probability), gen));
+  fc_ = register_module("fc", with_recipe_path(c.path(), [&] {
+                          return std::make_shared<Linear>(features, info.num_classes, gen);
+                        }));
   c.finish();
+}
+
+TransformerEncoderLayerOptions SequenceClassifier::make_transformer_encoder(const Config& e,
+                                                                            int64_t seq,
+                                                                            int64_t input_size,
+                                                                            Generator& gen) {
+  TransformerEncoderLayerOptions o;
+  o.d_model = e.get<int64_t>("d_model", 64, range::size);
+  o.nhead = e.get<int64_t>("nhead", 4, range::size);
+  HEED_CHECK(o.d_model % o.nhead == 0, "recipe: \"", e.path_of("d_model"), "\" (", o.d_model,
+             ") must be divisible by \"", e.path_of("nhead"), "\" (", o.nhead, ")");
+  o.dim_feedforward = e.get<int64_t>("dim_feedforward", 4 * o.d_model, range::size);
+  o.dropout = e.get<float>("dropout", 0.1f, range::probability);
+  o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
+  o.norm_first = e.get<bool>("norm_first", true);
+  o.attention.attention = e.choice("attention", "scaled_dot_product", attention_names());
+  o.attention.topk = e.get<int64_t>("topk", o.attention.topk, range::size);
+  o.attention.temperature = e.get<float>("temperature", o.attention.temperature, range::positive);
+  o.attention.hard = e.get<bool>("hard", o.attention.hard);
+  o.attention.window = e.get<int64_t>("window", o.attention.window, range::size_or_zero);
+  const std::string positional =
+      e.choice("positional", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"});
+  if (positional == "rope" || positional == "alibi") o.attention.positional = positional;
+  HEED_CHECK(positional != "rope" || (o.d_model / o.nhead) % 2 == 0, "recipe: \"",
+             e.path_of("positional"), "\" \"rope\" rotates pairs of features: \"",
+             e.path_of("d_model"), "\" / \"", e.path_of("nhead"), "\" (", o.d_model, " / ", o.nhead,
+             ") must be even");
+  const int64_t num_layers = e.get<int64_t>("num_layers", 2, range::layers);
+  input_proj_ = register_module("input_proj", std::make_shared<Linear>(input_size, o.d_model, gen));
+  if (positional == "learned")
+    pos_embedding_ = register_module(
+        "pos_embedding", std::make_shared<LearnedPositionalEmbedding>(seq, o.d_model, gen));
+  if (positional == "sinusoidal")
+    sinusoidal_ = std::make_shared<SinusoidalPositionalEncoding>(o.d_model, seq);
+  encoder_ = register_module(
+      "encoder", std::make_shared<TransformerEncoder>(o, num_layers, o.norm_first, gen));
+  return o;
 }
 
 Tensor SequenceClassifier::encode(const Tensor& x) const {
@@ -73,14 +93,15 @@ Tensor SequenceClassifier::encode(const Tensor& x) const {
 int64_t SequenceClassifier::make_rnn_encoder(const Config& e, int64_t input_size, Generator& gen) {
   RNNOptions o;
   o.input_size = input_size;
-  o.hidden_size = e.get<int64_t>("hidden_size", 128);
-  o.num_layers = e.get<int64_t>("num_layers", 1);
-  o.dropout = e.get<float>("dropout", 0.f);
+  o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
+  o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
+  o.dropout = e.get<float>("dropout", 0.f, range::probability);
   o.locked_dropout = e.get<bool>("locked_dropout", false);
   o.bidirectional = e.get<bool>("bidirectional", false);
-  o.weight_drop = e.get<float>("weight_drop", 0.f);
+  o.weight_drop = e.get<float>("weight_drop", 0.f, range::below_one);
   input_dropout_ = register_module(
-      "input_dropout", std::make_shared<LockedDropout>(e.get<float>("input_dropout", 0.f), gen));
+      "input_dropout",
+      std::make_shared<LockedDropout>(e.get<float>("input_dropout", 0.f, range::probability), gen));
   if (encoder_type_ == "rnn") {
     o.nonlinearity = e.choice("nonlinearity", "tanh", {"tanh", "relu"});
     rnn_ = register_module<RNNBase>("rnn", std::make_shared<RNN>(o, gen));
@@ -90,7 +111,8 @@ int64_t SequenceClassifier::make_rnn_encoder(const Config& e, int64_t input_size
     rnn_ = register_module<RNNBase>("gru", std::make_shared<GRU>(o, gen));
   }
   output_dropout_ = register_module(
-      "output_dropout", std::make_shared<LockedDropout>(e.get<float>("output_dropout", 0.f), gen));
+      "output_dropout", std::make_shared<LockedDropout>(
+                            e.get<float>("output_dropout", 0.f, range::probability), gen));
   return (o.bidirectional ? 2 : 1) * o.hidden_size;
 }
 
@@ -123,8 +145,8 @@ int64_t SequenceClassifier::make_attention_pool(const Config& a, int64_t feature
   const std::string type =
       a.choice("type", "additive",
                {"additive", "luong_dot", "luong_general", "luong_concat", "local_m", "local_p"});
-  const int64_t hidden = a.get<int64_t>("hidden_size", features);
-  const float dropout = a.get<float>("dropout", 0.f);
+  const int64_t hidden = a.get<int64_t>("hidden_size", features, range::size);
+  const float dropout = a.get<float>("dropout", 0.f, range::probability);
   pool_concat_query_ = a.get<bool>("concat_query", true);
   if (type == "additive") {
     additive_pool_ = register_module(
@@ -136,7 +158,9 @@ int64_t SequenceClassifier::make_attention_pool(const Config& a, int64_t feature
     o.align = local ? type : "global";
     o.query_size = o.key_size = features;
     o.hidden_size = hidden;
-    if (local) o.window = a.get<int64_t>("window", 8);
+    // local_p's Gaussian has sigma = window / 2: a window of 0 divides by zero (NaN at step 1).
+    if (local)
+      o.window = a.get<int64_t>("window", 8, type == "local_p" ? range::size : range::size_or_zero);
     o.dropout = dropout;
     luong_pool_ = register_module("pool", std::make_shared<LuongAttention>(o, gen));
   }

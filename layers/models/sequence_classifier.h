@@ -55,6 +55,9 @@ class SequenceClassifier : public Model {
   // pooling "attention": [batch, seq, features] -> [batch, features or 2 * features]
   Tensor attention_pool(const Tensor& h) const;
   int64_t make_attention_pool(const Config& a, int64_t features, Generator& gen);
+  // encoder "transformer": reads its options, builds input_proj_, positions and encoder_.
+  TransformerEncoderLayerOptions make_transformer_encoder(const Config& e, int64_t seq,
+                                                          int64_t input_size, Generator& gen);
   // pooling "query": [batch, seq, d_model] -> [batch, d_model]
   Tensor query_pool(const Tensor& h) const;
   void make_query_pool(const TransformerEncoderLayerOptions& o, Generator& gen);

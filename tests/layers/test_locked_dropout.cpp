@@ -212,7 +212,7 @@ TEST_CASE("sequence_classifier: input_dropout, output_dropout and locked_dropout
                        doctest::Contains("\"model.encoder.locked_dropout\" must be a"),
                        heed::Error);
   CHECK_THROWS_WITH_AS(classifier({{"type", "lstm"}, {"output_dropout", 1.5}}, gen),
-                       "LockedDropout: dropout probability has to be between 0 and 1, but got 1.5",
+                       "recipe: \"model.encoder.output_dropout\" must be in [0, 1], got 1.5",
                        heed::Error);
   // The transformer encoder has its own dropout keys: these are the recurrent encoders'.
   CHECK_THROWS_WITH_AS(

@@ -116,15 +116,15 @@ TEST_CASE("schedules: recipe errors list the valid names and name the path") {
        "recipe: \"schedule.base_momentum\" must be a number or a list of one number per "
        "parameter group (1: group 0, then each of optimizer.param_groups), got [0.8,0.9]"},
       {{{"name", "one_cycle"}, {"max_momentum", -0.5}},
-       "recipe: \"schedule\": SGD: invalid momentum value: -0.5"},
+       "recipe: \"schedule.max_momentum\" must be in [0, 1], got -0.5"},
       {{{"name", "cosine"}, {"T_max", 0}},
-       "recipe: \"schedule\": CosineAnnealingLR: T_max must be at least 1, got 0"},
+       "recipe: \"schedule.T_max\" must be in [1, 1099511627776], got 0"},
       {{{{"name", "cosine"}}, {{"name", "step"}, {"step_size", 2}}},
-       "recipe: \"schedule[1]\": a second schedule"},
+       "recipe: \"schedule.1\": a second schedule"},
       {{{"name", "warmup"}, {"warmup_steps", 5}, {"after", {{"name", "reduce_on_plateau"}}}},
        "reduce_on_plateau follows evaluations"},
       {{{"name", "reduce_on_plateau"}, {"factor", 2}},
-       "ReduceLROnPlateau: factor should be < 1.0 and > 0, got 2"},
+       "recipe: \"schedule.factor\" must be in (0, 1), got 2"},
   };
   for (const auto& [schedule, message] : cases) {
     const std::string got = error_of([&] { scheduler_for(sgd, schedule); });
@@ -135,7 +135,9 @@ TEST_CASE("schedules: recipe errors list the valid names and name the path") {
           plateau->on_eval({{"loss", 1.0}, {"accuracy", 0.5}, {"split", "test"}});
         }) ==
         "reduce_on_plateau: the evaluation has no metric \"acc\" (available: accuracy, loss)");
-  auto cycle = scheduler_for(sgd, {{"name", "one_cycle"}, {"total_steps", 2}});
+  // A run longer than total_steps is refused by the recipe (test_recipe_bounds.cpp); the class
+  // itself still refuses to step past it.
+  auto cycle = scheduler_for(sgd, {{"name", "one_cycle"}, {"total_steps", 2}}, 2);
   cycle->on_step();
   cycle->on_step();
   CHECK(error_of([&] { cycle->on_step(); }) ==
@@ -145,7 +147,7 @@ TEST_CASE("schedules: recipe errors list the valid names and name the path") {
 TEST_CASE("schedules: one_cycle's momentum runs inversely to the lr, and Adagrad has none") {
   // total_steps 10, pct_start 0.3: the lr peaks (and the momentum bottoms) at t = 2.
   optim::SGD sgd(two_params(), {.lr = 0.1});  // momentum 0: the schedule sets 0.95 at once
-  auto s = scheduler_for(sgd, {{"name", "one_cycle"}, {"total_steps", 10}});
+  auto s = scheduler_for(sgd, {{"name", "one_cycle"}, {"total_steps", 10}}, 10);
   CHECK(s->cycles_momentum());
   CHECK(sgd.momentum(0) == doctest::Approx(0.95));
   s->on_step();
@@ -161,7 +163,7 @@ TEST_CASE("schedules: one_cycle's momentum runs inversely to the lr, and Adagrad
 
   // load_state_dict sets the momentum of the saved t, as it sets the lr.
   optim::SGD resumed(two_params(), {.lr = 0.1, .momentum = 0.5});
-  auto r = scheduler_for(resumed, {{"name", "one_cycle"}, {"total_steps", 10}});
+  auto r = scheduler_for(resumed, {{"name", "one_cycle"}, {"total_steps", 10}}, 10);
   r->load_state_dict(s->state_dict());
   CHECK(resumed.momentum(0) == sgd.momentum(0));
 
@@ -178,9 +180,10 @@ TEST_CASE("schedules: one_cycle's momentum runs inversely to the lr, and Adagrad
   CHECK(adam.options().beta1 == doctest::Approx(0.9));
   CHECK(adam.options().beta2 == 0.999);
   optim::Adam bad(two_params(), {.lr = 0.01});
+  // A momentum of 1 is in the schedule's range [0, 1], but Adam's beta1 must stay below 1.
   CHECK(error_of([&] {
-          scheduler_for(bad, {{"name", "one_cycle"}, {"max_momentum", 1.5}});
-        }) == "recipe: \"schedule\": Adam: invalid beta parameter at index 0: 1.5");
+          scheduler_for(bad, {{"name", "one_cycle"}, {"max_momentum", 1.0}});
+        }) == "recipe: \"schedule\": Adam: invalid beta parameter at index 0: 1");
 
   // PyTorch: ValueError('optimizer must support momentum with `cycle_momentum` option enabled').
   optim::Adagrad adagrad(two_params(), {.lr = 0.1});
@@ -192,7 +195,7 @@ TEST_CASE("schedules: one_cycle's momentum runs inversely to the lr, and Adagrad
         "false");
   CHECK(error_of([&] {
           scheduler_for(adagrad, {{{"name", "one_cycle"}}, {{"name", "reduce_on_plateau"}}});
-        }).find("recipe: \"schedule[0]\": one_cycle: cycle_momentum needs") == 0);
+        }).find("recipe: \"schedule.0\": one_cycle: cycle_momentum needs") == 0);
   auto no_cycling = scheduler_for(adagrad, {{"name", "one_cycle"}, {"cycle_momentum", false}});
   CHECK(!no_cycling->cycles_momentum());
 }
