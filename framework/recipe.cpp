@@ -116,8 +116,21 @@ std::string without_prefix(const std::string& what) {
              : what;
 }
 
+// fs::exists without the exception a name too long for the file system would throw.
+bool file_exists(const fs::path& path) {
+  std::error_code error;
+  return fs::exists(path, error);
+}
+
+// The key of a file in the include chain; the path as given when it cannot be made canonical.
+std::string canonical_key(const fs::path& path) {
+  std::error_code error;
+  const fs::path canonical = fs::weakly_canonical(path, error);
+  return error ? path.string() : canonical.string();
+}
+
 nlohmann::json parse_file(const fs::path& path) {
-  HEED_CHECK(fs::exists(path), "recipe ", path.string(), ": cannot open (no such file)");
+  HEED_CHECK(file_exists(path), "recipe ", path.string(), ": cannot open (no such file)");
   return parse_recipe_text(files::read(path.string(), "recipe"), path.string());
 }
 
@@ -134,7 +147,7 @@ void merge(nlohmann::json& base, const nlohmann::json& over) {
 nlohmann::json resolve(const fs::path& path, nlohmann::json recipe, std::set<std::string>& active);
 
 nlohmann::json resolve_file(const fs::path& path, std::set<std::string>& active) {
-  const std::string key = fs::weakly_canonical(path).string();
+  const std::string key = canonical_key(path);
   HEED_CHECK(!active.count(key), "recipe ", path.string(), ": include cycle through this file");
   active.insert(key);
   nlohmann::json result = resolve(path, parse_file(path), active);
@@ -153,7 +166,7 @@ nlohmann::json resolve(const fs::path& path, nlohmann::json recipe, std::set<std
       HEED_CHECK(name.is_string() && !name.get<std::string>().empty(), "recipe ", path.string(),
                  ": \"include\" entries must be file names, got ", name.dump());
       const fs::path included = path.parent_path() / name.get<std::string>();
-      HEED_CHECK(fs::exists(included), "recipe ", path.string(), ": \"include\" names ",
+      HEED_CHECK(file_exists(included), "recipe ", path.string(), ": \"include\" names ",
                  included.string(), ", which does not exist");
       merge(result, resolve_file(included, active));
     }
@@ -165,6 +178,11 @@ nlohmann::json resolve(const fs::path& path, nlohmann::json recipe, std::set<std
 
 // The JSON of a --set value: the text parsed strictly when it is JSON, else the text itself.
 nlohmann::json override_value(const std::string& text, const std::string& option) {
+  try {
+    nlohmann::json(text).dump();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(option + ": the value is not valid UTF-8");
+  }
   try {
     return parse_recipe_text(text, option);
   } catch (const Error& e) {
@@ -234,7 +252,7 @@ void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& ove
 }
 
 nlohmann::json resolve_recipe(const nlohmann::json& recipe, const std::string& path) {
-  std::set<std::string> active = {fs::weakly_canonical(path).string()};
+  std::set<std::string> active = {canonical_key(path)};
   return resolve(path, recipe, active);
 }
 
