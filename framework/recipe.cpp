@@ -176,13 +176,18 @@ nlohmann::json resolve(const fs::path& path, nlohmann::json recipe, std::set<std
   return result;
 }
 
+// A --set's path and value become JSON keys and strings, which must be UTF-8.
+void check_utf8(const std::string& text, const std::string& option, const char* what) {
+  try {
+    (void)nlohmann::json(text).dump();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(option + ": the " + what + " is not valid UTF-8");
+  }
+}
+
 // The JSON of a --set value: the text parsed strictly when it is JSON, else the text itself.
 nlohmann::json override_value(const std::string& text, const std::string& option) {
-  try {
-    nlohmann::json(text).dump();
-  } catch (const nlohmann::json::exception&) {
-    throw Error(option + ": the value is not valid UTF-8");
-  }
+  check_utf8(text, option, "value");
   try {
     return parse_recipe_text(text, option);
   } catch (const Error& e) {
@@ -224,6 +229,7 @@ void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& ove
     const size_t eq = o.find('=');
     HEED_CHECK(eq != std::string::npos && eq > 0, "--set ", o, ": expected path.to.key=value");
     const std::string path = o.substr(0, eq), text = o.substr(eq + 1);
+    check_utf8(path, "--set " + o, "path");
     const nlohmann::json value = override_value(text, "--set " + o);
     nlohmann::json* node = &recipe;
     size_t start = 0;

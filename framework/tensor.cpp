@@ -105,11 +105,11 @@ size_t checked_nbytes(const Shape& shape, Dtype dtype) {
   HEED_CHECK(live + nbytes <= memory, "tensor: shape ", shape, " of ", dtype_name(dtype), " needs ",
              gib(nbytes), " beside the ", gib(live), " heed's tensors already hold, ",
              "more than the machine's ", gib(memory), " of memory");
-  if (t_budget) {
-    const uint64_t used = live > t_budget->start ? live - t_budget->start : 0;
-    HEED_CHECK(used + nbytes <= t_budget->limit, "tensor: shape ", shape, " of ", dtype_name(dtype),
-               " needs ", gib(nbytes), " beside the ", gib(used), " of ", t_budget->what,
-               " so far, more than its budget of ", gib(t_budget->limit));
+  for (const AllocationBudget* b = t_budget; b != nullptr; b = b->outer) {
+    const uint64_t used = live > b->start ? live - b->start : 0;
+    HEED_CHECK(used + nbytes <= b->limit, "tensor: shape ", shape, " of ", dtype_name(dtype),
+               " needs ", gib(nbytes), " beside the ", gib(used), " of ", b->what,
+               " so far, more than its budget of ", gib(b->limit));
   }
   return nbytes;
 }
@@ -125,14 +125,15 @@ uint64_t physical_memory_bytes() {
 }
 
 AllocationBudget::AllocationBudget(uint64_t limit_, std::string what_)
-    : limit(limit_), start(g_live_bytes.load(std::memory_order_relaxed)), what(std::move(what_)) {
-  HEED_CHECK(t_budget == nullptr, "AllocationBudget: one at a time per thread (", t_budget->what,
-             " is active)");
+    : limit(limit_),
+      start(g_live_bytes.load(std::memory_order_relaxed)),
+      what(std::move(what_)),
+      outer(t_budget) {
   t_budget = this;
 }
 
 AllocationBudget::~AllocationBudget() {
-  t_budget = nullptr;
+  t_budget = outer;
 }
 
 Storage::Storage(size_t nbytes_) : nbytes(nbytes_) {

@@ -44,7 +44,7 @@ uint64_t physical_memory_bytes();
 
 /// While alive, an allocation on this thread that would grow the bytes all tensors hold by more
 /// than `limit` since the budget began is a heed::Error naming `what`, e.g. a model whose
-/// parameters training could not hold. One budget per thread at a time.
+/// parameters training could not hold. Budgets nest: every budget alive on the thread holds.
 class AllocationBudget {
  public:
   AllocationBudget(uint64_t limit, std::string what);
@@ -54,6 +54,7 @@ class AllocationBudget {
 
   uint64_t limit, start;
   std::string what;
+  const AllocationBudget* outer;  // the budget alive when this one began, or null
 };
 
 /// 64-byte aligned bytes owned by one or more tensors.

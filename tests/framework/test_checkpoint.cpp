@@ -642,6 +642,20 @@ TEST_CASE("checkpoint: flipped bits in the tensor data of a file without the hee
   CHECK(refused > 0);
 }
 
+// HDF5 1.10.8 crashes on this file (found by tests/fuzz/fuzz_checkpoint, docs/fuzzing.md); heed
+// must survive it and name the file. The hang is in the corpus too, replayed by ctest's fuzz tests.
+TEST_CASE("checkpoint: a file without the heed header that crashes HDF5 is an error, not a crash") {
+  const std::string path =
+      std::string(HEED_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_checkpoint/hdf5_accum_read_segv.h5";
+  REQUIRE(files::read(path).substr(0, 8) == "\x89HDF\r\n\x1a\n");  // plain HDF5: no heed header
+  const std::string e = load_error(path);
+  CHECK_MESSAGE(contains(e, path + ": HDF5 crashed reading this file ("), e);
+  CHECK_MESSAGE(contains(e,
+                         "): it is corrupt (the file has no heed header, so no checksum could "
+                         "tell)"),
+                e);
+}
+
 // h5py (python3-h5py) and h5dump (hdf5-tools) read the files heed writes, the checksum can be
 // verified from Python, and weights h5py writes load, all as docs/checkpoint.md shows. Each part
 // is skipped where its tool is missing (tools/bootstrap.sh installs neither by default).

@@ -126,6 +126,11 @@ TEST_CASE("--set indexes lists by number and refuses duplicate keys in its JSON"
         }).find("duplicate key \"a\"") != std::string::npos);
   apply_overrides(r, {"model.encoder.type=lstm"});
   CHECK(r["model"]["encoder"]["type"] == "lstm");
+  // JSON keys and strings are UTF-8; a stray byte would end in nlohmann's exception, not ours.
+  CHECK(error_of([&] { apply_overrides(r, {"train.epochs=caf\xe9"}); }) ==
+        "--set train.epochs=caf\xe9: the value is not valid UTF-8");
+  CHECK(error_of([&] { apply_overrides(r, {"train.ep\xffochs=2"}); }) ==
+        "--set train.ep\xffochs=2: the path is not valid UTF-8");
 }
 
 TEST_CASE("allocations are checked before malloc: overflow, negative sizes, the machine's memory") {
@@ -149,6 +154,13 @@ TEST_CASE("allocations are checked before malloc: overflow, negative sizes, the 
           "test's tensors so far, more than its budget of 0.000977 GiB");
   }
   CHECK(Tensor::empty({1 << 17}).numel() == 1 << 17);  // the budget ended with its scope
+  {
+    const AllocationBudget outer(1 << 20, "the outer tensors");
+    const Tensor first = Tensor::empty({1 << 17});  // 512 KiB of the outer budget
+    const AllocationBudget inner(4 << 20, "the inner tensors");
+    CHECK(error_of([] { Tensor::empty({1 << 18}); }).find("of the outer tensors so far") !=
+          std::string::npos);  // within the inner budget, beyond the outer one
+  }
 }
 
 namespace {

@@ -26,6 +26,7 @@
 
 #include "framework/error.h"
 #include "framework/recipe.h"
+#include "framework/tensor.h"
 #include "framework/trainer.h"
 #include "json_mutator.h"
 #include "workspace.h"
@@ -140,6 +141,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     nlohmann::json recipe = heed::load_recipe(path, input.overrides);
     confine_files(recipe);
+    // A recipe may ask for a model of gigabytes, within its ranges and the machine's memory;
+    // building one is slow, not wrong, so the fuzzer's recipes get a smaller budget.
+    const heed::AllocationBudget budget(256 << 20, "the fuzz target's 256 MiB budget");
     heed::Trainer trainer(recipe, "(dry run)");
     (void)trainer.describe();
   } catch (const heed::Error& e) {
