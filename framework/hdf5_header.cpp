@@ -100,9 +100,9 @@ bool is_prefix(std::string_view bytes, std::string_view of) {
 
 }  // namespace
 
-uint32_t crc32_of(std::string_view bytes) {
+uint32_t crc32_of(std::string_view bytes, uint32_t previous) {
   const auto* data = reinterpret_cast<const Bytef*>(bytes.data());
-  return static_cast<uint32_t>(crc32_z(crc32_z(0, nullptr, 0), data, bytes.size()));
+  return static_cast<uint32_t>(crc32_z(previous, data, bytes.size()));
 }
 
 std::string make_header(const std::string& kind, std::string_view payload) {

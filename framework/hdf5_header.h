@@ -40,7 +40,8 @@ std::string make_header(const std::string& kind, std::string_view payload);
 /// file or a heed checkpoint" ("not an HDF5 file" when `kind` is File::kAnyKind).
 std::string verify_file(std::string_view bytes, const std::string& where, const std::string& kind);
 
-/// zlib's CRC-32 of `bytes`, of any length.
-uint32_t crc32_of(std::string_view bytes);
+/// zlib's CRC-32 of `bytes`, of any length; of `previous`'s bytes followed by `bytes` when
+/// `previous` is the CRC-32 of those (zlib's chaining).
+uint32_t crc32_of(std::string_view bytes, uint32_t previous = 0);
 
 }  // namespace heed::h5

@@ -12,6 +12,7 @@
 
 #include "framework/checkpoint.h"
 #include "framework/hdf5.h"
+#include "framework/hdf5_header.h"
 #include "framework/trainer.h"
 
 namespace heed {
@@ -115,6 +116,22 @@ double l2_norm(const Tensor& t) {
   return std::sqrt(sum);
 }
 
+// Chains the CRC-32 of t's values (native little-endian bytes, as HDF5 stores them) to crc.
+uint32_t chain_crc32(const Tensor& t, uint32_t crc) {
+  if (t.dtype() == Dtype::Float32) {
+    const std::vector<float> v = t.to_vector();
+    return h5::crc32_of({reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)}, crc);
+  }
+  const std::vector<int64_t> v = t.to_vector_i64();
+  return h5::crc32_of({reinterpret_cast<const char*>(v.data()), v.size() * sizeof(int64_t)}, crc);
+}
+
+std::string hex32(uint32_t value) {
+  char text[11];
+  std::snprintf(text, sizeof text, "0x%08x", value);
+  return text;
+}
+
 // "layers.3.weight" before "layers.13.weight": digit runs compare as numbers, so stacked and
 // Sequential layers list in the model's order rather than HDF5's bytewise one.
 bool natural_less(const std::string& a, const std::string& b) {
@@ -142,7 +159,9 @@ json model_table(StateDict model) {
                    [](const auto& a, const auto& b) { return natural_less(a.first, b.first); });
   json tensors = json::array();
   int64_t elements = 0, f32 = 0;
+  uint32_t crc = 0;
   for (const auto& [name, t] : model) {
+    crc = chain_crc32(t, crc);
     tensors.push_back({{"name", name},
                        {"shape", t.shape()},
                        {"dtype", dtype_name(t.dtype())},
@@ -155,7 +174,10 @@ json model_table(StateDict model) {
           {"count", model.size()},
           {"elements", elements},
           {"float32_elements", f32},
-          {"int64_elements", elements - f32}};
+          {"int64_elements", elements - f32},
+          // The values alone, in the table's order: equal for two checkpoints whose weights are
+          // the same bits (e.g. before and after a refactoring), whatever else they hold.
+          {"values_crc32", hex32(crc)}};
 }
 
 // Per-parameter state is keyed "<parameter>.<state>": grouped by <state>; "step" is the largest
@@ -342,7 +364,8 @@ std::string format_checkpoint_report(const nlohmann::json& r) {
   out << "model        " << count_of(model["count"], "tensor") << " in /model\n"
       << tensor_table(model) << "  total: " << count_of(model["count"], "tensor") << ", "
       << model["elements"] << " elements (float32 " << model["float32_elements"] << ", int64 "
-      << model["int64_elements"] << ")\n";
+      << model["int64_elements"] << "), values crc32 " << model["values_crc32"].get<std::string>()
+      << "\n";
   const json& o = r["optimizer"];
   out << "optimizer    " << count_of(o["count"], "tensor") << ", " << o["elements"] << " elements";
   std::string sep = ": ";

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "framework/checkpoint.h"
+#include "framework/hdf5_header.h"
 #include "framework/show.h"
 #include "framework/trainer.h"
 #include "temp_dir.h"
@@ -105,6 +106,7 @@ TEST_CASE(
   const nlohmann::json& model = r["model"];
   REQUIRE(model["tensors"].size() == c.model.size());
   int64_t elements = 0;
+  std::string values;  // every tensor's bytes, one after another, for the CRC-32
   for (size_t i = 0; i < c.model.size(); ++i) {
     const nlohmann::json& t = model["tensors"][i];
     const auto& [name, tensor] = c.model[i];
@@ -116,7 +118,12 @@ TEST_CASE(
     CHECK(t["norm"].get<double>() == doctest::Approx(norm_of(tensor)).epsilon(1e-12));
     CHECK(t["norm"].get<double>() > 0);
     elements += tensor.numel();
+    const std::vector<float> v = tensor.to_vector();
+    values.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
   }
+  char crc[11];
+  std::snprintf(crc, sizeof crc, "0x%08x", h5::crc32_of(values));
+  CHECK(model["values_crc32"] == crc);
   CHECK(model["count"] == 6);
   CHECK(model["elements"] == elements);
   CHECK(model["int64_elements"] == 0);
@@ -138,7 +145,7 @@ TEST_CASE(
         std::string("             epochs 1, batch_size 32, seed 5\n"),
         std::string("  lstm.weight_ih_l0  [32, 28]  float32       896"),
         "  total: 6 tensors, " + std::to_string(elements) + " elements (float32 " +
-            std::to_string(elements) + ", int64 0)\n",
+            std::to_string(elements) + ", int64 0), values crc32 " + crc + "\n",
         std::string("optimizer    18 tensors, ") + std::to_string(2 * elements + 6) +
             " elements: exp_avg x6, exp_avg_sq x6, step x6; step 3\n",
         std::string("last eval    step 3 (test, 32 samples): accuracy ")})
