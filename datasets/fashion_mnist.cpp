@@ -2,24 +2,24 @@
 
 #include <cstring>
 
-#include "datasets/idx.h"
-
 namespace heed::data {
 
 namespace {
 constexpr float kMean = 0.2860f, kStd = 0.3530f;
 }
 
-FashionMnist::FashionMnist(const std::string& dir, const std::string& split,
-                           const std::string& layout, int64_t limit)
+FashionMnist::FashionMnist(const FashionMnistSplit& file, int64_t begin, int64_t count,
+                           const std::string& layout)
     : image_layout_(layout == "image") {
-  const FashionMnistSplit raw = read_fashion_mnist(dir, split);
-  const int64_t n = limit > 0 ? std::min(limit, raw.labels.dims[0]) : raw.labels.dims[0];
-  images_ = Tensor::empty({n, 28, 28});
-  labels_ = Tensor::empty({n}, Dtype::Int64);
+  const int64_t available = file.labels.dims[0];
+  HEED_CHECK(begin >= 0 && count >= 0 && begin + count <= available, "fashion_mnist: examples [",
+             begin, ", ", begin + count, ") of a file of ", available);
+  images_ = Tensor::empty({count, 28, 28});
+  labels_ = Tensor::empty({count}, Dtype::Int64);
   float* img = images_.data();
-  for (int64_t i = 0; i < n * 28 * 28; ++i) img[i] = (raw.images.data[i] / 255.f - kMean) / kStd;
-  for (int64_t i = 0; i < n; ++i) labels_.data_i64()[i] = raw.labels.data[i];
+  const uint8_t* pixels = file.images.data.data() + begin * 28 * 28;
+  for (int64_t i = 0; i < count * 28 * 28; ++i) img[i] = (pixels[i] / 255.f - kMean) / kStd;
+  for (int64_t i = 0; i < count; ++i) labels_.data_i64()[i] = file.labels.data[begin + i];
 }
 
 Batch FashionMnist::get(const std::vector<int64_t>& indices) const {

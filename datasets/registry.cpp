@@ -9,13 +9,15 @@ namespace {
 
 struct FashionMnistOptions {
   std::string path, layout;
-  int64_t max_train = 0, max_test = 0;
+  int64_t dev = 5000, max_train = 0, max_test = 0;
 };
 
 FashionMnistOptions fashion_mnist_options(const Config& c) {
   FashionMnistOptions o;
   o.path = c.get<std::string>("path", "/usr/share/datasets/fashion-mnist");
   o.layout = c.choice("layout", "rows", {"rows", "image"});
+  // At most the training file's 60,000 less one example to train on.
+  o.dev = c.get<int64_t>("dev_samples", 5000, Range{0, 59999});
   o.max_train = c.get<int64_t>("max_train_samples", 0, range::count_or_zero);
   o.max_test = c.get<int64_t>("max_test_samples", 0, range::count_or_zero);
   c.finish();
@@ -27,11 +29,22 @@ DataInfo fashion_mnist_info(const Config& c) {
   return {o.layout == "image" ? Shape{1, 28, 28} : Shape{28, 28}, 10};
 }
 
+// train: the training file's first N - dev (at most max_train_samples); dev: its last `dev`.
 DataSplits fashion_mnist(const Config& c) {
   const FashionMnistOptions o = fashion_mnist_options(c);
+  const data::FashionMnistSplit train_file = data::read_fashion_mnist(o.path, "train");
+  const int64_t n = train_file.labels.dims[0];
+  HEED_CHECK(o.dev < n, c.path_of("dev_samples"), " = ", o.dev,
+             " leaves no training example of the ", n, " in the training file");
+  const int64_t train = o.max_train > 0 ? std::min(o.max_train, n - o.dev) : n - o.dev;
   DataSplits s;
-  s.train = std::make_shared<data::FashionMnist>(o.path, "train", o.layout, o.max_train);
-  s.test = std::make_shared<data::FashionMnist>(o.path, "test", o.layout, o.max_test);
+  s.train = std::make_shared<data::FashionMnist>(train_file, 0, train, o.layout);
+  if (o.dev > 0)
+    s.dev = std::make_shared<data::FashionMnist>(train_file, n - o.dev, o.dev, o.layout);
+  const data::FashionMnistSplit test_file = data::read_fashion_mnist(o.path, "test");
+  const int64_t test = test_file.labels.dims[0];
+  s.test = std::make_shared<data::FashionMnist>(
+      test_file, 0, o.max_test > 0 ? std::min(o.max_test, test) : test, o.layout);
   s.info = fashion_mnist_info(c);
   return s;
 }
@@ -45,9 +58,11 @@ struct Entry {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
       {{"dataset", "fashion_mnist",
-        "Fashion-MNIST, 60k/10k 28x28 images in 10 classes (Debian dataset-fashion-mnist)",
+        "Fashion-MNIST, 28x28 images in 10 classes (Debian dataset-fashion-mnist): train the "
+        "training file's first 55k, dev its last 5k, test the 10k of the test file",
         "path (string, /usr/share/datasets/fashion-mnist), layout (\"rows\" [batch, 28, 28] | "
-        "\"image\" [batch, 1, 28, 28]), max_train_samples (int in [0, 2^40], 0 = all), "
+        "\"image\" [batch, 1, 28, 28]), dev_samples (int in [0, 59999], 5000; 0 = no dev split, "
+        "train on all 60k), max_train_samples (int in [0, 2^40], 0 = all), "
         "max_test_samples (int in [0, 2^40], 0 = all)"},
        fashion_mnist,
        fashion_mnist_info},

@@ -36,8 +36,11 @@ struct DataInfo {
   int64_t num_classes = 0;  // output classes, or the vocabulary size
 };
 
+/// A dataset's three splits: train fits the parameters, dev selects the model (evaluations during
+/// training, reduce-on-plateau, early stopping, best.h5), test is evaluated once at the end.
+/// `dev` is null when the recipe asks for no dev split (then nothing selects on data).
 struct DataSplits {
-  std::shared_ptr<Dataset> train, test;
+  std::shared_ptr<Dataset> train, dev, test;
   DataInfo info;
 };
 

@@ -67,6 +67,12 @@ TrainOptions TrainOptions::from_config(const Config& c) {
       c.get<double>("checkpoint_every_seconds", o.checkpoint_every_seconds, range::non_negative);
   o.keep_checkpoints = c.get<int64_t>("keep_checkpoints", o.keep_checkpoints, Range{1, 1000000});
   o.on_nonfinite = c.choice("on_nonfinite", o.on_nonfinite, {"stop", "skip"});
+  // The best checkpoint is what early stopping selected, so test reads it by default.
+  o.test_checkpoint =
+      c.choice("test_checkpoint", c.has("early_stopping") ? "best" : "last", {"last", "best"});
+  HEED_CHECK(o.test_checkpoint == "last" || c.has("early_stopping"), "recipe: \"",
+             c.path_of("test_checkpoint"),
+             "\" is \"best\", which needs train.early_stopping (it keeps checkpoints/best.h5)");
   o.clip_grad_norm = c.get<double>("clip_grad_norm", o.clip_grad_norm, range::non_negative);
   if (c.has("clip_grad_norm_type")) {
     const nlohmann::json& v = c.json().at("clip_grad_norm_type");
@@ -100,6 +106,10 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   last_lr_ = optimizer_->lr();
   if (const Config train = root.child("train"); train.has("early_stopping"))
     early_stopping_ = build_early_stopping(train.child("early_stopping"), metrics);
+  // Selection reads dev, never test: without a dev split nothing may select.
+  HEED_CHECK(data_.dev || (!early_stopping_ && !scheduler_->has_plateau()),
+             "recipe: train.early_stopping and reduce_on_plateau select on the dev split, and "
+             "data.dev_samples is 0 (no dev split)");
   {
     const Config output = root.child("output");
     output.get<std::string>("dir", "");
@@ -115,8 +125,9 @@ std::string Trainer::describe() const {
   out << model_->to_string() << "parameters: " << model_->num_parameters() << "\n"
       << "optimizer: " << optimizer_->repr() << "\n"
       << "schedule: " << scheduler_->repr() << "\n"
-      << "data: " << data_.train->size() << " train / " << data_.test->size() << " test examples, "
-      << loader_->batches_per_epoch() << " batches of " << options_.batch_size << " per epoch\n";
+      << "data: " << data_.train->size() << " train / " << (data_.dev ? data_.dev->size() : 0)
+      << " dev / " << data_.test->size() << " test examples, " << loader_->batches_per_epoch()
+      << " batches of " << options_.batch_size << " per epoch\n";
   return out.str();
 }
 
@@ -246,9 +257,10 @@ bool Trainer::after_evaluation(const nlohmann::json& eval) {
 }
 
 const std::shared_ptr<Dataset>& Trainer::split_data(const std::string& split) const {
-  HEED_CHECK(split == "train" || split == "test", "unknown split \"", split,
-             "\" (valid: train, test)");
-  return split == "train" ? data_.train : data_.test;
+  HEED_CHECK(split == "train" || split == "dev" || split == "test", "unknown split \"", split,
+             "\" (valid: train, dev, test)");
+  HEED_CHECK(split != "dev" || data_.dev, "this run has no dev split (data.dev_samples is 0)");
+  return split == "train" ? data_.train : split == "dev" ? data_.dev : data_.test;
 }
 
 nlohmann::json Trainer::evaluate(const std::string& split) {
@@ -280,7 +292,8 @@ nlohmann::json Trainer::inspect(const std::string& split, const std::vector<int6
 }
 
 nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
-  nlohmann::json line = evaluate("test");
+  if (!data_.dev) return nullptr;
+  nlohmann::json line = evaluate("dev");
   line["kind"] = "eval";
   line["epoch"] = progress_.epoch;
   line["step"] = progress_.step;
@@ -288,6 +301,23 @@ nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
   log_.append(line);
   bar.eval(line);
   last_eval_ = line;
+  return line;
+}
+
+// After the last checkpoint: loading best.h5's weights changes nothing a resume would read.
+nlohmann::json Trainer::run_test(ProgressLine& bar) {
+  const fs::path checkpoints = fs::path(run_dir_) / "checkpoints";
+  if (options_.test_checkpoint == "best" && fs::exists(checkpoints / "best.h5"))
+    load_weights((checkpoints / "best.h5").string());
+  nlohmann::json line = evaluate("test");
+  line["kind"] = "test";
+  line["checkpoint"] = fs::exists(checkpoints / "best.h5") ? options_.test_checkpoint : "last";
+  line["epoch"] = progress_.epoch;
+  line["step"] = progress_.step;
+  line["elapsed_s"] = elapsed_ms() / 1000.0;
+  log_.append(line);
+  bar.eval(line);
+  test_eval_ = line;
   return line;
 }
 
@@ -361,7 +391,8 @@ void Trainer::end_epoch(ProgressLine& bar) {
   progress_.epoch_started = false;
   loader_->restore({0, 0});
   scheduler_->on_epoch();
-  if (options_.eval_interval == 0) early_stopped_ = after_evaluation(run_evaluation(bar));
+  if (options_.eval_interval == 0 && data_.dev)
+    early_stopped_ = after_evaluation(run_evaluation(bar));
   save_last();
 }
 
@@ -376,7 +407,7 @@ nlohmann::json Trainer::summary(const std::string& status) const {
                       {"steps", progress_.step},
                       {"elapsed_s", elapsed_ms() / 1000.0},
                       {"parameters", model_->num_parameters()},
-                      {"final_eval", last_eval_},
+                      {"final_eval", {{"dev", last_eval_}, {"test", test_eval_}}},
                       {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
   if (early_stopping_) s["best_eval"] = best_eval_;
   if (skipped_steps_ > 0) s["skipped_steps"] = skipped_steps_;
@@ -404,7 +435,7 @@ nlohmann::json Trainer::train() {
                   log_.samples_per_s(options_.batch_size));
           log_window();
         }
-        if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0)
+        if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0 && data_.dev)
           early_stopped_ = after_evaluation(run_evaluation(bar));
         if (checkpoint_due()) save_last();
       }
@@ -418,6 +449,7 @@ nlohmann::json Trainer::train() {
     const bool evaluated = !last_eval_.is_null() && last_eval_.value("step", -1) == progress_.step;
     if (status == "finished" && !evaluated) run_evaluation(bar);
     save_last();
+    if (status != "interrupted") run_test(bar);
     const nlohmann::json s = summary(status);
     write_summary(s);
     return s;

@@ -4,7 +4,10 @@
 // For each batch: model.forward(batch) -> {loss, metrics}; loss.backward(); optimizer.step();
 // zero_grad. Every train.log_interval steps it appends the window's mean loss, metrics, learning
 // rate, samples/s and elapsed seconds to metrics.jsonl (framework/train_log.h); it evaluates on
-// the test split every train.eval_interval steps (0: at each epoch's end).
+// the dev split every train.eval_interval steps (0: at each epoch's end). Model selection
+// (reduce-on-plateau, early stopping, best.h5) reads dev only; the test split is evaluated once,
+// when the run finishes, on the checkpoint train.test_checkpoint names ("last", or "best" with
+// early stopping), and summary.json holds both final evaluations by split.
 //
 // Checkpoints (checkpoints/last.h5) are written at each epoch's end, every
 // train.checkpoint_every_steps steps and every train.checkpoint_every_seconds seconds, at the
@@ -61,6 +64,7 @@ struct TrainOptions {
   double checkpoint_every_seconds = 600;  // seconds since the last checkpoint; 0: off
   int64_t keep_checkpoints = 1;           // > 1: also checkpoints/step_<N>.h5, the newest K kept
   std::string on_nonfinite = "stop";      // "stop" | "skip" a step with a non-finite loss/gradient
+  std::string test_checkpoint;            // "last" | "best": what the test evaluation reads
   double clip_grad_norm = 0;              // max global norm (0: no norm clipping)
   double clip_grad_norm_type = 2;         // p of the norm, or infinity ("inf" in a recipe)
   double clip_grad_value = 0;             // max |gradient element| (0: no value clipping)
@@ -84,7 +88,8 @@ class Trainer {
   /// Trains to the end of the recipe (or a stop request); returns summary.json's content. Throws
   /// heed::Error when the run diverges (after writing summary.json) or a file cannot be written.
   nlohmann::json train();
-  /// Mean loss and metrics over a split ("train" or "test"), in eval mode without gradients.
+  /// Mean loss and metrics over a split ("train", "dev" or "test"), in eval mode without
+  /// gradients. Throws heed::Error for another split, or "dev" when the data has none.
   nlohmann::json evaluate(const std::string& split);
   /// `heed inspect`: examples `indices` of a split through the model with an Inspector, written
   /// to `path` with the checkpoint's name for provenance (framework/inspect.h, docs/inspect.md).
@@ -92,7 +97,8 @@ class Trainer {
                          const std::string& path, const std::string& checkpoint);
 
  private:
-  /// The dataset of "train" or "test"; throws heed::Error naming the valid splits otherwise.
+  /// The dataset of "train", "dev" or "test"; throws heed::Error naming the valid splits
+  /// otherwise.
   const std::shared_ptr<Dataset>& split_data(const std::string& split) const;
   /// One optimizer step on `batch`, its loss and metrics into the log window.
   void train_step(const Batch& batch);
@@ -100,8 +106,10 @@ class Trainer {
   void skip_or_stop(const std::string& what, bool parameters_finite, double seconds);
   /// Feeds an evaluation to the schedule and early stopping; true when the run should stop.
   bool after_evaluation(const nlohmann::json& eval);
-  /// Evaluates the test split and logs it (metrics.jsonl, the progress line).
+  /// Evaluates the dev split and logs it (metrics.jsonl, the progress line); null without one.
   nlohmann::json run_evaluation(ProgressLine& bar);
+  /// The run's one test evaluation, on the checkpoint test_checkpoint names, logged.
+  nlohmann::json run_test(ProgressLine& bar);
   void end_epoch(ProgressLine& bar);
   nlohmann::json train_state() const;
   void log_window();
@@ -134,7 +142,8 @@ class Trainer {
   bool restored_ = false;
   int64_t last_saved_step_ = -1;  // the step of the newest last.h5 (-1: none yet)
   TrainLog log_;
-  nlohmann::json last_eval_;
+  nlohmann::json last_eval_;  // the last dev evaluation
+  nlohmann::json test_eval_;  // the test evaluation at the end
   nlohmann::json init_from_;  // the warm start's metrics.jsonl line, until train() writes it
   std::chrono::steady_clock::time_point started_, last_save_;
 };

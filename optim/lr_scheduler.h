@@ -49,6 +49,8 @@ class LRScheduler {
 
   /// Scheduler steps taken (PyTorch's last_epoch).
   int64_t t() const { return t_; }
+  /// Whether a reduce_on_plateau watches the evaluations.
+  bool has_plateau() const { return plateau_ != nullptr; }
   /// Whether the schedule sets the optimizer's momentum too.
   bool cycles_momentum() const { return schedule_ && schedule_->cycles_momentum(); }
   /// {"name": ..., "t": ..., "plateau": {...}}.

@@ -21,16 +21,19 @@ namespace fs = std::filesystem;
 /// A run of "lstm", "gru", "rnn", "transformer" or "cnn_bn": 60 steps over 6 epochs that cross
 /// epochs, evaluate, checkpoint between epochs and draw dropout masks, in about a second.
 inline nlohmann::json recipe_for(const std::string& model) {
-  nlohmann::json r = {
-      {"data", {{"name", "fashion_mnist"}, {"max_train_samples", 320}, {"max_test_samples", 500}}},
-      {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
-      {"train",
-       {{"epochs", 6},
-        {"batch_size", 32},
-        {"seed", 11},
-        {"log_interval", 4},
-        {"threads", 1},
-        {"checkpoint_every_steps", 7}}}};
+  nlohmann::json r = {{"data",
+                       {{"name", "fashion_mnist"},
+                        {"max_train_samples", 320},
+                        {"dev_samples", 200},
+                        {"max_test_samples", 500}}},
+                      {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
+                      {"train",
+                       {{"epochs", 6},
+                        {"batch_size", 32},
+                        {"seed", 11},
+                        {"log_interval", 4},
+                        {"threads", 1},
+                        {"checkpoint_every_steps", 7}}}};
   if (model == "cnn_bn") {
     r["data"]["layout"] = "image";
     r["model"] = {{"type", "image_classifier"},

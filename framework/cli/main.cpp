@@ -2,8 +2,8 @@
 //
 //   heed train RECIPE.json [--out DIR] [--set path.to.key=value ...] [--dry-run]
 //   heed train --resume RUN_DIR [--set ...]
-//   heed eval RUN_DIR [--checkpoint FILE] [--split test|train]
-//   heed inspect RUN_DIR [--checkpoint FILE] [--split test|train] [--samples N | --index I ...]
+//   heed eval RUN_DIR [--checkpoint FILE] [--split test|dev|train]
+//   heed inspect RUN_DIR [--checkpoint FILE] [--split test|dev|train] [--samples N | --index I ...]
 //                [--out FILE.h5]
 //   heed show PATH [--json]
 //   heed list
@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
   eval->add_option("--checkpoint", eval_args.checkpoint,
                    "checkpoint file (default: RUN_DIR/checkpoints/last.h5)");
   eval->add_option("--split", eval_args.split, "split to evaluate")
-      ->check(CLI::IsMember({"test", "train"}));
+      ->check(CLI::IsMember({"test", "dev", "train"}));
 
   InspectArgs inspect_args;
   CLI::App* insp = app.add_subcommand(
@@ -295,7 +295,7 @@ int main(int argc, char** argv) {
   insp->add_option("--checkpoint", inspect_args.run.checkpoint,
                    "checkpoint file (default: RUN_DIR/checkpoints/last.h5)");
   insp->add_option("--split", inspect_args.run.split, "split to take the examples from")
-      ->check(CLI::IsMember({"test", "train"}));
+      ->check(CLI::IsMember({"test", "dev", "train"}));
   auto* samples_opt =
       insp->add_option("--samples", inspect_args.samples, "the split's first N examples (8)")
           ->check(CLI::Range(int64_t{1}, int64_t{100000}));

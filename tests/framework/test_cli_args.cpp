@@ -32,8 +32,8 @@ TEST_CASE("CLI argument errors are one line \"heed: error: ...\" with exit statu
                     "train --help)");
   check_usage_error(run_cli("eval", tmp.fs_path()),
                     "heed: error: run_dir is required (see heed eval --help)");
-  check_usage_error(run_cli("eval somewhere --split dev", tmp.fs_path()),
-                    "--split: dev not in {test,train} (see heed eval --help)");
+  check_usage_error(run_cli("eval somewhere --split validation", tmp.fs_path()),
+                    "--split: validation not in {test,dev,train} (see heed eval --help)");
   check_usage_error(run_cli("eval somewhere --split", tmp.fs_path()), "--split");
   check_usage_error(run_cli("trian r.json", tmp.fs_path()),
                     "heed: error: unknown command \"trian\"; did you mean \"train\"? the commands "

@@ -100,7 +100,11 @@ TEST_CASE("Inspector: CBAM records its channel and spatial maps") {
 TEST_CASE("heed inspect: a run's examples, their targets, logits and attention in one HDF5 file") {
   TempDir tmp;
   const nlohmann::json recipe = {
-      {"data", {{"name", "fashion_mnist"}, {"max_train_samples", 64}, {"max_test_samples", 32}}},
+      {"data",
+       {{"name", "fashion_mnist"},
+        {"max_train_samples", 64},
+        {"dev_samples", 32},
+        {"max_test_samples", 32}}},
       {"model",
        {{"type", "sequence_classifier"},
         {"encoder", {{"type", "transformer"}, {"d_model", 16}, {"nhead", 2}, {"num_layers", 1}}}}},
@@ -131,8 +135,8 @@ TEST_CASE("heed inspect: a run's examples, their targets, logits and attention i
 
   CHECK(error_of([&] { trainer.inspect("test", {32}, tmp.file("x.h5"), ckpt); }) ==
         "inspect: example 32 is outside the split's 32 examples [0, 32)");
-  CHECK(error_of([&] { trainer.inspect("dev", {0}, tmp.file("x.h5"), ckpt); }) ==
-        "unknown split \"dev\" (valid: train, test)");
+  CHECK(error_of([&] { trainer.inspect("validation", {0}, tmp.file("x.h5"), ckpt); }) ==
+        "unknown split \"validation\" (valid: train, dev, test)");
   CHECK_FALSE(fs::exists(tmp.file("x.h5")));
 
   // The command line: --index picks examples, a bad one is one line on stderr and status 1.

@@ -25,19 +25,22 @@ namespace {
 // 3 steps of a tiny LSTM with an evaluation after each and early stopping on accuracy, so the
 // checkpoint holds a best_eval and metrics.jsonl three eval lines.
 nlohmann::json tiny_recipe() {
-  return {
-      {"description", "a tiny run for heed show"},
-      {"data", {{"name", "fashion_mnist"}, {"max_train_samples", 96}, {"max_test_samples", 32}}},
-      {"model",
-       {{"type", "sequence_classifier"}, {"encoder", {{"type", "lstm"}, {"hidden_size", 8}}}}},
-      {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
-      {"train",
-       {{"max_steps", 3},
-        {"batch_size", 32},
-        {"seed", 5},
-        {"threads", 1},
-        {"eval_interval", 1},
-        {"early_stopping", {{"metric", "accuracy"}, {"mode", "max"}, {"patience", 10}}}}}};
+  return {{"description", "a tiny run for heed show"},
+          {"data",
+           {{"name", "fashion_mnist"},
+            {"max_train_samples", 96},
+            {"dev_samples", 32},
+            {"max_test_samples", 32}}},
+          {"model",
+           {{"type", "sequence_classifier"}, {"encoder", {{"type", "lstm"}, {"hidden_size", 8}}}}},
+          {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
+          {"train",
+           {{"max_steps", 3},
+            {"batch_size", 32},
+            {"seed", 5},
+            {"threads", 1},
+            {"eval_interval", 1},
+            {"early_stopping", {{"metric", "accuracy"}, {"mode", "max"}, {"patience", 10}}}}}};
 }
 
 double norm_of(const Tensor& t) {
@@ -148,7 +151,7 @@ TEST_CASE(
             std::to_string(elements) + ", int64 0), values crc32 " + crc + "\n",
         std::string("optimizer    18 tensors, ") + std::to_string(2 * elements + 6) +
             " elements: exp_avg x6, exp_avg_sq x6, step x6; step 3\n",
-        std::string("last eval    step 3 (test, 32 samples): accuracy ")})
+        std::string("last eval    step 3 (dev, 32 samples): accuracy ")})
     CHECK_MESSAGE(text.find(part) != std::string::npos, part, "\nnot in\n", text);
 
   // The command line prints the same report, as text or one JSON object; errors in one line.

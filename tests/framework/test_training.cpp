@@ -25,25 +25,28 @@ namespace {
 // A small run that exercises dropout (the random stream), Adam's moments and an epoch boundary:
 // 384 examples in batches of 32 are 12 steps an epoch.
 nlohmann::json small_recipe(int64_t max_steps) {
-  return {
-      {"data", {{"name", "fashion_mnist"}, {"max_train_samples", 384}, {"max_test_samples", 64}}},
-      {"model",
-       {{"type", "sequence_classifier"},
-        {"encoder",
-         {{"type", "transformer"},
-          {"d_model", 16},
-          {"nhead", 2},
-          {"num_layers", 1},
-          {"dim_feedforward", 32},
-          {"dropout", 0.1}}},
-        {"dropout", 0.2}}},
-      {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
-      {"train",
-       {{"epochs", 3},
-        {"max_steps", max_steps},
-        {"batch_size", 32},
-        {"seed", 7},
-        {"log_interval", 5}}}};
+  return {{"data",
+           {{"name", "fashion_mnist"},
+            {"max_train_samples", 384},
+            {"dev_samples", 64},
+            {"max_test_samples", 64}}},
+          {"model",
+           {{"type", "sequence_classifier"},
+            {"encoder",
+             {{"type", "transformer"},
+              {"d_model", 16},
+              {"nhead", 2},
+              {"num_layers", 1},
+              {"dim_feedforward", 32},
+              {"dropout", 0.1}}},
+            {"dropout", 0.2}}},
+          {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
+          {"train",
+           {{"epochs", 3},
+            {"max_steps", max_steps},
+            {"batch_size", 32},
+            {"seed", 7},
+            {"log_interval", 5}}}};
 }
 
 std::vector<float> flat_parameters(const fs::path& checkpoint) {

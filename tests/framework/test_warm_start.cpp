@@ -29,11 +29,14 @@ nlohmann::json lstm_model(int64_t hidden_size, int64_t num_layers = 1) {
 }
 
 nlohmann::json tiny_recipe(const nlohmann::json& model) {
-  return {
-      {"data", {{"name", "fashion_mnist"}, {"max_train_samples", 64}, {"max_test_samples", 32}}},
-      {"model", model},
-      {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
-      {"train", {{"max_steps", 2}, {"batch_size", 32}, {"seed", 3}, {"threads", 1}}}};
+  return {{"data",
+           {{"name", "fashion_mnist"},
+            {"max_train_samples", 64},
+            {"dev_samples", 32},
+            {"max_test_samples", 32}}},
+          {"model", model},
+          {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
+          {"train", {{"max_steps", 2}, {"batch_size", 32}, {"seed", 3}, {"threads", 1}}}};
 }
 
 // A trained tiny LSTM run's last checkpoint (its weights differ from any fresh initialization).
