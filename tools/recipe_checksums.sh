@@ -3,6 +3,7 @@
 # prints one line per recipe: its path and the CRC-32 of its weights' values after those steps
 # (`heed show`'s `values_crc32`, docs/checkpoint.md). Run it before and after a change that
 # should change no number (a refactoring), on the same machine: equal lines mean the same bits.
+# tests/recipes/checksums_before_issue10.txt holds the lines from before issue 10's redesign.
 # oneDNN picks kernels by CPU, so lines from two CPU models need not agree.
 #   tools/recipe_checksums.sh [--steps N] [--heed BINARY] [--set path=value ...] [RECIPE ...]
 # --steps: optimizer steps per recipe (20); --set: extra overrides for every recipe (e.g.
