@@ -246,6 +246,7 @@ nlohmann::json Trainer::train_state() const {
 }
 
 bool Trainer::after_evaluation(const nlohmann::json& eval) {
+  if (eval.is_null()) return false;  // no dev split, no evaluation
   scheduler_->on_eval(eval);
   if (!early_stopping_) return false;
   const bool stop = early_stopping_->step(eval);
@@ -306,12 +307,12 @@ nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
 
 // After the last checkpoint: loading best.h5's weights changes nothing a resume would read.
 nlohmann::json Trainer::run_test(ProgressLine& bar) {
-  const fs::path checkpoints = fs::path(run_dir_) / "checkpoints";
-  if (options_.test_checkpoint == "best" && fs::exists(checkpoints / "best.h5"))
-    load_weights((checkpoints / "best.h5").string());
+  const fs::path best = fs::path(run_dir_) / "checkpoints" / "best.h5";
+  const bool from_best = options_.test_checkpoint == "best" && fs::exists(best);
+  if (from_best) load_weights(best.string());
   nlohmann::json line = evaluate("test");
   line["kind"] = "test";
-  line["checkpoint"] = fs::exists(checkpoints / "best.h5") ? options_.test_checkpoint : "last";
+  line["checkpoint"] = from_best ? "best" : "last";
   line["epoch"] = progress_.epoch;
   line["step"] = progress_.step;
   line["elapsed_s"] = elapsed_ms() / 1000.0;
@@ -391,8 +392,7 @@ void Trainer::end_epoch(ProgressLine& bar) {
   progress_.epoch_started = false;
   loader_->restore({0, 0});
   scheduler_->on_epoch();
-  if (options_.eval_interval == 0 && data_.dev)
-    early_stopped_ = after_evaluation(run_evaluation(bar));
+  if (options_.eval_interval == 0) early_stopped_ = after_evaluation(run_evaluation(bar));
   save_last();
 }
 
@@ -435,7 +435,7 @@ nlohmann::json Trainer::train() {
                   log_.samples_per_s(options_.batch_size));
           log_window();
         }
-        if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0 && data_.dev)
+        if (options_.eval_interval > 0 && progress_.step % options_.eval_interval == 0)
           early_stopped_ = after_evaluation(run_evaluation(bar));
         if (checkpoint_due()) save_last();
       }
