@@ -292,17 +292,24 @@ nlohmann::json Trainer::inspect(const std::string& split, const std::vector<int6
   return result;
 }
 
-nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
-  if (!data_.dev) return nullptr;
-  nlohmann::json line = evaluate("dev");
-  line["kind"] = "eval";
+// Evaluates `split`, adds `fields` and the run's position, and logs it (metrics.jsonl, the
+// progress line).
+nlohmann::json Trainer::logged_evaluation(const std::string& split, const nlohmann::json& fields,
+                                          ProgressLine& bar) {
+  nlohmann::json line = evaluate(split);
+  line.update(fields);
   line["epoch"] = progress_.epoch;
   line["step"] = progress_.step;
   line["elapsed_s"] = elapsed_ms() / 1000.0;
   log_.append(line);
   bar.eval(line);
-  last_eval_ = line;
   return line;
+}
+
+nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
+  if (!data_.dev) return nullptr;
+  last_eval_ = logged_evaluation("dev", {{"kind", "eval"}}, bar);
+  return last_eval_;
 }
 
 // After the last checkpoint: loading best.h5's weights changes nothing a resume would read.
@@ -310,16 +317,9 @@ nlohmann::json Trainer::run_test(ProgressLine& bar) {
   const fs::path best = fs::path(run_dir_) / "checkpoints" / "best.h5";
   const bool from_best = options_.test_checkpoint == "best" && fs::exists(best);
   if (from_best) load_weights(best.string());
-  nlohmann::json line = evaluate("test");
-  line["kind"] = "test";
-  line["checkpoint"] = from_best ? "best" : "last";
-  line["epoch"] = progress_.epoch;
-  line["step"] = progress_.step;
-  line["elapsed_s"] = elapsed_ms() / 1000.0;
-  log_.append(line);
-  bar.eval(line);
-  test_eval_ = line;
-  return line;
+  test_eval_ = logged_evaluation(
+      "test", {{"kind", "test"}, {"checkpoint", from_best ? "best" : "last"}}, bar);
+  return test_eval_;
 }
 
 // A step whose loss or gradient is not finite: with on_nonfinite "skip" it changes no parameter

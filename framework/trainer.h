@@ -106,6 +106,8 @@ class Trainer {
   void skip_or_stop(const std::string& what, bool parameters_finite, double seconds);
   /// Feeds an evaluation to the schedule and early stopping; true when the run should stop.
   bool after_evaluation(const nlohmann::json& eval);
+  nlohmann::json logged_evaluation(const std::string& split, const nlohmann::json& fields,
+                                   ProgressLine& bar);
   /// Evaluates the dev split and logs it (metrics.jsonl, the progress line); null without one.
   nlohmann::json run_evaluation(ProgressLine& bar);
   /// The run's one test evaluation, on the checkpoint test_checkpoint names, logged.
