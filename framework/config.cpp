@@ -170,14 +170,66 @@ const nlohmann::json& Config::at(const std::string& key) const {
   return value_.at(key);
 }
 
+namespace {
+
+template <class T>
+std::string json_text(const T& value) {
+  return nlohmann::json(value).dump();
+}
+
+// What describe()'s `require` returns: a value the range accepts.
+template <class T>
+T placeholder(const Range* range) {
+  if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+    if (!range || !std::isfinite(range->lo)) return T(1);
+    return static_cast<T>(range->lo_open ? range->lo + 1 : range->lo);
+  } else {
+    return T{};
+  }
+}
+
+}  // namespace
+
+void Config::record(const std::string& key, const std::string& fallback,
+                    const std::string& constraint) const {
+  if (!docs_) return;
+  const std::string full = doc_prefix_ + key;
+  for (OptionDoc& d : *docs_)
+    if (d.key == full) {
+      d.constraint = constraint;  // choice() after its get()
+      return;
+    }
+  docs_->push_back({full, fallback, constraint});
+}
+
+std::vector<OptionDoc> Config::describe(const std::function<void(const Config&)>& read) {
+  Config c(nlohmann::json::object(), "");
+  c.docs_ = std::make_shared<std::vector<OptionDoc>>();
+  read(c);
+  return *c.docs_;
+}
+
+std::string options_text(const std::vector<OptionDoc>& options) {
+  if (options.empty()) return "(none)";
+  std::string out;
+  for (const OptionDoc& d : options) {
+    out +=
+        (out.empty() ? "" : "; ") + d.key + " (" + (d.fallback.empty() ? "required" : d.fallback);
+    out += (d.constraint.empty() ? "" : ", " + d.constraint) + ")";
+  }
+  return out;
+}
+
 template <class T>
 T Config::get(const std::string& key, const T& fallback) const {
+  record(key, json_text(fallback), "");
   return has(key) ? convert<T>(value_.at(key), path_of(key)) : fallback;
 }
 
 template <class T>
 T Config::get(const std::string& key, const T& fallback, const Range& range) const {
   static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "a Range bounds numbers");
+  record(key, json_text(fallback), range.str());
   if (has(key)) return convert<T>(value_.at(key), path_of(key), &range);
   check_range(path_of(key), static_cast<double>(fallback), range,
               number_str(static_cast<double>(fallback)) + " (the default)");
@@ -186,12 +238,16 @@ T Config::get(const std::string& key, const T& fallback, const Range& range) con
 
 template <class T>
 T Config::require(const std::string& key) const {
+  record(key, "", "");
+  if (docs_) return placeholder<T>(nullptr);
   return convert<T>(at(key), path_of(key));
 }
 
 template <class T>
 T Config::require(const std::string& key, const Range& range) const {
   static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "a Range bounds numbers");
+  record(key, "", range.str());
+  if (docs_) return placeholder<T>(&range);
   return convert<T>(at(key), path_of(key), &range);
 }
 
@@ -235,6 +291,9 @@ HEED_CONFIG_NUMBER(double)
 std::string Config::choice(const std::string& key, const std::string& fallback,
                            const std::vector<std::string>& choices) const {
   const std::string value = get<std::string>(key, fallback);
+  std::string listed;
+  for (const std::string& c : choices) listed += (listed.empty() ? "\"" : " | \"") + c + "\"";
+  record(key, json_text(fallback), listed);
   if (std::find(choices.begin(), choices.end(), value) == choices.end())
     throw Error(unknown_name_message("value", path_of(key), value, choices));
   return value;
@@ -242,7 +301,31 @@ std::string Config::choice(const std::string& key, const std::string& fallback,
 
 Config Config::child(const std::string& key) const {
   known_.insert(key);
-  return Config(value_.contains(key) ? value_.at(key) : nlohmann::json::object(), path_of(key));
+  Config c(value_.contains(key) ? value_.at(key) : nlohmann::json::object(), path_of(key));
+  c.docs_ = docs_, c.doc_prefix_ = doc_prefix_ + key + ".";
+  return c;
+}
+
+Config Config::part(const std::string& key, const std::string& fallback_type) const {
+  known_.insert(key);
+  nlohmann::json value = {{"type", fallback_type}};
+  if (value_.contains(key)) {
+    const nlohmann::json& v = value_.at(key);
+    if (v.is_string())
+      value = {{"type", v}};
+    else if (v.is_object())
+      value = v;
+    else
+      wrong_type(path_of(key), "a name or an object with \"type\"", v);
+  }
+  Config c(value, path_of(key));
+  c.docs_ = docs_, c.doc_prefix_ = doc_prefix_ + key + ".";
+  return c;
+}
+
+void Config::set_part(const std::string& kind, const std::string& type,
+                      std::function<std::vector<std::string>(const std::string&)> owners) {
+  part_kind_ = kind, part_type_ = type, part_owners_ = std::move(owners);
 }
 
 std::vector<Config> Config::objects(const std::string& key) const {
@@ -258,9 +341,32 @@ std::vector<Config> Config::objects(const std::string& key) const {
   return out;
 }
 
+// `"model.encoder.attention.window" is not an option of attention "scaled_dot_product" (it has
+// none); "window" is an option of attention "windowed"`.
+std::string Config::part_message(const std::string& key) const {
+  std::string own;
+  for (const std::string& k : known_)
+    if (k != "type") own += (own.empty() ? "" : ", ") + k;
+  std::string msg = "recipe: \"" + path_of(key) + "\" is not an option of " + part_kind_ + " \"" +
+                    part_type_ + "\" (" + (own.empty() ? "it has none" : "its options: " + own) +
+                    ")";
+  const std::vector<std::string> owners =
+      part_owners_ ? part_owners_(key) : std::vector<std::string>{};
+  if (!owners.empty()) {
+    msg += "; \"" + key + "\" is an option of " + part_kind_;
+    for (size_t i = 0; i < owners.size(); ++i) msg += (i ? ", \"" : " \"") + owners[i] + "\"";
+  } else {
+    const std::vector<std::string> valid(known_.begin(), known_.end());
+    const std::string guess = nearest(key, valid);
+    if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
+  }
+  return msg;
+}
+
 void Config::finish() const {
   for (const auto& [key, v] : value_.items()) {
     if (known_.count(key)) continue;
+    if (!part_kind_.empty()) throw Error(part_message(key));
     const std::vector<std::string> valid(known_.begin(), known_.end());
     std::string msg = "recipe: unknown key \"" + path_of(key) + "\"";
     const std::string guess = nearest(key, valid);

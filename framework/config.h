@@ -20,7 +20,9 @@
 // "optimizer.param_groups.0.lr"), the same paths `--set` takes.
 
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -77,6 +79,16 @@ inline constexpr Range positive = Range::above(0);
 void check_range(const std::string& path, double value, const Range& range,
                  const std::string& shown = "");
 
+/// One option as the code that reads it declares it, for `heed list` (Config::describe).
+struct OptionDoc {
+  std::string key;         // below the described object: "window", "attention.type"
+  std::string fallback;    // the default as JSON ("4", "\"general\"", "true"); "" when required
+  std::string constraint;  // "in [1, 1048576]", "one of \"dot\", \"general\"", or ""
+};
+
+/// "window (4, in [0, 1048576]); score (\"general\": \"dot\" | \"general\")", or "(none)".
+std::string options_text(const std::vector<OptionDoc>& options);
+
 class Config {
  public:
   /// `path` is the JSON path of `value` ("" for the root, "model.encoder" for a nested object).
@@ -110,8 +122,26 @@ class Config {
   /// The list of objects at `key` (none when absent), element i with path "<key>.i"; throws when
   /// it is not a list or an element is not an object.
   std::vector<Config> objects(const std::string& key) const;
+  /// The part at `key` (an attention mechanism, an encoder, a pooling): a string names its type
+  /// with default options (`"attention": "topk"`), an object gives the type and the options
+  /// (`"attention": {"type": "topk", "topk": 8}`), absence means `fallback_type`. The result always
+  /// holds "type"; the part reads it and its options, and finish() says which part an unread key
+  /// was given to.
+  Config part(const std::string& key, const std::string& fallback_type) const;
+  /// Marks this object as the options of part `type` of `kind` ("attention", "topk"): finish()
+  /// then says `"<path>.window" is not an option of attention "topk"`, adding the other parts of
+  /// the kind that `owners(key)` names as having the option.
+  void set_part(const std::string& kind, const std::string& type,
+                std::function<std::vector<std::string>(const std::string&)> owners = {});
   /// Throws heed::Error on the first key that no get/require/child asked for.
   void finish() const;
+
+  /// The options `read` asks a Config for, with their defaults and ranges, without any recipe:
+  /// `read` runs on an empty object whose every get returns its fallback (require: a value in its
+  /// range) while recording it. So `heed list` prints what the code reads, not a copy of it.
+  static std::vector<OptionDoc> describe(const std::function<void(const Config&)>& read);
+  /// True inside describe(): the values read are placeholders, not a recipe's.
+  bool describing() const { return docs_ != nullptr; }
 
   /// "model.encoder.hidden_size" for key "hidden_size" of this object.
   std::string path_of(const std::string& key) const;
@@ -121,9 +151,18 @@ class Config {
 
  private:
   const nlohmann::json& at(const std::string& key) const;
+  std::string part_message(const std::string& key) const;
+  void record(const std::string& key, const std::string& fallback,
+              const std::string& constraint) const;
   nlohmann::json value_;
   std::string path_;
   mutable std::set<std::string> known_;
+  // describe(): where the options read are recorded, and this object's key prefix there.
+  std::shared_ptr<std::vector<OptionDoc>> docs_;
+  std::string doc_prefix_;
+  // set_part()
+  std::string part_kind_, part_type_;
+  std::function<std::vector<std::string>(const std::string&)> part_owners_;
 };
 
 /// Runs `build` (constructing a part from the recipe object at `path`) and returns its result.

@@ -11,10 +11,8 @@ namespace {
 MultiheadAttentionOptions attention_options(const TransformerEncoderLayerOptions& o, bool cross) {
   MultiheadAttentionOptions a{
       .embed_dim = o.d_model, .num_heads = o.nhead, .dropout = o.dropout, .variant = o.attention};
-  if (cross) {
-    a.variant.positional = "none";
-    if (a.variant.attention == "windowed") a.variant.attention = "scaled_dot_product";
-  }
+  // Positions inside attention relate a query to keys of its own sequence.
+  if (cross) a.variant.positional = "none", a.cross = true;
   return a;
 }
 

@@ -22,7 +22,28 @@ Tensor temperature(const Tensor& log_tau) {
   return ops::masked_fill(ops::exp(log_tau), over, 100.f);
 }
 
+// tau * cos(q_i, k_j): [batch, heads, query, key].
+Tensor cosine_scores(const Tensor& q, const Tensor& k, const Tensor& log_tau) {
+  return ops::matmul(unit_rows(q), unit_rows(k).transpose(-1, -2)) * temperature(log_tau);
+}
+
 }  // namespace
+
+CosineAttention::CosineAttention(const HeadShape& shape)
+    : AttentionMechanism(shape),
+      logit_scale(
+          add_parameter("logit_scale", Tensor::full({shape.num_heads, 1, 1}, std::log(10.f)))) {}
+
+CosineAttention::CosineAttention(const HeadShape& shape, const Tensor& log_tau)
+    : AttentionMechanism(shape), logit_scale(log_tau) {}
+
+AttentionFactory CosineAttention::from_config(const Config&) {
+  return [](const HeadShape& s) { return std::make_unique<CosineAttention>(s); };
+}
+
+Tensor CosineAttention::score(const Tensor& q, const Tensor& k) const {
+  return cosine_scores(q, k, logit_scale);
+}
 
 AttentionOutput cosine_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                  const std::vector<Tensor>& masks, const Tensor& log_tau,
@@ -36,12 +57,10 @@ AttentionOutput cosine_attention(const Tensor& q, const Tensor& k, const Tensor&
       log_tau.defined() && (log_tau.numel() == 1 || log_tau.shape() == Shape({q.size(1), 1, 1})),
       "cosine_attention: log_tau of shape ", log_tau.defined() ? log_tau.shape() : Shape{},
       " is neither one element nor [heads, 1, 1] = ", Shape({q.size(1), 1, 1}));
-  Tensor scores = ops::matmul(unit_rows(q), unit_rows(k).transpose(-1, -2)) * temperature(log_tau);
-  for (const Tensor& mask : masks)
-    if (mask.defined())
-      scores = ops::masked_fill(scores, mask, -std::numeric_limits<float>::infinity());
-  const Tensor weights = ops::softmax(scores, -1);
-  return {ops::matmul(ops::dropout(weights, dropout_p, training, gen), v), weights};
+  AttentionCall call;
+  call.dropout = dropout_p, call.training = training, call.gen = &gen;
+  return CosineAttention(HeadShape{q.size(1), q.size(3)}, log_tau)
+      .attend_masked(q, k, v, masks, call);
 }
 
 }  // namespace heed::nn

@@ -16,12 +16,27 @@
 //   Tensor log_tau = Tensor::full({1}, std::log(10.f)).requires_grad_();
 //   auto [out, w] = cosine_attention(q, k, v, {causal_mask(L, L)}, log_tau, 0.1f, true, gen);
 
-#include "layers/attention/scaled_dot_product.h"
+#include "layers/attention/mechanism.h"
 
 namespace heed::nn {
 
 AttentionOutput cosine_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                  const std::vector<Tensor>& masks, const Tensor& log_tau,
                                  float dropout_p, bool training, Generator& gen);
+
+/// The registered mechanism "cosine", no options: one learned log temperature per head, the
+/// parameter logit_scale [num_heads, 1, 1] = log 10 (Swin v2's name and initial value), which
+/// MultiheadAttention registers as its own ("self_attn.logit_scale").
+class CosineAttention : public AttentionMechanism {
+ public:
+  explicit CosineAttention(const HeadShape& shape);
+  /// With a given log temperature (one element or [heads, 1, 1]), not a parameter of its own.
+  CosineAttention(const HeadShape& shape, const Tensor& log_tau);
+  static AttentionFactory from_config(const Config& options);
+  Tensor score(const Tensor& q, const Tensor& k) const override;
+  bool takes_score_bias() const override { return false; }
+
+  const Tensor logit_scale;
+};
 
 }  // namespace heed::nn

@@ -17,9 +17,22 @@
 //
 //   auto [out, w] = linear_attention(q, k, v, padding, /*causal=*/true, /*need_weights=*/false);
 
-#include "layers/attention/scaled_dot_product.h"
+#include "layers/attention/mechanism.h"
 
 namespace heed::nn {
+
+/// The computation above for any feature map: phi_q [batch, heads, query, f],
+/// phi_k [batch, heads, key, f] (non-negative features; padded keys are zeroed here),
+/// v [batch, heads, key, d_v]. Linear attention and Taylor attention (taylor.h) are this with
+/// their own phi; errors name `op`.
+AttentionOutput feature_map_attention(const Tensor& phi_q, const Tensor& phi_k, const Tensor& v,
+                                      const Tensor& key_padding_mask, bool causal,
+                                      bool need_weights, float eps = 1e-6f,
+                                      const char* op = "feature_map_attention");
+
+/// True when the call's attn_mask is causal_mask(query, key), false when it has none; throws
+/// heed::Error naming `variant` for any other mask (a feature-map attention cannot apply it).
+bool causal_call(const char* variant, const Tensor& q, const Tensor& k, const AttentionCall& call);
 
 AttentionOutput linear_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                  const Tensor& key_padding_mask, bool causal, bool need_weights,
@@ -30,5 +43,16 @@ AttentionOutput linear_attention(const Tensor& q, const Tensor& k, const Tensor&
 AttentionOutput linear_attention_quadratic(const Tensor& q, const Tensor& k, const Tensor& v,
                                            const Tensor& key_padding_mask, bool causal,
                                            float eps = 1e-6f);
+
+/// The registered mechanism "linear", no options: takes a key_padding_mask and a causal attn_mask
+/// only, and no dropout on its weights (it never forms them unless asked).
+class LinearAttention : public AttentionMechanism {
+ public:
+  using AttentionMechanism::AttentionMechanism;
+  static AttentionFactory from_config(const Config& options);
+  AttentionOutput attend(const Tensor& q, const Tensor& k, const Tensor& v,
+                         const AttentionCall& call) const override;
+  bool takes_score_bias() const override { return false; }
+};
 
 }  // namespace heed::nn

@@ -7,52 +7,19 @@
 #include "framework/inspect.h"
 #include "framework/ops.h"
 #include "framework/random.h"
-#include "layers/attention/cosine.h"
-#include "layers/attention/linear.h"
-#include "layers/attention/windowed.h"
 #include "layers/dropout.h"
 #include "layers/positional.h"
 
 namespace heed::nn {
 
-const std::vector<std::string>& attention_names() {
-  static const std::vector<std::string> names = {
-      "scaled_dot_product", "sparsemax", "topk", "hard", "gumbel", "linear", "cosine", "windowed"};
-  return names;
-}
-
-const std::vector<std::string>& attention_positional_names() {
-  static const std::vector<std::string> names = {"none", "rope", "alibi"};
-  return names;
-}
-
 namespace {
 
-std::string quoted_list(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "\"" : ", \"") + n + "\"";
-  return out;
-}
-
-bool contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-void check_variant(const AttentionVariant& a, int64_t head_dim) {
-  HEED_CHECK(contains(attention_names(), a.attention), "MultiheadAttention: attention \"",
-             a.attention, "\" is not one of ", quoted_list(attention_names()));
-  HEED_CHECK(contains(attention_positional_names(), a.positional),
-             "MultiheadAttention: positional \"", a.positional, "\" is not one of ",
-             quoted_list(attention_positional_names()));
-  HEED_CHECK(a.topk >= 1, "MultiheadAttention: topk must be at least 1, got ", a.topk);
-  HEED_CHECK(a.temperature > 0.f, "MultiheadAttention: temperature must be positive, got ",
-             a.temperature);
-  HEED_CHECK(a.window >= 0, "MultiheadAttention: window must be non-negative, got ", a.window);
-  HEED_CHECK(
-      a.positional != "alibi" || (a.attention != "linear" && a.attention != "cosine"),
-      "MultiheadAttention: positional \"alibi\" adds to dot-product scores, which attention \"",
-      a.attention, "\" does not have");
-  HEED_CHECK(a.positional != "rope" || head_dim % 2 == 0,
+void check_positional(const std::string& positional, int64_t head_dim) {
+  const std::vector<std::string>& names = attention_positional_names();
+  HEED_CHECK(std::find(names.begin(), names.end(), positional) != names.end(),
+             "MultiheadAttention: positional \"", positional,
+             "\" is not one of \"none\", \"rope\", \"alibi\"");
+  HEED_CHECK(positional != "rope" || head_dim % 2 == 0,
              "MultiheadAttention: positional \"rope\" needs an even head dimension, got ",
              head_dim);
 }
@@ -61,24 +28,6 @@ void check_variant(const AttentionVariant& a, int64_t head_dim) {
 Tensor xavier_uniform(int64_t fan_out, int64_t fan_in, Generator& gen) {
   const float bound = std::sqrt(6.f / static_cast<float>(fan_in + fan_out));
   return Tensor::rand({fan_out, fan_in}, gen, -bound, bound);
-}
-
-// True when `mask` [query, key] masks exactly the keys after each query (causal_mask's pattern).
-bool is_causal(const Tensor& mask) {
-  if (mask.dim() != 2) return false;
-  const int64_t lq = mask.size(0), lk = mask.size(1);
-  const std::vector<float> m = mask.to(Dtype::Float32).contiguous().to_vector();
-  for (int64_t i = 0; i < lq; ++i)
-    for (int64_t j = 0; j < lk; ++j)
-      if ((m[i * lk + j] != 0.f) != (j > i)) return false;
-  return true;
-}
-
-ScoreNormalizer normalizer_of(const AttentionVariant& a) {
-  ScoreNormalizer n;
-  if (a.attention != "scaled_dot_product" && a.attention != "windowed") n.kind = a.attention;
-  n.topk = a.topk, n.temperature = a.temperature, n.hard = a.hard;
-  return n;
 }
 
 }  // namespace
@@ -90,6 +39,11 @@ MultiheadAttention::MultiheadAttention(const MultiheadAttentionOptions& o, Gener
       kdim(o.kdim > 0 ? o.kdim : o.embed_dim),
       vdim(o.vdim > 0 ? o.vdim : o.embed_dim),
       dropout(o.dropout),
+      mechanism(
+          build_attention(o.variant, {.num_heads = o.num_heads,
+                                      .head_dim = o.num_heads > 0 ? o.embed_dim / o.num_heads : 1,
+                                      .positional = o.variant.positional,
+                                      .cross = o.cross})),
       gen_(&gen) {
   const int64_t e = embed_dim, h = num_heads;
   HEED_CHECK(e > 0 && h > 0 && e % h == 0, "MultiheadAttention: embed_dim ", e,
@@ -97,7 +51,8 @@ MultiheadAttention::MultiheadAttention(const MultiheadAttentionOptions& o, Gener
   HEED_CHECK(o.kdim >= 0 && o.vdim >= 0, "MultiheadAttention: kdim ", o.kdim, " and vdim ", o.vdim,
              " must be positive (or 0 for embed_dim)");
   check_dropout(o.dropout, "MultiheadAttention");
-  check_variant(o.variant, e / h);
+  check_positional(o.variant.positional, e / h);
+  rope_ = o.variant.positional == "rope", alibi_ = o.variant.positional == "alibi";
   if (kdim == e && vdim == e) {
     in_proj_weight = register_parameter("in_proj_weight", xavier_uniform(3 * e, e, gen));
   } else {
@@ -108,8 +63,7 @@ MultiheadAttention::MultiheadAttention(const MultiheadAttentionOptions& o, Gener
   if (o.bias) in_proj_bias = register_parameter("in_proj_bias", Tensor::zeros({3 * e}));
   out_proj = register_module("out_proj", std::make_shared<Linear>(e, e, gen, o.bias));
   if (o.bias) out_proj->bias.fill_(0.f);
-  if (o.variant.attention == "cosine")
-    logit_scale = register_parameter("logit_scale", Tensor::full({h, 1, 1}, std::log(10.f)));
+  for (const auto& [name, p] : mechanism->parameters()) register_parameter(name, p);
 }
 
 MultiheadAttention::MultiheadAttention(int64_t e, int64_t h, float p, Generator& gen)
@@ -140,32 +94,6 @@ void MultiheadAttention::project(const Tensor& query, const Tensor& key, const T
   }
 }
 
-// q, k, v [batch, heads, len, head_dim] -> the chosen mechanism's output and weights.
-AttentionOutput MultiheadAttention::attend(const Tensor& q0, const Tensor& k0, const Tensor& v,
-                                           const Tensor& padding, const Tensor& attn_mask,
-                                           bool need_weights) const {
-  const AttentionVariant& a = options.variant;
-  const int64_t batch = q0.size(0), len_q = q0.size(2), len_k = k0.size(2);
-  const bool rope = a.positional == "rope";
-  const Tensor q = rope ? apply_rotary(q0) : q0, k = rope ? apply_rotary(k0) : k0;
-  if (a.attention == "linear") {
-    HEED_CHECK(!attn_mask.defined() || is_causal(attn_mask),
-               "MultiheadAttention: attention \"linear\" takes only a causal attn_mask, got one of "
-               "shape ",
-               attn_mask.shape(), " that is not causal_mask(", len_q, ", ", len_k, ")");
-    return linear_attention(q, k, v, padding, attn_mask.defined(), need_weights);
-  }
-  std::vector<Tensor> masks;
-  if (padding.defined()) masks.push_back(padding.reshape({batch, 1, 1, len_k}));
-  if (attn_mask.defined()) masks.push_back(attn_mask);
-  if (a.attention == "windowed") masks.push_back(band_mask(len_q, len_k, a.window, false));
-  if (a.attention == "cosine")
-    return cosine_attention(q, k, v, masks, logit_scale, dropout, is_training(), *gen_);
-  const Tensor bias = a.positional == "alibi" ? alibi_bias(num_heads, len_q, len_k) : Tensor();
-  return scaled_dot_product_attention(q, k, v, masks, dropout, is_training(), *gen_, bias,
-                                      normalizer_of(a));
-}
-
 AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& key,
                                             const Tensor& value, const Tensor& key_padding_mask,
                                             const Tensor& attn_mask, bool need_weights) const {
@@ -189,8 +117,18 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
   // An Inspector wants the weights even where the caller does not (linear attention computes
   // them only on demand).
   const bool inspect = Inspector::active();
-  AttentionOutput a = attend(split_heads(q), split_heads(k), split_heads(v), key_padding_mask,
-                             attn_mask, need_weights || inspect);
+  if (rope_)
+    q = apply_rotary(split_heads(q)), k = apply_rotary(split_heads(k));
+  else
+    q = split_heads(q), k = split_heads(k);
+  const AttentionCall call{.key_padding_mask = key_padding_mask,
+                           .attn_mask = attn_mask,
+                           .score_bias = alibi_ ? alibi_bias(num_heads, len_q, len_k) : Tensor(),
+                           .dropout = dropout,
+                           .training = is_training(),
+                           .need_weights = need_weights || inspect,
+                           .gen = gen_};
+  AttentionOutput a = mechanism->attend(q, k, split_heads(v), call);
   if (inspect) Inspector::record(*this, "weights", a.weights);
   const Tensor merged = a.output.permute({0, 2, 1, 3}).reshape({batch, len_q, embed_dim});
   return {out_proj->forward(merged), need_weights ? a.weights : Tensor()};
@@ -203,11 +141,7 @@ std::string MultiheadAttention::repr() const {
   if (!options.bias) out << ", bias=false";
   if (kdim != embed_dim || vdim != embed_dim) out << ", kdim=" << kdim << ", vdim=" << vdim;
   const AttentionVariant& a = options.variant;
-  if (a.attention != "scaled_dot_product") out << ", attention=" << a.attention;
-  if (a.attention == "topk") out << ", topk=" << a.topk;
-  if (a.attention == "gumbel")
-    out << ", temperature=" << a.temperature << ", hard=" << (a.hard ? "true" : "false");
-  if (a.attention == "windowed") out << ", window=" << a.window;
+  if (a.type != "scaled_dot_product") out << ", attention=" << a.type << mechanism->options_repr();
   if (a.positional != "none") out << ", positional=" << a.positional;
   out << ", batch_first=true)";
   return out.str();

@@ -18,4 +18,23 @@ Tensor band_mask(int64_t query, int64_t key, int64_t window, bool causal) {
   return mask;
 }
 
+WindowedAttention::WindowedAttention(const Options& o, const HeadShape& shape)
+    : AttentionMechanism(shape), options(o) {
+  HEED_CHECK(o.window >= 0, "windowed attention: window must be non-negative, got ", o.window);
+}
+
+AttentionFactory WindowedAttention::from_config(const Config& c) {
+  Options o;
+  o.window = c.get<int64_t>("window", o.window, range::size_or_zero);
+  return [o](const HeadShape& s) { return std::make_unique<WindowedAttention>(o, s); };
+}
+
+Tensor WindowedAttention::extra_mask(int64_t query, int64_t key) const {
+  return shape.cross ? Tensor() : band_mask(query, key, options.window, false);
+}
+
+std::string WindowedAttention::options_repr() const {
+  return ", window=" + std::to_string(options.window);
+}
+
 }  // namespace heed::nn

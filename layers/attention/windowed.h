@@ -11,10 +11,27 @@
 
 #include <cstdint>
 
-#include "framework/tensor.h"
+#include "layers/attention/mechanism.h"
 
 namespace heed::nn {
 
 Tensor band_mask(int64_t query, int64_t key, int64_t window, bool causal);
+
+/// The registered mechanism "windowed": softmax attention within the band, option window (keys
+/// within this distance are seen, >= 0). In cross-attention (HeadShape::cross) queries and keys
+/// come from different sequences, so there is no distance between them and no band: it is plain
+/// scaled dot-product attention there.
+class WindowedAttention : public AttentionMechanism {
+ public:
+  struct Options {
+    int64_t window = 4;
+  };
+  WindowedAttention(const Options& options, const HeadShape& shape);
+  static AttentionFactory from_config(const Config& options);
+  Tensor extra_mask(int64_t query, int64_t key) const override;
+  std::string options_repr() const override;
+
+  const Options options;
+};
 
 }  // namespace heed::nn

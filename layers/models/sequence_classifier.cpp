@@ -53,11 +53,7 @@ TransformerEncoderLayerOptions SequenceClassifier::make_transformer_encoder(cons
   o.dropout = e.get<float>("dropout", 0.1f, range::probability);
   o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
   o.norm_first = e.get<bool>("norm_first", true);
-  o.attention.attention = e.choice("attention", "scaled_dot_product", attention_names());
-  o.attention.topk = e.get<int64_t>("topk", o.attention.topk, range::size);
-  o.attention.temperature = e.get<float>("temperature", o.attention.temperature, range::positive);
-  o.attention.hard = e.get<bool>("hard", o.attention.hard);
-  o.attention.window = e.get<int64_t>("window", o.attention.window, range::size_or_zero);
+  o.attention = attention_from_config(e);
   const std::string positional =
       e.choice("positional", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"});
   if (positional == "rope" || positional == "alibi") o.attention.positional = positional;

@@ -65,8 +65,8 @@ TEST_CASE("Inspector: MultiheadAttention records the weights it returns, also wh
   padding.data_i64()[6 + 5] = 1;
   for (const std::string attention : {"scaled_dot_product", "sparsemax", "linear", "windowed"}) {
     CAPTURE(attention);
-    nn::MultiheadAttention mha(
-        {.embed_dim = 8, .num_heads = 2, .variant = {.attention = attention}}, gen);
+    nn::MultiheadAttention mha({.embed_dim = 8, .num_heads = 2, .variant = {.type = attention}},
+                               gen);
     mha.eval();
     const Tensor expected = mha.forward(x, x, x, padding).weights;
     Inspector inspector;

@@ -1,9 +1,10 @@
-// The attention score normalizers of framework/ops/sparse_attention.h and their use in
-// nn::scaled_dot_product_attention: finite-difference gradient checks with and without masks, the
-// straight-through estimators' defining property (one-hot forward, softmax's gradient), and
-// values and gradients against tests/fixtures/tf_{sparsemax,topk,hard,gumbel,gumbel_hard}.json,
-// written by tests/fixtures/make_transformer_fixtures.py from reference implementations of the
-// papers' equations (float64, with the Gumbel noise stored in the fixture and fed back here).
+// The attention score normalizers of framework/ops/sparse_attention.h and the registered
+// attention variants that use them (layers/attention/{sparsemax,topk,hard,gumbel}.h):
+// finite-difference gradient checks with and without masks, the straight-through estimators'
+// defining property (one-hot forward, softmax's gradient), and values and gradients against
+// tests/fixtures/tf_{sparsemax,topk,hard,gumbel,gumbel_hard}.json, written by
+// tests/fixtures/make_transformer_fixtures.py from reference implementations of the papers'
+// equations (float64, with the Gumbel noise stored in the fixture and fed back here).
 
 #include <doctest/doctest.h>
 
@@ -14,7 +15,8 @@
 #include "framework/ops.h"
 #include "framework/random.h"
 #include "gradcheck.h"
-#include "layers/attention/scaled_dot_product.h"
+#include "layers/attention/gumbel.h"
+#include "layers/attention/registry.h"
 #include "testing.h"
 
 using namespace heed;
@@ -38,18 +40,27 @@ Tensor row_mask() {
   return m;
 }
 
-nn::ScoreNormalizer normalizer(const std::string& kind, int64_t topk = 2, float temperature = 1.f,
-                               bool hard = false, const Tensor& noise = Tensor()) {
-  nn::ScoreNormalizer n;
-  n.kind = kind, n.topk = topk, n.temperature = temperature, n.hard = hard, n.noise = noise;
-  return n;
+using Mechanism = std::shared_ptr<nn::AttentionMechanism>;
+
+// The registered variant `type` with `options`; gumbel with `noise` uses it instead of drawing.
+Mechanism variant(const std::string& type, const nlohmann::json& options = nlohmann::json::object(),
+                  const Tensor& noise = Tensor()) {
+  Mechanism m = nn::build_attention({.type = type, .options = options}, nn::HeadShape{});
+  if (noise.defined()) dynamic_cast<nn::GumbelAttention&>(*m).noise = noise;
+  return m;
 }
 
-// normalize_scores(masked x) as a gradcheck function.
-testing::Fn normalized(const nn::ScoreNormalizer& n, const Tensor& mask) {
-  return [n, mask](V x) {
-    const Tensor s = mask.defined() ? ops::masked_fill(x[0], mask, -kInf) : x[0];
-    return nn::normalize_scores(s, n, /*training=*/true, unused_generator());
+Tensor normalize(const Mechanism& m, const Tensor& scores, bool training = true,
+                 Generator& gen = unused_generator()) {
+  nn::AttentionCall call;
+  call.training = training, call.gen = &gen;
+  return m->normalize(scores, call);
+}
+
+// The variant's normalizer of (masked x) as a gradcheck function.
+testing::Fn normalized(const Mechanism& m, const Tensor& mask) {
+  return [m, mask](V x) {
+    return normalize(m, mask.defined() ? ops::masked_fill(x[0], mask, -kInf) : x[0]);
   };
 }
 
@@ -86,21 +97,21 @@ TEST_CASE(
   const Tensor x = rnd({2, 3, 5}, 2, -2.f, 2.f);
   const Tensor noise = ops::gumbel_noise({2, 3, 5}, unused_generator());
   const std::vector<GradCase> cases = {
-      {"softmax", normalized(normalizer("softmax"), Tensor()), {x}},
-      {"sparsemax", normalized(normalizer("sparsemax"), Tensor()), {x}, 2e-3f, 2e-2f, 1e-3f},
-      {"sparsemax, masked",
-       normalized(normalizer("sparsemax"), row_mask()),
+      {"softmax", normalized(variant("scaled_dot_product"), Tensor()), {x}},
+      {"sparsemax", normalized(variant("sparsemax"), Tensor()), {x}, 2e-3f, 2e-2f, 1e-3f},
+      {"sparsemax, masked", normalized(variant("sparsemax"), row_mask()), {x}, 2e-3f, 2e-2f, 1e-3f},
+      {"topk 2", normalized(variant("topk", {{"topk", 2}}), Tensor()), {x}, 2e-3f, 2e-2f, 1e-3f},
+      {"topk 3, masked",
+       normalized(variant("topk", {{"topk", 3}}), row_mask()),
        {x},
        2e-3f,
        2e-2f,
        1e-3f},
-      {"topk 2", normalized(normalizer("topk", 2), Tensor()), {x}, 2e-3f, 2e-2f, 1e-3f},
-      {"topk 3, masked", normalized(normalizer("topk", 3), row_mask()), {x}, 2e-3f, 2e-2f, 1e-3f},
       {"gumbel tau 0.5, fixed noise",
-       normalized(normalizer("gumbel", 0, 0.5f, false, noise), Tensor()),
+       normalized(variant("gumbel", {{"temperature", 0.5}}, noise), Tensor()),
        {x}},
       {"gumbel tau 2, fixed noise, masked",
-       normalized(normalizer("gumbel", 0, 2.f, false, noise), row_mask()),
+       normalized(variant("gumbel", {{"temperature", 2.0}}, noise), row_mask()),
        {x}},
   };
   for (const GradCase& c : cases) check_gradients(c);
@@ -108,19 +119,18 @@ TEST_CASE(
 
 TEST_CASE("straight-through: one-hot forward, the soft distribution's gradient backward") {
   const Tensor noise = ops::gumbel_noise({2, 3, 5}, unused_generator());
-  for (const auto& [name, hard, soft] :
-       std::vector<std::tuple<std::string, nn::ScoreNormalizer, nn::ScoreNormalizer>>{
-           {"hard", normalizer("hard"), normalizer("softmax")},
-           {"gumbel hard", normalizer("gumbel", 0, 0.7f, true, noise),
-            normalizer("gumbel", 0, 0.7f, false, noise)}}) {
+  for (const auto& [name, hard, soft] : std::vector<std::tuple<std::string, Mechanism, Mechanism>>{
+           {"hard", variant("hard"), variant("scaled_dot_product")},
+           {"gumbel hard", variant("gumbel", {{"temperature", 0.7}, {"hard", true}}, noise),
+            variant("gumbel", {{"temperature", 0.7}}, noise)}}) {
     for (const Tensor& mask : {Tensor(), row_mask()}) {
       INFO(name, mask.defined() ? ", masked" : "");
       const Tensor x = rnd({2, 3, 5}, 3, -2.f, 2.f).requires_grad_();
       const Tensor x2 = x.detach().clone().requires_grad_();
       const Tensor s = mask.defined() ? ops::masked_fill(x, mask, -kInf) : x;
       const Tensor s2 = mask.defined() ? ops::masked_fill(x2, mask, -kInf) : x2;
-      const Tensor y = nn::normalize_scores(s, hard, true, unused_generator());
-      const Tensor y_soft = nn::normalize_scores(s2, soft, true, unused_generator());
+      const Tensor y = normalize(hard, s);
+      const Tensor y_soft = normalize(soft, s2);
       // Forward: one-hot at the soft distribution's argmax; an all-masked row stays all zero.
       const std::vector<float> yv = y.to_vector(), pv = y_soft.to_vector();
       for (int64_t r = 0; r < 6; ++r) {
@@ -144,47 +154,57 @@ TEST_CASE("straight-through: one-hot forward, the soft distribution's gradient b
 
 TEST_CASE("gumbel attention draws noise from the generator in training only, reproducibly") {
   const Tensor s = rnd({2, 3, 5}, 5, -2.f, 2.f);
-  const nn::ScoreNormalizer n = normalizer("gumbel", 0, 1.f);
+  const Mechanism n = variant("gumbel");
   Generator a(7), b(7), c(8);
-  const std::vector<float> first = nn::normalize_scores(s, n, true, a).to_vector();
-  CHECK(first == nn::normalize_scores(s, n, true, b).to_vector());
-  CHECK(first != nn::normalize_scores(s, n, true, c).to_vector());
+  const std::vector<float> first = normalize(n, s, true, a).to_vector();
+  CHECK(first == normalize(n, s, true, b).to_vector());
+  CHECK(first != normalize(n, s, true, c).to_vector());
   // Eval: softmax(scores / temperature), no draw.
   const uint64_t before = Generator(9).next_u64();
   Generator d(9);
-  check_close(nn::normalize_scores(s, n, false, d).to_vector(), ops::softmax(s, -1).to_vector(),
-              1e-6f, 0, "eval gumbel");
+  check_close(normalize(n, s, false, d).to_vector(), ops::softmax(s, -1).to_vector(), 1e-6f, 0,
+              "eval gumbel");
   CHECK(d.next_u64() == before);
 }
 
 TEST_CASE("bad normalizer options are reported by name") {
   const Tensor s = rnd({2, 5}, 6, -2.f, 2.f);
-  CHECK_THROWS_WITH_AS(nn::normalize_scores(s, normalizer("sparsmax"), true, unused_generator()),
-                       doctest::Contains("score normalizer \"sparsmax\" is not one of"),
+  CHECK_THROWS_WITH_AS(variant("sparsmax"),
+                       doctest::Contains("unknown value \"sparsmax\" at \"attention.type\"; did "
+                                         "you mean \"sparsemax\"?"),
                        heed::Error);
-  CHECK_THROWS_WITH_AS(
-      nn::normalize_scores(s, normalizer("gumbel", 0, 0.f), true, unused_generator()),
-      "gumbel attention: temperature must be positive, got 0", heed::Error);
+  CHECK_THROWS_WITH_AS(variant("gumbel", {{"temperature", 0}}),
+                       "recipe: \"attention.temperature\" must be > 0, got 0", heed::Error);
+  CHECK_THROWS_WITH_AS(nn::GumbelAttention({.temperature = 0.f}, nn::HeadShape{}),
+                       "gumbel attention: temperature must be positive, got 0", heed::Error);
+  CHECK_THROWS_WITH_AS(variant("scaled_dot_product", {{"window", 4}}),
+                       "recipe: \"attention.window\" is not an option of attention "
+                       "\"scaled_dot_product\" (it has none); \"window\" is an option of "
+                       "attention \"windowed\"",
+                       heed::Error);
 }
 
 TEST_CASE(
-    "scaled_dot_product_attention with each normalizer matches the reference implementations "
+    "each normalizing attention variant matches the reference implementations "
     "(tests/fixtures/tf_*.json, make_transformer_fixtures.py)") {
   for (const std::string name :
        {"tf_sparsemax", "tf_topk", "tf_hard", "tf_gumbel", "tf_gumbel_hard"}) {
     INFO(name);
     const testing::Fixture f = testing::load_fixture(name);
-    nn::ScoreNormalizer n;
-    n.kind = f.config.at("normalizer").get<std::string>();
-    n.topk = f.config.value("topk", 4);
-    n.temperature = f.config.value("temperature", 1.f);
-    n.hard = f.config.value("hard", false);
-    if (f.json.at("inputs").contains("noise")) n.noise = f.input("noise");
+    const std::string kind = f.config.at("normalizer").get<std::string>();
+    nlohmann::json options = nlohmann::json::object();
+    if (kind == "topk") options["topk"] = f.config.value("topk", 4);
+    if (kind == "gumbel")
+      options = {{"temperature", f.config.value("temperature", 1.0)},
+                 {"hard", f.config.value("hard", false)}};
+    const Mechanism m =
+        variant(kind, options, f.json.at("inputs").contains("noise") ? f.input("noise") : Tensor());
     const Tensor q = f.input("q").requires_grad_(), k = f.input("k").requires_grad_(),
                  v = f.input("v").requires_grad_();
     const Tensor padding = f.input("key_padding_mask").reshape({2, 1, 1, 5});
-    const nn::AttentionOutput a = nn::scaled_dot_product_attention(
-        q, k, v, {padding}, 0.f, /*training=*/true, unused_generator(), Tensor(), n);
+    nn::AttentionCall call;
+    call.training = true, call.gen = &unused_generator();
+    const nn::AttentionOutput a = m->attend_masked(q, k, v, {padding}, call);
     check_close(a.output.to_vector(), f.output("output").to_vector(), 1e-5f, 1e-4f, "output");
     check_close(a.weights.to_vector(), f.output("weights").to_vector(), 1e-5f, 1e-4f, "weights");
     ops::sum(a.output * f.grad_output("output")).backward();

@@ -13,6 +13,7 @@
 #include "framework/random.h"
 #include "gradcheck.h"
 #include "layers/attention/multihead.h"
+#include "layers/attention/scaled_dot_product.h"
 #include "layers/embedding.h"
 #include "layers/layer_norm.h"
 #include "layers/linear.h"

@@ -102,11 +102,11 @@ TEST_CASE("MultiheadAttention without bias has no in_proj_bias and no out_proj.b
   Generator gen(0);
   nn::MultiheadAttention mha({.embed_dim = 4, .num_heads = 2, .bias = false}, gen);
   CHECK(names(mha) == std::vector<std::string>{"in_proj_weight", "out_proj.weight"});
-  nn::MultiheadAttention cosine(
-      {.embed_dim = 4, .num_heads = 2, .variant = {.attention = "cosine"}}, gen);
+  nn::MultiheadAttention cosine({.embed_dim = 4, .num_heads = 2, .variant = {.type = "cosine"}},
+                                gen);
   CHECK(names(cosine) == std::vector<std::string>{"in_proj_weight", "in_proj_bias", "logit_scale",
                                                   "out_proj.weight", "out_proj.bias"});
-  CHECK(cosine.logit_scale.shape() == Shape({2, 1, 1}));
+  CHECK(cosine.named_parameters()[2].second.shape() == Shape({2, 1, 1}));
 }
 
 TEST_CASE(
@@ -174,14 +174,19 @@ TEST_CASE(
 TEST_CASE("every attention variant by name builds, runs, and never weighs a masked key") {
   for (const std::string& attention : nn::attention_names())
     for (const std::string positional : {"none", "rope", "alibi"}) {
-      if (positional == std::string("alibi") && (attention == "linear" || attention == "cosine"))
+      if (positional == std::string("alibi") &&
+          (attention == "linear" || attention == "cosine" || attention == "taylor"))
         continue;
       INFO(attention, " ", positional);
       Generator gen(1);
       nn::MultiheadAttention mha(
           {.embed_dim = 8,
            .num_heads = 2,
-           .variant = {.attention = attention, .topk = 2, .window = 1, .positional = positional}},
+           .variant = {.type = attention,
+                       .options = attention == "topk"       ? nlohmann::json{{"topk", 2}}
+                                  : attention == "windowed" ? nlohmann::json{{"window", 1}}
+                                                            : nlohmann::json::object(),
+                       .positional = positional}},
           gen);
       const Tensor x = rnd({2, 4, 8}, 2);
       const nn::AttentionOutput a = mha.forward(x, x, x, kPadding, nn::causal_mask(4, 4));
@@ -206,15 +211,15 @@ TEST_CASE(
   };
   const std::vector<Case> cases = {
       {"scaled_dot_product", {}},
-      {"sparsemax", {.attention = "sparsemax"}},
-      {"topk 2", {.attention = "topk", .topk = 2}},
-      {"gumbel, soft, temperature 0.5", {.attention = "gumbel", .temperature = 0.5f}},
-      {"linear", {.attention = "linear"}},
-      {"cosine", {.attention = "cosine"}},
-      {"windowed 1", {.attention = "windowed", .window = 1}},
+      {"sparsemax", {.type = "sparsemax"}},
+      {"topk 2", {.type = "topk", .options = {{"topk", 2}}}},
+      {"gumbel, soft, temperature 0.5", {.type = "gumbel", .options = {{"temperature", 0.5}}}},
+      {"linear", {.type = "linear"}},
+      {"cosine", {.type = "cosine"}},
+      {"windowed 1", {.type = "windowed", .options = {{"window", 1}}}},
       {"rope", {.positional = "rope"}},
       {"alibi", {.positional = "alibi"}},
-      {"sparsemax + rope", {.attention = "sparsemax", .positional = "rope"}},
+      {"sparsemax + rope", {.type = "sparsemax", .positional = "rope"}},
   };
   const Tensor causal = nn::causal_mask(4, 4);
   for (const Case& c : cases)
@@ -225,9 +230,10 @@ TEST_CASE(
       auto mha =
           randomized(std::make_shared<nn::MultiheadAttention>(mha_options(c.variant), gen), 4);
       // Piecewise-smooth normalizers (sparsemax, top-k) get a smaller step, so that no difference
-      // crosses a kink; cosine too, whose temperature 10 makes the scores strongly curved.
-      const bool kinked = c.variant.attention == "sparsemax" || c.variant.attention == "topk" ||
-                          c.variant.attention == "cosine";
+      // crosses a kink; cosine and taylor too, whose unit-length q and k (2 features per head)
+      // make the scores strongly curved.
+      const bool kinked = c.variant.type == "sparsemax" || c.variant.type == "topk" ||
+                          c.variant.type == "cosine" || c.variant.type == "taylor";
       check_module_gradients({c.name + ", " + mask_name,
                               mha,
                               [mha, &gen, padding, mask](V x) {
@@ -258,10 +264,10 @@ TEST_CASE("cross-attention with kdim/vdim: gradients of query, key, value and ev
 TEST_CASE("straight-through variants: one-hot weights, and the gradient of their soft twin") {
   for (const auto& [hard, soft] :
        std::vector<std::pair<nn::AttentionVariant, nn::AttentionVariant>>{
-           {{.attention = "hard"}, {}},
-           {{.attention = "gumbel", .temperature = 0.7f, .hard = true},
-            {.attention = "gumbel", .temperature = 0.7f}}}) {
-    INFO(hard.attention);
+           {{.type = "hard"}, {}},
+           {{.type = "gumbel", .options = {{"temperature", 0.7}, {"hard", true}}},
+            {.type = "gumbel", .options = {{"temperature", 0.7}}}}}) {
+    INFO(hard.type);
     Generator gen_h(12), gen_s(12);
     auto mh = randomized(std::make_shared<nn::MultiheadAttention>(mha_options(hard), gen_h), 13);
     auto ms = randomized(std::make_shared<nn::MultiheadAttention>(mha_options(soft), gen_s), 13);
@@ -286,8 +292,8 @@ TEST_CASE("TransformerDecoderLayer gradients, pre- and post-LN, with masks, and 
        std::vector<std::tuple<std::string, bool, nn::AttentionVariant>>{
            {"pre-LN", true, {}},
            {"post-LN", false, {}},
-           {"pre-LN sparsemax", true, {.attention = "sparsemax"}},
-           {"post-LN linear + rope", false, {.attention = "linear", .positional = "rope"}}}) {
+           {"pre-LN sparsemax", true, {.type = "sparsemax"}},
+           {"post-LN linear + rope", false, {.type = "linear", .positional = "rope"}}}) {
     Generator gen(17);
     auto layer = randomized(std::make_shared<nn::TransformerDecoderLayer>(
                                 nn::TransformerEncoderLayerOptions{.d_model = 4,
@@ -308,7 +314,7 @@ TEST_CASE("TransformerDecoderLayer gradients, pre- and post-LN, with masks, and 
                             {rnd({2, 3, 4}, 19), rnd({2, 4, 4}, 20)},
                             2e-3f,
                             2e-2f,
-                            variant.attention == "sparsemax" ? 1e-3f : 1e-2f});
+                            variant.type == "sparsemax" ? 1e-3f : 1e-2f});
   }
 }
 
@@ -325,16 +331,17 @@ TEST_CASE("TransformerDecoder stacks layers under PyTorch's names") {
 TEST_CASE("bad attention options are reported with the valid names") {
   Generator gen(24);
   CHECK_THROWS_WITH_AS(
-      nn::MultiheadAttention(mha_options({.attention = "sparse"}), gen),
-      "MultiheadAttention: attention \"sparse\" is not one of \"scaled_dot_product\", "
-      "\"sparsemax\", \"topk\", \"hard\", \"gumbel\", \"linear\", \"cosine\", \"windowed\"",
+      nn::MultiheadAttention(mha_options({.type = "sparse"}), gen),
+      "recipe: unknown value \"sparse\" at \"attention.type\" (valid: "
+      "scaled_dot_product, sparsemax, topk, hard, gumbel, linear, cosine, windowed)",
       heed::Error);
   CHECK_THROWS_WITH_AS(
-      nn::MultiheadAttention(mha_options({.attention = "linear", .positional = "alibi"}), gen),
+      nn::MultiheadAttention(mha_options({.type = "linear", .positional = "alibi"}), gen),
       doctest::Contains("positional \"alibi\" adds to dot-product scores"), heed::Error);
-  CHECK_THROWS_WITH_AS(nn::MultiheadAttention(mha_options({.attention = "topk", .topk = 0}), gen),
-                       "MultiheadAttention: topk must be at least 1, got 0", heed::Error);
-  nn::MultiheadAttention linear(mha_options({.attention = "linear"}), gen);
+  CHECK_THROWS_WITH_AS(
+      nn::MultiheadAttention(mha_options({.type = "topk", .options = {{"topk", 0}}}), gen),
+      "recipe: \"attention.topk\" must be in [1, 1048576], got 0", heed::Error);
+  nn::MultiheadAttention linear(mha_options({.type = "linear"}), gen);
   const Tensor x = rnd({2, 4, 4}, 25);
   CHECK_THROWS_WITH_AS(linear.forward(x, x, x, Tensor(), Tensor::ones({4, 4})),
                        doctest::Contains("takes only a causal attn_mask"), heed::Error);
@@ -353,8 +360,9 @@ TEST_CASE("sequence_classifier reads the attention variant and positional keys b
   };
   const Tensor x = rnd({3, 6, 5}, 27);
   for (const std::string extra :
-       {R"(, "attention": "topk", "topk": 2)", R"(, "attention": "gumbel", "hard": true)",
-        R"(, "attention": "windowed", "window": 2, "positional": "sinusoidal")",
+       {R"(, "attention": {"type": "topk", "topk": 2})",
+        R"(, "attention": {"type": "gumbel", "hard": true})",
+        R"(, "attention": {"type": "windowed", "window": 2}, "positional": "sinusoidal")",
         R"(, "attention": "linear", "positional": "rope")", R"(, "positional": "alibi")",
         R"(, "positional": "none")"}) {
     INFO(extra);
