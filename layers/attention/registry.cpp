@@ -8,6 +8,7 @@
 #include "layers/attention/linear.h"
 #include "layers/attention/scaled_dot_product.h"
 #include "layers/attention/sparsemax.h"
+#include "layers/attention/taylor.h"
 #include "layers/attention/topk.h"
 #include "layers/attention/windowed.h"
 
@@ -40,6 +41,9 @@ const std::vector<Entry>& entries() {
       {{"attention", "windowed", "softmax within +-window keys (Longformer, Beltagy et al. 2020)",
         ""},
        &WindowedAttention::from_config},
+      {{"attention", "taylor", "1 + cos(q, k) weights, O(seq) (Li et al. 2020, arXiv 2007.14902)",
+        ""},
+       &TaylorAttention::from_config},
   };
   return list;
 }

@@ -19,6 +19,7 @@
 #include "layers/attention/cosine.h"
 #include "layers/attention/linear.h"
 #include "layers/attention/luong.h"
+#include "layers/attention/taylor.h"
 #include "layers/attention/windowed.h"
 #include "layers/positional.h"
 #include "testing.h"
@@ -276,6 +277,31 @@ TEST_CASE("linear_attention matches the Katharopoulos reference (attn_linear*.js
                                         f.config.at("causal").get<bool>(), true);
     check_fixture(f, a.output, a.weights, {{"q", q}, {"k", k}, {"v", v}});
   }
+}
+
+TEST_CASE("taylor_attention matches the Li et al. 2020 reference (attn_taylor*.json)") {
+  for (const std::string name : {"attn_taylor", "attn_taylor_causal"}) {
+    INFO("fixture ", name);
+    const Fixture f = load_fixture(name);
+    Tensor q = f.input("q").requires_grad_(), k = f.input("k").requires_grad_(),
+           v = f.input("v").requires_grad_();
+    const auto a = nn::taylor_attention(q, k, v, f.input("key_padding_mask"),
+                                        f.config.at("causal").get<bool>(), true);
+    check_fixture(f, a.output, a.weights, {{"q", q}, {"k", k}, {"v", v}});
+  }
+}
+
+TEST_CASE("taylor_attention: finite differences, with padding, causal or not") {
+  const Tensor pad = padding(2, 4);
+  for (const bool causal : {false, true})
+    check_gradients({std::string("taylor, causal ") + (causal ? "true" : "false"),
+                     [pad, causal](V x) {
+                       return nn::taylor_attention(x[0], x[1], x[2], pad, causal, false).output;
+                     },
+                     {rnd({2, 2, 4, 3}, 31), rnd({2, 2, 4, 3}, 32), rnd({2, 2, 4, 2}, 33)},
+                     2e-3f,
+                     2e-2f,
+                     1e-3f});
 }
 
 TEST_CASE(

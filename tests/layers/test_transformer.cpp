@@ -215,6 +215,7 @@ TEST_CASE(
       {"topk 2", {.type = "topk", .options = {{"topk", 2}}}},
       {"gumbel, soft, temperature 0.5", {.type = "gumbel", .options = {{"temperature", 0.5}}}},
       {"linear", {.type = "linear"}},
+      {"taylor", {.type = "taylor"}},
       {"cosine", {.type = "cosine"}},
       {"windowed 1", {.type = "windowed", .options = {{"window", 1}}}},
       {"rope", {.positional = "rope"}},
@@ -333,7 +334,7 @@ TEST_CASE("bad attention options are reported with the valid names") {
   CHECK_THROWS_WITH_AS(
       nn::MultiheadAttention(mha_options({.type = "sparse"}), gen),
       "recipe: unknown value \"sparse\" at \"attention.type\" (valid: "
-      "scaled_dot_product, sparsemax, topk, hard, gumbel, linear, cosine, windowed)",
+      "scaled_dot_product, sparsemax, topk, hard, gumbel, linear, cosine, windowed, taylor)",
       heed::Error);
   CHECK_THROWS_WITH_AS(
       nn::MultiheadAttention(mha_options({.type = "linear", .positional = "alibi"}), gen),
