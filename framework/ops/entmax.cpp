@@ -1,0 +1,157 @@
+#include "framework/ops/entmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "framework/autograd.h"
+#include "framework/ops/iter.h"
+#include "framework/ops/shape.h"
+
+namespace heed::ops {
+
+namespace {
+
+// Throws unless alpha broadcasts to scores with its last dimension 1 (one alpha per row), and
+// every alpha is a finite number > 1.
+void check_inputs(const Tensor& scores, const Tensor& alpha, int n_iter) {
+  HEED_CHECK(scores.dim() >= 1 && scores.dtype() == Dtype::Float32,
+             "entmax_bisect: expects float scores of at least 1 dimension, got ", scores.shape());
+  HEED_CHECK(alpha.dtype() == Dtype::Float32, "entmax_bisect: alpha must be float32 (alpha ",
+             alpha.shape(), ", scores ", scores.shape(), ")");
+  bool fits = alpha.dim() <= scores.dim() && (alpha.dim() == 0 || alpha.size(-1) == 1);
+  for (int64_t d = 1; fits && d <= alpha.dim(); ++d) {
+    const int64_t a = alpha.shape()[alpha.dim() - d], s = scores.shape()[scores.dim() - d];
+    fits = a == 1 || a == s;
+  }
+  HEED_CHECK(fits, "entmax_bisect: alpha ", alpha.shape(), " does not broadcast to scores ",
+             scores.shape(), " with its last dimension 1 (one alpha per row)");
+  HEED_CHECK(n_iter >= 1, "entmax_bisect: n_iter must be at least 1, got ", n_iter);
+  for (const float a : alpha.to_vector())
+    HEED_CHECK(std::isfinite(a) && a > 1.f,
+               "entmax_bisect: alpha must be a finite number > 1, got ", a, " (alpha ",
+               alpha.shape(), ")");
+}
+
+// One alpha per row of `shape` (its last dimension left out), as doubles.
+std::vector<double> alpha_per_row(const Tensor& alpha, const Shape& shape) {
+  Shape rows_shape = shape;
+  rows_shape.back() = 1;
+  const std::vector<float> a = alpha.detach().expand(rows_shape).contiguous().to_vector();
+  return {a.begin(), a.end()};
+}
+
+// alpha-entmax of one row by bisection on tau (EntmaxBisectFunction's scheme, in double). With
+// x = (alpha - 1)(z - max z), sum_i [x_i - tau]_+^(1/(alpha-1)) is >= 1 at tau = -1 (the maximum
+// alone gives 1) and <= 1 at tau = -(1/d)^(alpha-1) (each of the d finite entries gives at most
+// 1/d). Entries at or below the lower end of the bracket stay 0 for every tau tried, so they are
+// dropped before the halvings.
+void entmax_row(const float* z, float* p, int64_t n, double alpha, int n_iter) {
+  std::fill(p, p + n, 0.f);
+  float max = -std::numeric_limits<float>::infinity();
+  int64_t finite = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (std::isfinite(z[i])) max = std::max(max, z[i]), ++finite;
+  if (finite == 0) return;  // every key masked: all-zero weights
+  const double am1 = alpha - 1, inv = 1 / am1;
+  double lo = -1, width = -std::pow(1.0 / static_cast<double>(finite), am1) - lo;
+  std::vector<int64_t> index;
+  std::vector<double> x, q;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(z[i])) continue;
+    const double xi = am1 * (static_cast<double>(z[i]) - max);
+    if (xi > lo) index.push_back(i), x.push_back(xi);
+  }
+  q.resize(x.size());
+  double sum = 0;
+  for (int it = 0; it < n_iter; ++it) {
+    width /= 2;
+    const double tau = lo + width;
+    sum = 0;
+    for (size_t k = 0; k < x.size(); ++k) {
+      q[k] = x[k] > tau ? std::pow(x[k] - tau, inv) : 0.0;
+      sum += q[k];
+    }
+    if (sum >= 1) lo = tau;
+  }
+  // The last midpoint's p, renormalized; sum > 0 since the maximum (x = 0) exceeds every tau < 0.
+  for (size_t k = 0; k < x.size(); ++k) p[index[k]] = static_cast<float>(q[k] / sum);
+}
+
+// The two gradients of one row (see the header), in double from the saved output p, which is
+// renormalized first: d alpha subtracts terms of size 1/(alpha - 1) that cancel only for a p that
+// sums to 1. Writes dz[0..n) when `dz` is set; returns d alpha when `with_alpha`.
+double entmax_row_backward(const float* p_row, const float* dy, float* dz, int64_t n, double alpha,
+                           bool with_alpha) {
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) total += p_row[i];
+  if (total <= 0) {  // an all-masked row: no weight depends on anything
+    if (dz) std::fill(dz, dz + n, 0.f);
+    return 0;
+  }
+  double sum_g = 0, sum_gdy = 0, neg_entropy = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (p_row[i] > 0) {
+      const double p = p_row[i] / total, g = std::pow(p, 2 - alpha);
+      sum_g += g, sum_gdy += g * dy[i], neg_entropy += p * std::log(p);
+    }
+  const double mean = sum_gdy / sum_g;  // sum_i g~_i dY_i
+  if (dz)
+    for (int64_t i = 0; i < n; ++i) {
+      const double g = p_row[i] > 0 ? std::pow(p_row[i] / total, 2 - alpha) : 0.0;
+      dz[i] = static_cast<float>(g * (dy[i] - mean));
+    }
+  if (!with_alpha) return 0;
+  const double am1 = alpha - 1;
+  double d_alpha = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (p_row[i] > 0) {
+      const double p = p_row[i] / total, skewed = std::pow(p, 2 - alpha) / sum_g;
+      d_alpha +=
+          dy[i] * ((p - skewed) / (am1 * am1) - (p * std::log(p) - skewed * neg_entropy) / am1);
+    }
+  return d_alpha;
+}
+
+}  // namespace
+
+Tensor entmax_bisect(const Tensor& scores, const Tensor& alpha, int n_iter) {
+  check_inputs(scores, alpha, n_iter);
+  const Tensor z = scores.detach().contiguous();
+  Tensor out = Tensor::empty(scores.shape());
+  const int64_t n = scores.size(-1), rows = n == 0 ? 0 : scores.numel() / n;
+  const std::vector<double> alphas = alpha_per_row(alpha, scores.shape());
+  const float* pz = z.data();
+  float* pp = out.data();
+  // Each element costs up to n_iter pow calls, so rows go parallel well below kParallelGrain.
+  const bool parallel = scores.numel() * n_iter >= kParallelGrain && rows > 1;
+#pragma omp parallel for schedule(dynamic, 16) if (parallel)
+  for (int64_t r = 0; r < rows; ++r) entmax_row(pz + r * n, pp + r * n, n, alphas[r], n_iter);
+
+  const bool alpha_grad = needs_grad(alpha);
+  return record("entmax_bisect", out, {scores, alpha},
+                [p = out.detach(), a = alpha.detach(), alpha_grad,
+                 scores_grad = needs_grad(scores)](const Tensor& g) -> Grads {
+                  const Tensor gc = g.contiguous();
+                  const int64_t n = p.size(-1), rows = n == 0 ? 0 : p.numel() / n;
+                  const std::vector<double> alphas = alpha_per_row(a, p.shape());
+                  Tensor dz = scores_grad ? Tensor::empty(p.shape()) : Tensor();
+                  Shape rows_shape = p.shape();
+                  rows_shape.back() = 1;
+                  Tensor da = alpha_grad ? Tensor::empty(rows_shape) : Tensor();
+                  const float *pp = p.data(), *pg = gc.data();
+                  float* pdz = dz.defined() ? dz.data() : nullptr;
+                  float* pda = da.defined() ? da.data() : nullptr;
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelGrain && rows > 1)
+                  for (int64_t r = 0; r < rows; ++r) {
+                    const double d =
+                        entmax_row_backward(pp + r * n, pg + r * n, pdz ? pdz + r * n : nullptr, n,
+                                            alphas[r], pda != nullptr);
+                    if (pda) pda[r] = static_cast<float>(d);
+                  }
+                  return {dz, da.defined() ? sum_to(da, a.shape()) : Tensor()};
+                });
+}
+
+}  // namespace heed::ops
