@@ -42,11 +42,18 @@ std::vector<double> alpha_per_row(const Tensor& alpha, const Shape& shape) {
   return {a.begin(), a.end()};
 }
 
+// u^(1/(alpha-1)); alpha = 2 (sparsemax) and 1.5 (entmax15) skip pow, whose result they equal.
+inline double power(double u, double inv) {
+  if (inv == 1) return u;
+  if (inv == 2) return u * u;
+  return std::pow(u, inv);
+}
+
 // alpha-entmax of one row by bisection on tau (EntmaxBisectFunction's scheme, in double). With
 // x = (alpha - 1)(z - max z), sum_i [x_i - tau]_+^(1/(alpha-1)) is >= 1 at tau = -1 (the maximum
 // alone gives 1) and <= 1 at tau = -(1/d)^(alpha-1) (each of the d finite entries gives at most
-// 1/d). Entries at or below the lower end of the bracket stay 0 for every tau tried, so they are
-// dropped before the halvings.
+// 1/d). The lower end only rises, so an entry at or below it is 0 at every later tau: it is
+// dropped, and the halvings run over the entries still in play (about the support, after a few).
 void entmax_row(const float* z, float* p, int64_t n, double alpha, int n_iter) {
   std::fill(p, p + n, 0.f);
   float max = -std::numeric_limits<float>::infinity();
@@ -64,19 +71,25 @@ void entmax_row(const float* z, float* p, int64_t n, double alpha, int n_iter) {
     if (xi > lo) index.push_back(i), x.push_back(xi);
   }
   q.resize(x.size());
+  size_t live = x.size();
   double sum = 0;
   for (int it = 0; it < n_iter; ++it) {
     width /= 2;
     const double tau = lo + width;
     sum = 0;
-    for (size_t k = 0; k < x.size(); ++k) {
-      q[k] = x[k] > tau ? std::pow(x[k] - tau, inv) : 0.0;
+    for (size_t k = 0; k < live; ++k) {
+      q[k] = x[k] > tau ? power(x[k] - tau, inv) : 0.0;
       sum += q[k];
     }
-    if (sum >= 1) lo = tau;
+    if (sum < 1) continue;
+    lo = tau;
+    size_t kept = 0;  // those with x > tau, in order, with their q
+    for (size_t k = 0; k < live; ++k)
+      if (x[k] > tau) x[kept] = x[k], q[kept] = q[k], index[kept] = index[k], ++kept;
+    live = kept;
   }
   // The last midpoint's p, renormalized; sum > 0 since the maximum (x = 0) exceeds every tau < 0.
-  for (size_t k = 0; k < x.size(); ++k) p[index[k]] = static_cast<float>(q[k] / sum);
+  for (size_t k = 0; k < live; ++k) p[index[k]] = static_cast<float>(q[k] / sum);
 }
 
 // The two gradients of one row (see the header), in double from the saved output p, which is
@@ -90,28 +103,28 @@ double entmax_row_backward(const float* p_row, const float* dy, float* dz, int64
     if (dz) std::fill(dz, dz + n, 0.f);
     return 0;
   }
-  double sum_g = 0, sum_gdy = 0, neg_entropy = 0;
+  std::vector<double> g(static_cast<size_t>(n), 0.0);  // p^(2 - alpha) on the support
+  double sum_g = 0, sum_gdy = 0;
   for (int64_t i = 0; i < n; ++i)
     if (p_row[i] > 0) {
-      const double p = p_row[i] / total, g = std::pow(p, 2 - alpha);
-      sum_g += g, sum_gdy += g * dy[i], neg_entropy += p * std::log(p);
+      g[i] = std::pow(p_row[i] / total, 2 - alpha);
+      sum_g += g[i], sum_gdy += g[i] * dy[i];
     }
   const double mean = sum_gdy / sum_g;  // sum_i g~_i dY_i
   if (dz)
-    for (int64_t i = 0; i < n; ++i) {
-      const double g = p_row[i] > 0 ? std::pow(p_row[i] / total, 2 - alpha) : 0.0;
-      dz[i] = static_cast<float>(g * (dy[i] - mean));
-    }
+    for (int64_t i = 0; i < n; ++i) dz[i] = static_cast<float>(g[i] * (dy[i] - mean));
   if (!with_alpha) return 0;
-  const double am1 = alpha - 1;
-  double d_alpha = 0;
+  // sum_i dY_i [(p_i - g~_i) / (alpha-1)^2 - (p_i log p_i - g~_i H) / (alpha-1)], H = sum p log p
+  double neg_entropy = 0, first = 0, second = 0;
   for (int64_t i = 0; i < n; ++i)
     if (p_row[i] > 0) {
-      const double p = p_row[i] / total, skewed = std::pow(p, 2 - alpha) / sum_g;
-      d_alpha +=
-          dy[i] * ((p - skewed) / (am1 * am1) - (p * std::log(p) - skewed * neg_entropy) / am1);
+      const double p = p_row[i] / total, s = p * std::log(p), skewed = g[i] / sum_g;
+      neg_entropy += s;
+      first += dy[i] * (p - skewed);
+      second += dy[i] * s;
     }
-  return d_alpha;
+  const double am1 = alpha - 1;
+  return first / (am1 * am1) - (second - mean * neg_entropy) / am1;
 }
 
 }  // namespace
