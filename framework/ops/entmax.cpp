@@ -127,6 +127,29 @@ double entmax_row_backward(const float* p_row, const float* dy, float* dz, int64
   return first / (am1 * am1) - (second - mean * neg_entropy) / am1;
 }
 
+// Both gradients from the output p and alpha; each only when its input needs it. d alpha is
+// computed per row and summed to alpha's shape over the dimensions it broadcasts over.
+Grads entmax_bisect_backward(const Tensor& g, const Tensor& p, const Tensor& alpha,
+                             bool scores_grad, bool alpha_grad) {
+  const Tensor gc = g.contiguous();
+  const int64_t n = p.size(-1), rows = n == 0 ? 0 : p.numel() / n;
+  const std::vector<double> alphas = alpha_per_row(alpha, p.shape());
+  Shape rows_shape = p.shape();
+  rows_shape.back() = 1;
+  Tensor dz = scores_grad ? Tensor::empty(p.shape()) : Tensor();
+  Tensor da = alpha_grad ? Tensor::empty(rows_shape) : Tensor();
+  const float *pp = p.data(), *pg = gc.data();
+  float* pdz = scores_grad ? dz.data() : nullptr;
+  float* pda = alpha_grad ? da.data() : nullptr;
+#pragma omp parallel for schedule(static) if (p.numel() >= kParallelGrain && rows > 1)
+  for (int64_t r = 0; r < rows; ++r) {
+    const double d = entmax_row_backward(pp + r * n, pg + r * n, pdz ? pdz + r * n : nullptr, n,
+                                         alphas[r], alpha_grad);
+    if (pda) pda[r] = static_cast<float>(d);
+  }
+  return {dz, alpha_grad ? sum_to(da, alpha.shape()) : Tensor()};
+}
+
 }  // namespace
 
 Tensor entmax_bisect(const Tensor& scores, const Tensor& alpha, int n_iter) {
@@ -142,28 +165,10 @@ Tensor entmax_bisect(const Tensor& scores, const Tensor& alpha, int n_iter) {
 #pragma omp parallel for schedule(dynamic, 16) if (parallel)
   for (int64_t r = 0; r < rows; ++r) entmax_row(pz + r * n, pp + r * n, n, alphas[r], n_iter);
 
-  const bool alpha_grad = needs_grad(alpha);
   return record("entmax_bisect", out, {scores, alpha},
-                [p = out.detach(), a = alpha.detach(), alpha_grad,
-                 scores_grad = needs_grad(scores)](const Tensor& g) -> Grads {
-                  const Tensor gc = g.contiguous();
-                  const int64_t n = p.size(-1), rows = n == 0 ? 0 : p.numel() / n;
-                  const std::vector<double> alphas = alpha_per_row(a, p.shape());
-                  Tensor dz = scores_grad ? Tensor::empty(p.shape()) : Tensor();
-                  Shape rows_shape = p.shape();
-                  rows_shape.back() = 1;
-                  Tensor da = alpha_grad ? Tensor::empty(rows_shape) : Tensor();
-                  const float *pp = p.data(), *pg = gc.data();
-                  float* pdz = dz.defined() ? dz.data() : nullptr;
-                  float* pda = da.defined() ? da.data() : nullptr;
-#pragma omp parallel for schedule(static) if (p.numel() >= kParallelGrain && rows > 1)
-                  for (int64_t r = 0; r < rows; ++r) {
-                    const double d =
-                        entmax_row_backward(pp + r * n, pg + r * n, pdz ? pdz + r * n : nullptr, n,
-                                            alphas[r], pda != nullptr);
-                    if (pda) pda[r] = static_cast<float>(d);
-                  }
-                  return {dz, da.defined() ? sum_to(da, a.shape()) : Tensor()};
+                [p = out.detach(), a = alpha.detach(), scores_grad = needs_grad(scores),
+                 alpha_grad = needs_grad(alpha)](const Tensor& g) -> Grads {
+                  return entmax_bisect_backward(g, p, a, scores_grad, alpha_grad);
                 });
 }
 

@@ -6,7 +6,7 @@
 //   p_i = [(alpha - 1) z_i - tau]_+ ^ (1 / (alpha - 1)),   tau such that sum_i p_i = 1
 //
 // (Peters et al. 2019 sec. 3; Correia et al. 2019 sec. 2.2). alpha = 2 is sparsemax (Martins &
-// Astudillo 2016) and alpha -> 1 tends to softmax; in between, p is sparse with a smooth support.
+// Astudillo 2016) and alpha -> 1 tends to softmax; for every alpha > 1, p can be exactly sparse.
 // tau is found by bisection (Blondel et al. 2019; the reference is EntmaxBisectFunction in
 // deep-spin/entmax): z is shifted by its row maximum, so tau lies in
 // [-1, -(1/d)^(alpha-1)] on the scale of (alpha - 1) z with d the row's finite entries; each of the
