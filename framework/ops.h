@@ -5,6 +5,7 @@
 #include "framework/ops/batch_norm.h"
 #include "framework/ops/conv.h"
 #include "framework/ops/elementwise.h"
+#include "framework/ops/entmax.h"
 #include "framework/ops/linear_attention.h"
 #include "framework/ops/matmul.h"
 #include "framework/ops/nn.h"
