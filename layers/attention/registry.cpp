@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "layers/attention/cosine.h"
+#include "layers/attention/entmax.h"
 #include "layers/attention/gumbel.h"
 #include "layers/attention/hard.h"
 #include "layers/attention/linear.h"
@@ -44,6 +45,8 @@ const std::vector<Entry>& entries() {
       {{"attention", "taylor", "1 + cos(q, k) weights, O(seq) (Li et al. 2020, arXiv 2007.14902)",
         ""},
        &TaylorAttention::from_config},
+      {{"attention", "entmax", "alpha-entmax, alpha learned per head (Correia et al. 2019)", ""},
+       &EntmaxAttention::from_config},
   };
   return list;
 }

