@@ -95,8 +95,10 @@ void check_bucketing(const Config& config, bool bucket, const DataInfo& info) {
 DataSplits build_dataset(const Config& config) {
   const Entry& entry = find_dataset(config);
   const bool bucket = bucket_by_length(config);
+  // Checked on the info, which reads no data, so a bad recipe fails before the files are read.
+  check_bucketing(config, bucket,
+                  with_recipe_path(config.path(), [&] { return entry.info(config); }));
   DataSplits splits = with_recipe_path(config.path(), [&] { return entry.build(config); });
-  check_bucketing(config, bucket, splits.info);
   splits.bucket_by_length = bucket;
   return splits;
 }

@@ -310,6 +310,12 @@ TEST_CASE("length bucketing needs a variable-length dataset: loader and recipe e
   CHECK(error_of([&] { dataset_info(Config(data, "data")); }) ==
         "recipe: \"data.bucket_by_length\" is true, but dataset \"fashion_mnist\" has fixed-size "
         "examples: there is no length to bucket by");
+  // build_dataset says so before reading any file (this path has none).
+  nlohmann::json nowhere = data;
+  nowhere["path"] = "/nonexistent";
+  CHECK(error_of([&] { build_dataset(Config(nowhere, "data")); }) ==
+        "recipe: \"data.bucket_by_length\" is true, but dataset \"fashion_mnist\" has fixed-size "
+        "examples: there is no length to bucket by");
   const nlohmann::json off = {{"name", "fashion_mnist"}, {"bucket_by_length", false}};
   CHECK(dataset_info(Config(off, "data")).input_shape == Shape{28, 28});
   CHECK(dataset_info(Config(off, "data")).class_names.at(9) == "Ankle boot");
