@@ -16,7 +16,7 @@
 #include <string>
 
 #include "datasets/idx.h"
-#include "framework/registry.h"
+#include "framework/data.h"
 
 namespace heed::data {
 

@@ -26,7 +26,10 @@ FashionMnistOptions fashion_mnist_options(const Config& c) {
 
 DataInfo fashion_mnist_info(const Config& c) {
   const FashionMnistOptions o = fashion_mnist_options(c);
-  return {o.layout == "image" ? Shape{1, 28, 28} : Shape{28, 28}, 10};
+  DataInfo info{o.layout == "image" ? Shape{1, 28, 28} : Shape{28, 28}, 10};
+  info.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  return info;
 }
 
 // train: the training file's first N - dev (at most max_train_samples); dev: its last `dev`.
@@ -75,16 +78,37 @@ const Entry& find_dataset(const Config& config) {
   return find_entry(entries(), name, "dataset", config.path_of("name"));
 }
 
+// The keys every dataset takes, read before the dataset's own (whose finish() then knows them).
+bool bucket_by_length(const Config& config) {
+  return config.get<bool>("bucket_by_length", false);
+}
+
+// Bucketing sorts by example length: a dataset whose examples all have one size has none.
+void check_bucketing(const Config& config, bool bucket, const DataInfo& info) {
+  HEED_CHECK(!bucket || info.variable_length, "recipe: \"", config.path_of("bucket_by_length"),
+             "\" is true, but dataset \"", config.require<std::string>("name"),
+             "\" has fixed-size examples: there is no length to bucket by");
+}
+
 }  // namespace
 
 DataSplits build_dataset(const Config& config) {
   const Entry& entry = find_dataset(config);
-  return with_recipe_path(config.path(), [&] { return entry.build(config); });
+  const bool bucket = bucket_by_length(config);
+  // Checked on the info, which reads no data, so a bad recipe fails before the files are read.
+  check_bucketing(config, bucket,
+                  with_recipe_path(config.path(), [&] { return entry.info(config); }));
+  DataSplits splits = with_recipe_path(config.path(), [&] { return entry.build(config); });
+  splits.bucket_by_length = bucket;
+  return splits;
 }
 
 DataInfo dataset_info(const Config& config) {
   const Entry& entry = find_dataset(config);
-  return with_recipe_path(config.path(), [&] { return entry.info(config); });
+  const bool bucket = bucket_by_length(config);
+  const DataInfo info = with_recipe_path(config.path(), [&] { return entry.info(config); });
+  check_bucketing(config, bucket, info);
+  return info;
 }
 
 std::vector<RegistryEntry> list_datasets() {

@@ -6,17 +6,10 @@
 #include <map>
 #include <string>
 
+#include "framework/data.h"
 #include "framework/module.h"
 
 namespace heed {
-
-/// One batch as a dataset serves it: `input` [batch, ...] (float32 features or int64 tokens) and
-/// `target` [batch, ...] (int64 class ids or tokens).
-struct Batch {
-  Tensor input;
-  Tensor target;
-  int64_t size() const { return input.size(0); }
-};
 
 struct ModelOutput {
   Tensor loss;                            // scalar, mean over the batch

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "framework/config.h"
+#include "framework/data.h"
 #include "framework/error.h"
 #include "framework/model.h"
 
@@ -21,28 +22,6 @@ class Optimizer;
 class LRScheduler;
 class EarlyStopping;
 }  // namespace optim
-
-/// A source of examples: size() of them, served as a Batch for any list of indices.
-class Dataset {
- public:
-  virtual ~Dataset() = default;
-  virtual int64_t size() const = 0;
-  virtual Batch get(const std::vector<int64_t>& indices) const = 0;
-};
-
-/// What a model needs to know about its data to size itself.
-struct DataInfo {
-  Shape input_shape;        // one example's input, e.g. [28, 28] (28 steps of 28 features)
-  int64_t num_classes = 0;  // output classes, or the vocabulary size
-};
-
-/// A dataset's three splits: train fits the parameters, dev selects the model (evaluations during
-/// training, reduce-on-plateau, early stopping, best.h5), test is evaluated once at the end.
-/// `dev` is null when the recipe asks for no dev split (then nothing selects on data).
-struct DataSplits {
-  std::shared_ptr<Dataset> train, dev, test;
-  DataInfo info;
-};
 
 /// One registered name with its one-line description and options, for `heed list`.
 struct RegistryEntry {

@@ -98,7 +98,8 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   model_ = build_model(root.child("model"), data_.info, gen_);
   init_from_ = apply_init_from(root, *model_, run_dir_);  // framework/warm_start.h
   optimizer_ = build_optimizer(root.child("optimizer"), model_->named_parameters());
-  loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true);
+  loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true,
+                                     /*drop_last=*/false, Bucketing{data_.bucket_by_length});
   // What an evaluation line holds: the plateau and early stopping may watch only these.
   std::vector<std::string> metrics = model_metric_names(*model_, data_.info, gen_);
   metrics.insert(metrics.end(), {"epoch", "step", "samples", "elapsed_s"});
