@@ -5,6 +5,7 @@
 #include "framework/autograd.h"
 #include "framework/random.h"
 #include "framework/registry.h"
+#include "layers/attention/registry.h"
 #include "layers/models/image_classifier.h"
 #include "layers/models/sequence_classifier.h"
 
@@ -105,6 +106,10 @@ std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, 
 
 std::vector<RegistryEntry> list_models() {
   return abouts(entries());
+}
+
+std::vector<RegistryEntry> list_parts() {
+  return nn::list_attention();
 }
 
 }  // namespace heed

@@ -196,8 +196,8 @@ int inspect(const InspectArgs& a) {
 }
 
 int list_registered() {
-  for (const auto& group : {heed::list_datasets(), heed::list_models(), heed::list_optimizers(),
-                            heed::list_schedules()})
+  for (const auto& group : {heed::list_datasets(), heed::list_models(), heed::list_parts(),
+                            heed::list_optimizers(), heed::list_schedules()})
     for (const heed::RegistryEntry& e : group)
       std::cout << e.kind << " " << e.name << "\n  " << e.description
                 << "\n  options: " << e.options << "\n";
