@@ -49,8 +49,8 @@ struct RegistryEntry {
   std::string kind, name, description, options;
 };
 
-/// The entry of `entries` (each with an `about.name`) named `name`; throws heed::Error naming the
-/// recipe path, the nearest valid name and all of them otherwise.
+/// The entry of `entries` (each with an `about.name`) named `name`; throws heed::RecipeError
+/// naming the recipe path, the nearest valid name and all of them otherwise.
 template <class Entry>
 const Entry& find_entry(const std::vector<Entry>& entries, const std::string& name,
                         const std::string& what, const std::string& path) {
@@ -59,7 +59,7 @@ const Entry& find_entry(const std::vector<Entry>& entries, const std::string& na
     if (e.about.name == name) return e;
     names.push_back(e.about.name);
   }
-  throw Error(unknown_name_message(what, path, name, names));
+  throw unknown_name_error(what, path, name, names);
 }
 
 /// The `about` of every entry, for `heed list`.
