@@ -9,14 +9,11 @@
 #include <utility>
 
 #include "framework/autograd.h"
+#include "framework/clip.h"
 #include "framework/inspect.h"
 #include "framework/progress.h"
 #include "framework/signals.h"
 #include "framework/warm_start.h"
-#include "optim/clip.h"
-#include "optim/early_stopping.h"
-#include "optim/lr_scheduler.h"
-#include "optim/optimizer.h"
 
 namespace heed {
 
@@ -79,7 +76,7 @@ TrainOptions TrainOptions::from_config(const Config& c) {
     HEED_RECIPE_CHECK(v.is_number() || v == "inf", c.path_of("clip_grad_norm_type"),
                       " must be a number >= 1 or \"inf\", got ", v.dump());
     o.clip_grad_norm_type =
-        v == "inf" ? optim::kInfNorm : c.get<double>("clip_grad_norm_type", 2, Range::at_least(1));
+        v == "inf" ? kInfNorm : c.get<double>("clip_grad_norm_type", 2, Range::at_least(1));
   }
   o.clip_grad_value = c.get<double>("clip_grad_value", o.clip_grad_value, range::non_negative);
   c.has("early_stopping");  // read by the trainer
@@ -353,11 +350,11 @@ void Trainer::train_step(const Batch& batch) {
   }
   out.loss.backward();
   const StateDict& params = optimizer_->params();
-  if (options_.clip_grad_value > 0) optim::clip_grad_value_(params, options_.clip_grad_value);
+  if (options_.clip_grad_value > 0) clip_grad_value_(params, options_.clip_grad_value);
   // With no norm clipping, an infinite max_norm only measures the norm.
-  const double grad_norm = optim::clip_grad_norm_(
-      params, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : optim::kInfNorm,
-      options_.clip_grad_norm_type);
+  const double grad_norm =
+      clip_grad_norm_(params, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : kInfNorm,
+                      options_.clip_grad_norm_type);
   if (!std::isfinite(grad_norm))
     return skip_or_stop("the gradient of " + first_nonfinite(params, true) + " is not finite", true,
                         seconds());

@@ -381,7 +381,7 @@ SchedulePtr build_curve(const Config& c, const Run& run) {
 
 }  // namespace
 
-std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const StateDict& params) {
+std::unique_ptr<Optimizer> build_optimizer(const Config& config, const StateDict& params) {
   const std::string name = config.require<std::string>("name");
   const Entry& entry = find_entry(entries(), name, "optimizer", config.path_of("name"));
   return with_recipe_path(config.path(), [&] { return entry.build(config, params); });
@@ -391,9 +391,9 @@ std::vector<RegistryEntry> list_optimizers() {
   return abouts(entries());
 }
 
-std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
-                                                    int64_t total_steps, int64_t total_epochs,
-                                                    const std::vector<std::string>& metrics) {
+std::unique_ptr<LRScheduler> build_scheduler(const Config& root, Optimizer& optimizer,
+                                             int64_t total_steps, int64_t total_epochs,
+                                             const std::vector<std::string>& metrics) {
   using Interval = optim::LRScheduler::Interval;
   SchedulePtr curve;
   std::string curve_path = root.path_of("schedule");
@@ -439,8 +439,8 @@ std::vector<RegistryEntry> list_schedules() {
   return abouts(schedule_entries());
 }
 
-std::unique_ptr<optim::EarlyStopping> build_early_stopping(
-    const Config& c, const std::vector<std::string>& metrics) {
+std::unique_ptr<EarlyStopping> build_early_stopping(const Config& c,
+                                                    const std::vector<std::string>& metrics) {
   optim::EarlyStoppingOptions o;
   o.metric = watched_metric(c, o.metric, metrics);
   o.mode = c.choice("mode", o.mode, {"min", "max"});
