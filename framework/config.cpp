@@ -45,10 +45,12 @@ std::string type_of(const nlohmann::json& v) {
   }
 }
 
+// `path` "" is the root, shown as "(root)".
 [[noreturn]] void wrong_type(const std::string& path, const char* expected,
                              const nlohmann::json& v) {
-  throw Error("recipe: \"" + path + "\" must be " + expected + ", got " + v.dump() + " (" +
-              type_of(v) + ")");
+  throw RecipeError(path, "recipe: \"" + (path.empty() ? std::string("(root)") : path) +
+                              "\" must be " + expected + ", got " + v.dump() + " (" + type_of(v) +
+                              ")");
 }
 
 // The shortest text that reads back as `v`: 1048576, 0.001, 1e+12.
@@ -63,13 +65,13 @@ T convert_integer(const nlohmann::json& v, const std::string& path, const Range*
   if (!v.is_number_integer()) wrong_type(path, "an integer", v);
   // An unsigned JSON number above int64's range would wrap to a negative one.
   if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{std::numeric_limits<int64_t>::max()})
-    throw Error("recipe: \"" + path + "\" must be " +
-                (range ? range->str() : std::string("an int64")) + ", got " + v.dump());
+    throw recipe_error(path, " must be ", range ? range->str() : std::string("an int64"), ", got ",
+                       v.dump());
   const int64_t x = v.get<int64_t>();
   if (range) check_range(path, static_cast<double>(x), *range, v.dump());
   if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max())
-    throw Error("recipe: \"" + path + "\" must fit a " + std::to_string(sizeof(T) * 8) +
-                "-bit integer, got " + v.dump());
+    throw recipe_error(path, " must fit a ", std::to_string(sizeof(T) * 8), "-bit integer, got ",
+                       v.dump());
   return static_cast<T>(x);
 }
 
@@ -79,9 +81,9 @@ T convert_number(const nlohmann::json& v, const std::string& path, const Range* 
   const double x = v.get<double>();
   // Checked before narrowing: a double beyond float's range has no float value (UB to convert).
   if (!std::isfinite(x) || std::abs(x) > std::numeric_limits<T>::max())
-    throw Error("recipe: \"" + path + "\" must be a finite number" +
-                (std::isfinite(x) ? std::string(" within float32's range (3.4e38)") : "") +
-                ", got " + (std::isfinite(x) ? v.dump() : number_str(x)));
+    throw recipe_error(path, " must be a finite number",
+                       std::isfinite(x) ? " within float32's range (3.4e38)" : "", ", got ",
+                       std::isfinite(x) ? v.dump() : number_str(x));
   const T t = static_cast<T>(x);
   // Both: float32 can round a tiny positive number to 0.
   if (range) check_range(path, x, *range, v.dump());
@@ -125,8 +127,8 @@ std::string Range::str() const {
 void check_range(const std::string& path, double value, const Range& range,
                  const std::string& shown) {
   if (range.contains(value)) return;
-  throw Error("recipe: \"" + path + "\" must be " + range.str() + ", got " +
-              (shown.empty() ? number_str(value) : shown));
+  throw recipe_error(path, " must be ", range.str(), ", got ",
+                     shown.empty() ? number_str(value) : shown);
 }
 
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
@@ -149,10 +151,15 @@ std::string unknown_name_message(const std::string& what, const std::string& pat
   return msg + ")";
 }
 
+RecipeError unknown_name_error(const std::string& what, const std::string& path,
+                               const std::string& name, const std::vector<std::string>& valid) {
+  return RecipeError(path, unknown_name_message(what, path, name, valid));
+}
+
 Config::Config(const nlohmann::json& value, std::string path)
     : value_(value), path_(std::move(path)) {
   if (value_.is_null()) value_ = nlohmann::json::object();
-  if (!value_.is_object()) wrong_type(path_.empty() ? "(root)" : path_, "an object", value_);
+  if (!value_.is_object()) wrong_type(path_, "an object", value_);
 }
 
 std::string Config::path_of(const std::string& key) const {
@@ -166,7 +173,8 @@ bool Config::has(const std::string& key) const {
 
 const nlohmann::json& Config::at(const std::string& key) const {
   known_.insert(key);
-  HEED_CHECK(value_.contains(key), "recipe: missing required key \"", path_of(key), "\"");
+  if (!value_.contains(key))
+    throw RecipeError(path_of(key), "recipe: missing required key \"" + path_of(key) + "\"");
   return value_.at(key);
 }
 
@@ -259,7 +267,7 @@ std::vector<T> Config::get_list(const std::string& key, const std::vector<T>& fa
   const std::string what = size ? "a list of " + std::to_string(size) + " numbers"
                                 : std::string("a non-empty list of numbers");
   if (!v.is_array() || v.empty() || (size && v.size() != size))
-    throw Error("recipe: \"" + path_of(key) + "\" must be " + what + ", got " + v.dump());
+    throw recipe_error(path_of(key), " must be ", what, ", got ", v.dump());
   std::vector<T> out;
   for (size_t i = 0; i < v.size(); ++i)
     out.push_back(convert<T>(v[i], path_of(key) + "." + std::to_string(i), &range));
@@ -295,7 +303,7 @@ std::string Config::choice(const std::string& key, const std::string& fallback,
   for (const std::string& c : choices) listed += (listed.empty() ? "\"" : " | \"") + c + "\"";
   record(key, json_text(fallback), listed);
   if (std::find(choices.begin(), choices.end(), value) == choices.end())
-    throw Error(unknown_name_message("value", path_of(key), value, choices));
+    throw unknown_name_error("value", path_of(key), value, choices);
   return value;
 }
 
@@ -366,14 +374,14 @@ std::string Config::part_message(const std::string& key) const {
 void Config::finish() const {
   for (const auto& [key, v] : value_.items()) {
     if (known_.count(key)) continue;
-    if (!part_kind_.empty()) throw Error(part_message(key));
+    if (!part_kind_.empty()) throw RecipeError(path_of(key), part_message(key));
     const std::vector<std::string> valid(known_.begin(), known_.end());
     std::string msg = "recipe: unknown key \"" + path_of(key) + "\"";
     const std::string guess = nearest(key, valid);
     if (!guess.empty()) msg += "; did you mean \"" + guess + "\"?";
     msg += " (valid keys here: ";
     for (size_t i = 0; i < valid.size(); ++i) msg += (i ? ", " : "") + valid[i];
-    throw Error(msg + ")");
+    throw RecipeError(path_of(key), msg + ")");
   }
 }
 

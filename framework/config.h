@@ -13,8 +13,9 @@
 // the recipe is read (`heed train --dry-run`), naming the path, the range and the value:
 //   recipe: "model.encoder.hidden_size" must be in [1, 1048576], got -1
 //   c.get<int64_t>("hidden_size", 128, range::size)
-// Errors thrown while building a part from the values (a layer's constructor, oneDNN, an
-// allocation) are given the part's path by with_recipe_path:
+// All of these are heed::RecipeError (framework/error.h), carrying the path. Errors thrown while
+// building a part from the values (a layer's constructor, oneDNN, an allocation) are given the
+// part's path by with_recipe_path:
 //   recipe: "model.encoder": Linear: in_features and out_features must be positive, ...
 // Paths are dotted, list elements by index ("model.layers.3.kernel_size",
 // "optimizer.param_groups.0.lr"), the same paths `--set` takes.
@@ -74,7 +75,7 @@ inline constexpr Range non_negative = Range::at_least(0);
 inline constexpr Range positive = Range::above(0);
 }  // namespace range
 
-/// Throws heed::Error `recipe: "<path>" must be <range>, got <value>` unless `range` contains
+/// Throws heed::RecipeError `recipe: "<path>" must be <range>, got <value>` unless `range` contains
 /// `value`; `shown` is the value as the recipe wrote it (its JSON), or "" to print `value`.
 void check_range(const std::string& path, double value, const Range& range,
                  const std::string& shown = "");
@@ -96,15 +97,15 @@ class Config {
 
   bool has(const std::string& key) const;
   /// The value at `key`, or `fallback` when absent. T is bool, int64_t, int, float, double or
-  /// std::string. Throws heed::Error on a wrong type, an integer that does not fit T, or a number
-  /// that is not finite as a T. Numeric options use the overload with a Range.
+  /// std::string. Throws heed::RecipeError on a wrong type, an integer that does not fit T, or a
+  /// number that is not finite as a T. Numeric options use the overload with a Range.
   template <class T>
   T get(const std::string& key, const T& fallback) const;
   /// A number in `range` (T is int64_t, int, float or double); the fallback is checked too (a
   /// default derived from another value can fall outside), with "(the default)" in the error.
   template <class T>
   T get(const std::string& key, const T& fallback, const Range& range) const;
-  /// The value at `key`; throws heed::Error naming the path when absent.
+  /// The value at `key`; throws heed::RecipeError naming the path when absent.
   template <class T>
   T require(const std::string& key) const;
   template <class T>
@@ -133,7 +134,7 @@ class Config {
   /// the kind that `owners(key)` names as having the option.
   void set_part(const std::string& kind, const std::string& type,
                 std::function<std::vector<std::string>(const std::string&)> owners = {});
-  /// Throws heed::Error on the first key that no get/require/child asked for.
+  /// Throws heed::RecipeError on the first key that no get/require/child asked for.
   void finish() const;
 
   /// The options `read` asks a Config for, with their defaults and ranges, without any recipe:
@@ -167,18 +168,19 @@ class Config {
 
 /// Runs `build` (constructing a part from the recipe object at `path`) and returns its result.
 /// A constructor does not know the recipe, so an error it throws that names no recipe path
-/// (`Linear: in_features ...`, oneDNN's text, an allocation's) comes out as
-/// `recipe: "<path>": <message>`; errors that already start with "recipe" pass unchanged.
+/// (`Linear: in_features ...`, oneDNN's text, an allocation's) comes out as the RecipeError
+/// `recipe: "<path>": <message>` with path() `path`; a RecipeError passes unchanged (it names
+/// its own path, deeper than `path`), so nested parts prefix an error once.
 template <class Fn>
 auto with_recipe_path(const std::string& path, Fn&& build) -> decltype(build()) {
   auto prefixed = [&](const std::string& what) {
-    return Error("recipe: \"" + (path.empty() ? std::string("(root)") : path) + "\": " + what);
+    return RecipeError(
+        path, "recipe: \"" + (path.empty() ? std::string("(root)") : path) + "\": " + what);
   };
   try {
     return build();
-  } catch (const Error& e) {
-    if (std::string(e.what()).rfind("recipe", 0) == 0) throw;
-    throw prefixed(e.what());
+  } catch (const RecipeError&) {
+    throw;
   } catch (const std::bad_alloc&) {
     throw prefixed("out of memory");
   } catch (const std::exception& e) {
@@ -188,8 +190,12 @@ auto with_recipe_path(const std::string& path, Fn&& build) -> decltype(build()) 
 
 /// The candidate nearest to `word` by edit distance, or "" when none is close enough to suggest.
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
-/// `"name" is not one of ...; did you mean "x"?` for unknown registry names and choices.
+/// `recipe: unknown <what> "name" at "<path>"; did you mean "x"? (valid: ...)` for unknown
+/// registry names and choices.
 std::string unknown_name_message(const std::string& what, const std::string& path,
                                  const std::string& name, const std::vector<std::string>& valid);
+/// That message as the RecipeError of `path`.
+RecipeError unknown_name_error(const std::string& what, const std::string& path,
+                               const std::string& name, const std::vector<std::string>& valid);
 
 }  // namespace heed

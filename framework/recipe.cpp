@@ -68,9 +68,10 @@ class KeyTracker {
         Frame& top = frames_.back();
         top.key = parsed.get<std::string>();
         if (!top.keys.insert(top.key).second)
-          throw Error("recipe " + where() + ": duplicate key \"" + top.key + "\" in " +
-                      (frames_.size() == 1 ? std::string("the top-level object")
-                                           : "\"" + object_path() + "\""));
+          throw RecipeError(frames_.size() == 1 ? top.key : object_path() + "." + top.key,
+                            "recipe " + where() + ": duplicate key \"" + top.key + "\" in " +
+                                (frames_.size() == 1 ? std::string("the top-level object")
+                                                     : "\"" + object_path() + "\""));
         break;
       }
       case E::value:
@@ -104,6 +105,18 @@ class KeyTracker {
   std::vector<Frame> frames_;
 };
 
+// The RecipeError "recipe <file>: <parts...>" about a recipe file as a whole (its path() is "").
+template <class... Parts>
+RecipeError file_error(const fs::path& file, const Parts&... parts) {
+  return RecipeError("", detail::concat("recipe ", file.string(), ": ", parts...));
+}
+
+// The RecipeError "--set <o>: <parts...>" of the override `o` of `path`.
+template <class... Parts>
+RecipeError set_error(const std::string& path, const std::string& o, const Parts&... parts) {
+  return RecipeError(path, detail::concat("--set ", o, ": ", parts...));
+}
+
 int64_t line_of(const std::string& text, const char* position) {
   return 1 + std::count(text.data(), std::min(position, text.data() + text.size()), '\n');
 }
@@ -130,7 +143,7 @@ std::string canonical_key(const fs::path& path) {
 }
 
 nlohmann::json parse_file(const fs::path& path) {
-  HEED_CHECK(file_exists(path), "recipe ", path.string(), ": cannot open (no such file)");
+  if (!file_exists(path)) throw file_error(path, "cannot open (no such file)");
   return parse_recipe_text(files::read(path.string(), "recipe"), path.string());
 }
 
@@ -148,7 +161,7 @@ nlohmann::json resolve(const fs::path& path, nlohmann::json recipe, std::set<std
 
 nlohmann::json resolve_file(const fs::path& path, std::set<std::string>& active) {
   const std::string key = canonical_key(path);
-  HEED_CHECK(!active.count(key), "recipe ", path.string(), ": include cycle through this file");
+  if (active.count(key)) throw file_error(path, "include cycle through this file");
   active.insert(key);
   nlohmann::json result = resolve(path, parse_file(path), active);
   active.erase(key);
@@ -156,18 +169,18 @@ nlohmann::json resolve_file(const fs::path& path, std::set<std::string>& active)
 }
 
 nlohmann::json resolve(const fs::path& path, nlohmann::json recipe, std::set<std::string>& active) {
-  HEED_CHECK(recipe.is_object(), "recipe ", path.string(), ": the top level must be a JSON object");
+  if (!recipe.is_object()) throw file_error(path, "the top level must be a JSON object");
   nlohmann::json result = nlohmann::json::object();
   if (recipe.contains("include")) {
     const nlohmann::json inc = recipe["include"];
-    HEED_CHECK(inc.is_string() || (inc.is_array() && !inc.empty()), "recipe ", path.string(),
-               ": \"include\" must be a file name or a list of them, got ", inc.dump());
+    if (!(inc.is_string() || (inc.is_array() && !inc.empty())))
+      throw file_error(path, "\"include\" must be a file name or a list of them, got ", inc.dump());
     for (const auto& name : inc.is_string() ? nlohmann::json::array({inc}) : inc) {
-      HEED_CHECK(name.is_string() && !name.get<std::string>().empty(), "recipe ", path.string(),
-                 ": \"include\" entries must be file names, got ", name.dump());
+      if (!(name.is_string() && !name.get<std::string>().empty()))
+        throw file_error(path, "\"include\" entries must be file names, got ", name.dump());
       const fs::path included = path.parent_path() / name.get<std::string>();
-      HEED_CHECK(file_exists(included), "recipe ", path.string(), ": \"include\" names ",
-                 included.string(), ", which does not exist");
+      if (!file_exists(included))
+        throw file_error(path, "\"include\" names ", included.string(), ", which does not exist");
       merge(result, resolve_file(included, active));
     }
     recipe.erase("include");
@@ -181,7 +194,7 @@ void check_utf8(const std::string& text, const std::string& option, const char* 
   try {
     (void)nlohmann::json(text).dump();
   } catch (const nlohmann::json::exception&) {
-    throw Error(option + ": the " + what + " is not valid UTF-8");
+    throw RecipeError("", option + ": the " + what + " is not valid UTF-8");
   }
 }
 
@@ -218,16 +231,16 @@ nlohmann::json parse_recipe_text(const std::string& text, const std::string& ori
                                  /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::parse_error& e) {
     // Its message has the line and column: "parse error at line 3, column 5: ...".
-    throw Error("recipe " + origin + ": " + without_prefix(e.what()));
+    throw RecipeError("", "recipe " + origin + ": " + without_prefix(e.what()));
   } catch (const nlohmann::json::exception& e) {
-    throw Error("recipe " + where() + ": " + without_prefix(e.what()));
+    throw RecipeError("", "recipe " + where() + ": " + without_prefix(e.what()));
   }
 }
 
 void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& overrides) {
   for (const std::string& o : overrides) {
     const size_t eq = o.find('=');
-    HEED_CHECK(eq != std::string::npos && eq > 0, "--set ", o, ": expected path.to.key=value");
+    if (eq == std::string::npos || eq == 0) throw set_error("", o, "expected path.to.key=value");
     const std::string path = o.substr(0, eq), text = o.substr(eq + 1);
     check_utf8(path, "--set " + o, "path");
     const nlohmann::json value = override_value(text, "--set " + o);
@@ -238,13 +251,14 @@ void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& ove
       const std::string key =
           path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       const std::string parent = path.substr(0, start ? start - 1 : 0);
-      HEED_CHECK(!key.empty(), "--set ", o, ": empty key in \"", path, "\"");
+      if (key.empty()) throw set_error(path, o, "empty key in \"", path, "\"");
       if (node->is_array()) {
-        HEED_CHECK(is_index(key) && std::stoul(key) < node->size(), "--set ", o, ": \"", parent,
-                   "\" is a list of ", node->size(), "; \"", key, "\" is not an index in it");
+        if (!(is_index(key) && std::stoul(key) < node->size()))
+          throw set_error(path, o, "\"", parent, "\" is a list of ", node->size(), "; \"", key,
+                          "\" is not an index in it");
         node = &(*node)[std::stoul(key)];
       } else {
-        HEED_CHECK(node->is_object(), "--set ", o, ": \"", parent, "\" is not an object");
+        if (!node->is_object()) throw set_error(path, o, "\"", parent, "\" is not an object");
         node = &(*node)[key];
       }
       if (dot == std::string::npos) {

@@ -19,7 +19,7 @@
 
 namespace heed {
 
-/// Reads and resolves a recipe. Throws heed::Error naming the file on a missing file, a JSON
+/// Reads and resolves a recipe. Throws heed::RecipeError naming the file on a missing file, a JSON
 /// syntax error (with line and column), a duplicate key or a number out of range (with the line),
 /// an include cycle, or a malformed --set.
 nlohmann::json load_recipe(const std::string& path, const std::vector<std::string>& overrides = {});
@@ -29,7 +29,8 @@ nlohmann::json resolve_recipe(const nlohmann::json& recipe, const std::string& p
 /// Parses JSON `text` strictly (comments allowed, duplicate keys refused); errors start with
 /// "recipe <origin>:<line>: ".
 nlohmann::json parse_recipe_text(const std::string& text, const std::string& origin);
-/// Applies "a.b.c=value" overrides to `recipe` in place. A number in the path indexes a list
+/// Applies "a.b.c=value" overrides to `recipe` in place (a RecipeError "--set ...: ..." when one
+/// is malformed). A number in the path indexes a list
 /// ("model.layers.0.out_channels=64"), so the paths of recipe errors can be pasted back.
 void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& overrides);
 

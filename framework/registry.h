@@ -12,24 +12,20 @@
 #include "framework/data.h"
 #include "framework/error.h"
 #include "framework/model.h"
+#include "framework/optimizer.h"
 
 namespace heed {
 
 class Generator;
 
-namespace optim {
-class Optimizer;
-class LRScheduler;
-class EarlyStopping;
-}  // namespace optim
 
 /// One registered name with its one-line description and options, for `heed list`.
 struct RegistryEntry {
   std::string kind, name, description, options;
 };
 
-/// The entry of `entries` (each with an `about.name`) named `name`; throws heed::Error naming the
-/// recipe path, the nearest valid name and all of them otherwise.
+/// The entry of `entries` (each with an `about.name`) named `name`; throws heed::RecipeError
+/// naming the recipe path, the nearest valid name and all of them otherwise.
 template <class Entry>
 const Entry& find_entry(const std::vector<Entry>& entries, const std::string& name,
                         const std::string& what, const std::string& path) {
@@ -38,7 +34,7 @@ const Entry& find_entry(const std::vector<Entry>& entries, const std::string& na
     if (e.about.name == name) return e;
     names.push_back(e.about.name);
   }
-  throw Error(unknown_name_message(what, path, name, names));
+  throw unknown_name_error(what, path, name, names);
 }
 
 /// The `about` of every entry, for `heed list`.
@@ -61,20 +57,20 @@ std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, G
 /// besides the trainer's own counters, for checking a watched metric when the recipe is read.
 std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, Generator& gen);
 /// From the recipe's "optimizer" section, over the model's named parameters.
-std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const StateDict& params);
+std::unique_ptr<Optimizer> build_optimizer(const Config& config, const StateDict& params);
 
 /// From the recipe's "schedule" section (an object, a list, or absent for a constant lr) over
 /// `optimizer`'s groups; `total_steps` and `total_epochs` are the run's length, the defaults of
 /// T_max and total_steps (optim/registry.cpp, docs/optim.md). With `metrics` (the numbers an
 /// evaluation reports), reduce_on_plateau's metric must be one of them.
-std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
-                                                    int64_t total_steps, int64_t total_epochs,
-                                                    const std::vector<std::string>& metrics = {});
+std::unique_ptr<LRScheduler> build_scheduler(const Config& root, Optimizer& optimizer,
+                                             int64_t total_steps, int64_t total_epochs,
+                                             const std::vector<std::string>& metrics = {});
 
 /// From the recipe's "train.early_stopping" object (optim/registry.cpp, docs/optim.md). With
 /// `metrics` (the numbers an evaluation reports), the watched metric must be one of them.
-std::unique_ptr<optim::EarlyStopping> build_early_stopping(
-    const Config& config, const std::vector<std::string>& metrics = {});
+std::unique_ptr<EarlyStopping> build_early_stopping(const Config& config,
+                                                    const std::vector<std::string>& metrics = {});
 
 std::vector<RegistryEntry> list_datasets();
 std::vector<RegistryEntry> list_models();

@@ -9,14 +9,11 @@
 #include <utility>
 
 #include "framework/autograd.h"
+#include "framework/clip.h"
 #include "framework/inspect.h"
 #include "framework/progress.h"
 #include "framework/signals.h"
 #include "framework/warm_start.h"
-#include "optim/clip.h"
-#include "optim/early_stopping.h"
-#include "optim/lr_scheduler.h"
-#include "optim/optimizer.h"
 
 namespace heed {
 
@@ -70,16 +67,16 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   // The best checkpoint is what early stopping selected, so test reads it by default.
   o.test_checkpoint =
       c.choice("test_checkpoint", c.has("early_stopping") ? "best" : "last", {"last", "best"});
-  HEED_CHECK(o.test_checkpoint == "last" || c.has("early_stopping"), "recipe: \"",
-             c.path_of("test_checkpoint"),
-             "\" is \"best\", which needs train.early_stopping (it keeps checkpoints/best.h5)");
+  HEED_RECIPE_CHECK(
+      o.test_checkpoint == "last" || c.has("early_stopping"), c.path_of("test_checkpoint"),
+      " is \"best\", which needs train.early_stopping (it keeps checkpoints/best.h5)");
   o.clip_grad_norm = c.get<double>("clip_grad_norm", o.clip_grad_norm, range::non_negative);
   if (c.has("clip_grad_norm_type")) {
     const nlohmann::json& v = c.json().at("clip_grad_norm_type");
-    HEED_CHECK(v.is_number() || v == "inf", "recipe: \"", c.path_of("clip_grad_norm_type"),
-               "\" must be a number >= 1 or \"inf\", got ", v.dump());
+    HEED_RECIPE_CHECK(v.is_number() || v == "inf", c.path_of("clip_grad_norm_type"),
+                      " must be a number >= 1 or \"inf\", got ", v.dump());
     o.clip_grad_norm_type =
-        v == "inf" ? optim::kInfNorm : c.get<double>("clip_grad_norm_type", 2, Range::at_least(1));
+        v == "inf" ? kInfNorm : c.get<double>("clip_grad_norm_type", 2, Range::at_least(1));
   }
   o.clip_grad_value = c.get<double>("clip_grad_value", o.clip_grad_value, range::non_negative);
   c.has("early_stopping");  // read by the trainer
@@ -108,9 +105,10 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   if (const Config train = root.child("train"); train.has("early_stopping"))
     early_stopping_ = build_early_stopping(train.child("early_stopping"), metrics);
   // Selection reads dev, never test: without a dev split nothing may select.
-  HEED_CHECK(data_.dev || (!early_stopping_ && !scheduler_->has_plateau()),
-             "recipe: train.early_stopping and reduce_on_plateau select on the dev split, and "
-             "data.dev_samples is 0 (no dev split)");
+  if (!data_.dev && (early_stopping_ || scheduler_->has_plateau()))
+    throw RecipeError("data.dev_samples",
+                      "recipe: train.early_stopping and reduce_on_plateau select on the dev split, "
+                      "and data.dev_samples is 0 (no dev split)");
   {
     const Config output = root.child("output");
     output.get<std::string>("dir", "");
@@ -353,11 +351,11 @@ void Trainer::train_step(const Batch& batch) {
   }
   out.loss.backward();
   const StateDict& params = optimizer_->params();
-  if (options_.clip_grad_value > 0) optim::clip_grad_value_(params, options_.clip_grad_value);
+  if (options_.clip_grad_value > 0) clip_grad_value_(params, options_.clip_grad_value);
   // With no norm clipping, an infinite max_norm only measures the norm.
-  const double grad_norm = optim::clip_grad_norm_(
-      params, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : optim::kInfNorm,
-      options_.clip_grad_norm_type);
+  const double grad_norm =
+      clip_grad_norm_(params, options_.clip_grad_norm > 0 ? options_.clip_grad_norm : kInfNorm,
+                      options_.clip_grad_norm_type);
   if (!std::isfinite(grad_norm))
     return skip_or_stop("the gradient of " + first_nonfinite(params, true) + " is not finite", true,
                         seconds());

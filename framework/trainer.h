@@ -42,12 +42,6 @@
 
 namespace heed {
 
-namespace optim {
-class Optimizer;
-class LRScheduler;
-class EarlyStopping;
-}  // namespace optim
-
 class ProgressLine;
 
 /// The recipe's "train" section; docs/recipes.md documents each key.
@@ -131,9 +125,9 @@ class Trainer {
   Generator gen_;
   DataSplits data_;
   std::shared_ptr<Model> model_;
-  std::unique_ptr<optim::Optimizer> optimizer_;
-  std::unique_ptr<optim::LRScheduler> scheduler_;
-  std::unique_ptr<optim::EarlyStopping> early_stopping_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<LRScheduler> scheduler_;
+  std::unique_ptr<EarlyStopping> early_stopping_;
   bool early_stopped_ = false;
   nlohmann::json best_eval_;   // the evaluation best.h5 holds (with early stopping)
   double last_lr_ = 0;         // the lr of the last step taken (group 0)

@@ -76,14 +76,14 @@ std::optional<InitFrom> InitFrom::from_config(const Config& root) {
   if (value.is_string()) {
     from.path = value.get<std::string>();
   } else {
-    HEED_CHECK(value.is_object(), "recipe: \"init_from\" must be a file name or ",
-               "{\"path\": ..., \"strict\": true|false}, got ", value.dump());
+    HEED_RECIPE_CHECK(value.is_object(), "init_from", " must be a file name or ",
+                      "{\"path\": ..., \"strict\": true|false}, got ", value.dump());
     const Config c = root.child("init_from");
     from.path = c.require<std::string>("path");
     from.strict = c.get<bool>("strict", from.strict);
     c.finish();
   }
-  HEED_CHECK(!from.path.empty(), "recipe: \"init_from\" names no file (an empty path)");
+  HEED_RECIPE_CHECK(!from.path.empty(), "init_from", " names no file (an empty path)");
   return from;
 }
 

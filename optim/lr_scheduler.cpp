@@ -6,7 +6,7 @@
 
 namespace heed::optim {
 
-LRScheduler::LRScheduler(Optimizer& optimizer, std::unique_ptr<Schedule> schedule,
+LRScheduler::LRScheduler(heed::Optimizer& optimizer, std::unique_ptr<Schedule> schedule,
                          Interval interval, std::unique_ptr<ReduceLROnPlateau> plateau)
     : optimizer_(&optimizer),
       schedule_(std::move(schedule)),

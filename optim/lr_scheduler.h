@@ -1,6 +1,7 @@
 #pragma once
 // LRScheduler: drives an optimizer's learning rates from a schedule (schedule.h) and/or
-// ReduceLROnPlateau (plateau.h), as a recipe's "schedule" section describes.
+// ReduceLROnPlateau (plateau.h), as a recipe's "schedule" section describes; the implementation
+// of heed::LRScheduler (framework/optimizer.h), over any heed::Optimizer.
 //
 // Like torch.optim.lr_scheduler, it remembers each group's lr at construction as that group's
 // base lr, sets the lr of step 0 at once, and after each step (interval "step") or epoch
@@ -22,50 +23,50 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "optim/optimizer.h"
+#include "framework/optimizer.h"
 #include "optim/plateau.h"
 #include "optim/schedule.h"
 
 namespace heed::optim {
 
-class LRScheduler {
+class LRScheduler : public heed::LRScheduler {
  public:
   enum class Interval { Step, Epoch };
 
   /// `schedule` and `plateau` may each be null (a constant lr, or no plateau reductions).
   /// Sets the optimizer's lrs (and momenta) for step 0. Throws heed::Error when the schedule
   /// cycles the momentum and the optimizer has none (Adagrad), naming the optimizer.
-  LRScheduler(Optimizer& optimizer, std::unique_ptr<Schedule> schedule, Interval interval,
+  LRScheduler(heed::Optimizer& optimizer, std::unique_ptr<Schedule> schedule, Interval interval,
               std::unique_ptr<ReduceLROnPlateau> plateau);
 
   /// After each optimizer step: advances the schedule when its interval is "step".
-  void on_step();
+  void on_step() override;
   /// After each epoch: advances the schedule when its interval is "epoch".
-  void on_epoch();
+  void on_epoch() override;
   /// After each evaluation (a JSON object of metrics, e.g. {"loss": 0.4, "accuracy": 0.86}):
   /// feeds the plateau its metric. Throws heed::Error naming the metric and the available ones
   /// when it is missing.
-  void on_eval(const nlohmann::json& metrics);
+  void on_eval(const nlohmann::json& metrics) override;
 
   /// Scheduler steps taken (PyTorch's last_epoch).
   int64_t t() const { return t_; }
   /// Whether a reduce_on_plateau watches the evaluations.
-  bool has_plateau() const { return plateau_ != nullptr; }
+  bool has_plateau() const override { return plateau_ != nullptr; }
   /// Whether the schedule sets the optimizer's momentum too.
-  bool cycles_momentum() const { return schedule_ && schedule_->cycles_momentum(); }
+  bool cycles_momentum() const override { return schedule_ && schedule_->cycles_momentum(); }
   /// {"name": ..., "t": ..., "plateau": {...}}.
-  nlohmann::json state_dict() const;
+  nlohmann::json state_dict() const override;
   /// Restores t and the plateau and sets the optimizer's lrs. Throws heed::Error when the state
   /// was saved with another schedule or without/with a plateau that this one has not/has.
-  void load_state_dict(const nlohmann::json& state);
+  void load_state_dict(const nlohmann::json& state) override;
   /// "LRScheduler(interval=step, CosineAnnealingLR(T_max=1000, eta_min=0), ReduceLROnPlateau(...))"
-  std::string repr() const;
+  std::string repr() const override;
 
  private:
   void apply();
   std::string name() const;
 
-  Optimizer* optimizer_;
+  heed::Optimizer* optimizer_;
   std::unique_ptr<Schedule> schedule_;
   Interval interval_;
   std::unique_ptr<ReduceLROnPlateau> plateau_;

@@ -1,5 +1,6 @@
 #pragma once
-// Optimizer: the base of every optimizer (SGD, Adam, ...).
+// Optimizer: the base of every optimizer (SGD, Adam, ...), implementing the interface the trainer
+// and the schedules drive (heed::Optimizer, framework/optimizer.h).
 //
 // It holds the model's parameters with their names (`model.named_parameters()`, PyTorch's dotted
 // keys) and keeps each parameter's state (Adam's moments, SGD's momentum buffer) under that NAME,
@@ -44,6 +45,7 @@
 #include <vector>
 
 #include "framework/module.h"
+#include "framework/optimizer.h"
 
 namespace heed::optim {
 
@@ -55,62 +57,61 @@ struct ParamGroup {
   Options options;
 };
 
-class Optimizer {
+class Optimizer : public heed::Optimizer {
  public:
-  virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
   /// One update of every parameter whose grad() is defined. Parameters without a gradient are
   /// skipped, and their state (step count included) is left as it is, as in PyTorch.
-  virtual void step() = 0;
+  void step() override = 0;
   /// Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).
-  void zero_grad();
+  void zero_grad() override;
 
   /// The learning rate of group 0 (of the only group, unless groups were given).
   double lr() const { return groups_.front().lr; }
   /// The learning rate of `group`.
-  double lr(size_t group) const { return groups_.at(group).lr; }
+  double lr(size_t group) const override { return groups_.at(group).lr; }
   /// Sets the learning rate of every group, used by the next step(). Throws heed::Error unless
   /// lr is finite and >= 0.
   void set_lr(double lr);
   /// Sets the learning rate of one group (what a schedule does).
-  void set_lr(size_t group, double lr);
-  size_t num_groups() const { return groups_.size(); }
+  void set_lr(size_t group, double lr) override;
+  size_t num_groups() const override { return groups_.size(); }
   /// The parameters of `group`, in the order given.
   const StateDict& group_params(size_t group) const { return groups_.at(group).params; }
 
   /// Whether the optimizer has a momentum a schedule may set (see the top of this file): SGD,
   /// RMSprop, Adam and AdamW do, Adagrad does not.
-  virtual bool has_momentum() const { return false; }
+  bool has_momentum() const override { return false; }
   /// SGD's and RMSprop's momentum, or Adam's and AdamW's beta1, of `group`. Throws heed::Error
   /// when has_momentum() is false.
-  virtual double momentum(size_t group) const;
+  double momentum(size_t group) const override;
   /// Sets that momentum of `group` for the next step() (what OneCycleLR does). Throws
   /// heed::Error when has_momentum() is false, or when `m` fails the constructor's check (SGD and
   /// RMSprop: m >= 0; Adam: 0 <= beta1 < 1), with the constructor's message.
-  virtual void set_momentum(size_t group, double m);
+  void set_momentum(size_t group, double m) override;
 
   /// The optimizer's name in messages: "SGD", "Adam", ...
-  const std::string& type() const { return type_; }
+  const std::string& type() const override { return type_; }
 
   /// One line with the hyper-parameters and the current lr:
   /// "Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=false)"; with
   /// several groups, each group's options after its number and parameter count:
   /// "AdamW(group 0 [4 params]: lr=0.001, ...; group 1 [2 params]: lr=0.001, ...)".
-  std::string repr() const;
+  std::string repr() const override;
 
   /// The parameters of all groups (shared handles, group by group, each in the order given).
-  const StateDict& params() const { return params_; }
+  const StateDict& params() const override { return params_; }
 
   /// A snapshot (copies) of the state in the layout described at the top of this file, so later
   /// steps do not change a state dict already taken.
-  StateDict state_dict() const;
+  StateDict state_dict() const override;
   /// Replaces the whole state with copies of `state`. Strict: throws heed::Error listing every
   /// unexpected key (unknown parameter or state name), missing key (a parameter with some of its
   /// states but not all; a parameter with none has not been stepped) and mis-shaped key (wrong
   /// shape or dtype, negative step), and changes nothing in that case.
-  void load_state_dict(const StateDict& state);
+  void load_state_dict(const StateDict& state) override;
 
  protected:
   /// How a state entry is shaped: a float32 tensor like its parameter, or an int64 step count.

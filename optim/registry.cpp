@@ -91,14 +91,14 @@ std::unique_ptr<optim::Optimizer> grouped(const Config& c, const StateDict& para
   std::vector<std::vector<std::string>> patterns;
   std::vector<std::string> pattern_paths;
   for (const Config& g : c.objects("param_groups")) {
-    HEED_CHECK(g.has("params"), "recipe: \"", g.path_of("params"),
-               "\" is required: the name patterns of the group's parameters");
+    HEED_RECIPE_CHECK(g.has("params"), g.path_of("params"),
+                      " is required: the name patterns of the group's parameters");
     const nlohmann::json& p = g.json().at("params");
-    HEED_CHECK(p.is_array() && !p.empty(), "recipe: \"", g.path_of("params"),
-               "\" must be a non-empty list of name patterns, got ", p.dump());
+    HEED_RECIPE_CHECK(p.is_array() && !p.empty(), g.path_of("params"),
+                      " must be a non-empty list of name patterns, got ", p.dump());
     for (size_t j = 0; j < p.size(); ++j)
-      HEED_CHECK(p[j].is_string(), "recipe: \"", g.path_of("params"), ".", j,
-                 "\" must be a name pattern (a string such as \"*.bias\"), got ", p[j].dump());
+      HEED_RECIPE_CHECK(p[j].is_string(), g.path_of("params") + "." + std::to_string(j),
+                        " must be a name pattern (a string such as \"*.bias\"), got ", p[j].dump());
     patterns.push_back(p.get<std::vector<std::string>>());
     pattern_paths.push_back(g.path_of("params"));
     groups.push_back({{}, parse(g, &defaults)});
@@ -124,10 +124,10 @@ std::unique_ptr<optim::Optimizer> grouped(const Config& c, const StateDict& para
         std::string names;
         for (size_t i = 0; i < params.size() && i < 8; ++i)
           names += (i ? ", " : "") + params[i].first;
-        throw Error("recipe: \"" + pattern_paths[k] + "." + std::to_string(j) + "\": pattern \"" +
-                    patterns[k][j] +
-                    "\" matches no parameter not already in an earlier group (parameters: " +
-                    names + (params.size() > 8 ? ", ..." : "") + ")");
+        throw recipe_error(
+            pattern_paths[k] + "." + std::to_string(j), ": pattern \"", patterns[k][j],
+            "\" matches no parameter not already in an earlier group (parameters: ", names,
+            params.size() > 8 ? ", ..." : "", ")");
       }
   // An optimizer's own checks (Nesterov needs momentum, ...) name the section.
   return with_recipe_path(c.path(), [&] { return std::make_unique<Opt>(std::move(groups)); });
@@ -216,13 +216,13 @@ SchedulePtr step_lr(const Config& c, const Run&) {
 }
 
 SchedulePtr multi_step(const Config& c, const Run&) {
-  HEED_CHECK(c.has("milestones"), "recipe: \"", c.path_of("milestones"),
-             "\" is required: a list of increasing step numbers");
+  HEED_RECIPE_CHECK(c.has("milestones"), c.path_of("milestones"),
+                    " is required: a list of increasing step numbers");
   const std::vector<int64_t> milestones = c.get_list<int64_t>("milestones", {}, kSteps);
   for (size_t i = 1; i < milestones.size(); ++i)
-    HEED_CHECK(milestones[i] > milestones[i - 1], "recipe: \"", c.path_of("milestones"), ".", i,
-               "\" must be above the milestone before it (", milestones[i - 1], "), got ",
-               milestones[i]);
+    HEED_RECIPE_CHECK(
+        milestones[i] > milestones[i - 1], c.path_of("milestones") + "." + std::to_string(i),
+        " must be above the milestone before it (", milestones[i - 1], "), got ", milestones[i]);
   return std::make_unique<optim::MultiStepLR>(milestones, c.get<double>("gamma", 0.1, kGamma));
 }
 
@@ -271,9 +271,9 @@ std::vector<double> per_group(const Config& c, const std::string& key, double fa
   if (!c.has(key)) return {fallback};
   const nlohmann::json& v = c.json().at(key);
   if (v.is_number()) return {c.get<double>(key, fallback, kFactor)};
-  HEED_CHECK(v.is_array() && v.size() == groups, "recipe: \"", c.path_of(key),
-             "\" must be a number or a list of one number per parameter group (", groups,
-             ": group 0, then each of optimizer.param_groups), got ", v.dump());
+  HEED_RECIPE_CHECK(v.is_array() && v.size() == groups, c.path_of(key),
+                    " must be a number or a list of one number per parameter group (", groups,
+                    ": group 0, then each of optimizer.param_groups), got ", v.dump());
   return c.get_list<double>(key, {}, kFactor, groups);
 }
 
@@ -281,9 +281,9 @@ SchedulePtr one_cycle(const Config& c, const Run& run) {
   optim::OneCycleLR::Options o;
   o.total_steps = c.get<int64_t>("total_steps", run.total, kSteps);
   // PyTorch raises when stepped past total_steps: refuse the run now rather than at that step.
-  HEED_CHECK(o.total_steps >= run.total, "recipe: \"", c.path_of("total_steps"),
-             "\" must be at least the run's length, ", run.total,
-             " (one_cycle cannot step past total_steps), got ", o.total_steps);
+  HEED_RECIPE_CHECK(o.total_steps >= run.total, c.path_of("total_steps"),
+                    " must be at least the run's length, ", run.total,
+                    " (one_cycle cannot step past total_steps), got ", o.total_steps);
   o.max_lr = c.get<double>("max_lr", 0.0, kRate);
   o.pct_start = c.get<double>("pct_start", o.pct_start, range::probability);
   o.cos = c.choice("anneal_strategy", "cos", {"cos", "linear"}) == "cos";
@@ -371,9 +371,9 @@ const ScheduleEntry& find_schedule(const Config& c) {
 // A curve without its interval (a warm-up's "after" follows the warm-up's interval).
 SchedulePtr build_curve(const Config& c, const Run& run) {
   const ScheduleEntry& entry = find_schedule(c);
-  HEED_CHECK(entry.build != nullptr, "recipe: \"", c.path_of("name"),
-             "\": reduce_on_plateau follows evaluations, not steps; give it beside the other "
-             "schedule in a list: \"schedule\": [{...}, {\"name\": \"reduce_on_plateau\"}]");
+  HEED_RECIPE_CHECK(entry.build != nullptr, c.path_of("name"),
+                    ": reduce_on_plateau follows evaluations, not steps; give it beside the other "
+                    "schedule in a list: \"schedule\": [{...}, {\"name\": \"reduce_on_plateau\"}]");
   SchedulePtr s = entry.build(c, run);
   c.finish();
   return s;
@@ -381,7 +381,7 @@ SchedulePtr build_curve(const Config& c, const Run& run) {
 
 }  // namespace
 
-std::unique_ptr<optim::Optimizer> build_optimizer(const Config& config, const StateDict& params) {
+std::unique_ptr<Optimizer> build_optimizer(const Config& config, const StateDict& params) {
   const std::string name = config.require<std::string>("name");
   const Entry& entry = find_entry(entries(), name, "optimizer", config.path_of("name"));
   return with_recipe_path(config.path(), [&] { return entry.build(config, params); });
@@ -391,9 +391,9 @@ std::vector<RegistryEntry> list_optimizers() {
   return abouts(entries());
 }
 
-std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::Optimizer& optimizer,
-                                                    int64_t total_steps, int64_t total_epochs,
-                                                    const std::vector<std::string>& metrics) {
+std::unique_ptr<LRScheduler> build_scheduler(const Config& root, Optimizer& optimizer,
+                                             int64_t total_steps, int64_t total_epochs,
+                                             const std::vector<std::string>& metrics) {
   using Interval = optim::LRScheduler::Interval;
   SchedulePtr curve;
   std::string curve_path = root.path_of("schedule");
@@ -402,8 +402,8 @@ std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::O
   std::vector<Config> items;
   if (root.has("schedule")) {
     const nlohmann::json& section = root.json().at("schedule");
-    HEED_CHECK(section.is_object() || section.is_array(), "recipe: \"", root.path_of("schedule"),
-               "\" must be an object or a list of objects, got ", section.dump());
+    HEED_RECIPE_CHECK(section.is_object() || section.is_array(), root.path_of("schedule"),
+                      " must be an object or a list of objects, got ", section.dump());
     items =
         section.is_array() ? root.objects("schedule") : std::vector<Config>{root.child("schedule")};
   }
@@ -411,13 +411,13 @@ std::unique_ptr<optim::LRScheduler> build_scheduler(const Config& root, optim::O
     const ScheduleEntry& entry = find_schedule(c);
     with_recipe_path(c.path(), [&] {
       if (entry.build == nullptr) {
-        HEED_CHECK(!plateau, "recipe: \"", c.path(), "\": a second reduce_on_plateau");
+        HEED_RECIPE_CHECK(!plateau, c.path(), ": a second reduce_on_plateau");
         plateau = std::make_unique<optim::ReduceLROnPlateau>(plateau_options(c, metrics),
                                                              optimizer.num_groups());
       } else {
-        HEED_CHECK(!curve, "recipe: \"", c.path(),
-                   "\": a second schedule; a list holds one schedule and one "
-                   "reduce_on_plateau (use warmup's \"after\" to chain)");
+        HEED_RECIPE_CHECK(!curve, c.path(),
+                          ": a second schedule; a list holds one schedule and one "
+                          "reduce_on_plateau (use warmup's \"after\" to chain)");
         interval = c.choice("interval", "step", {"step", "epoch"}) == "step" ? Interval::Step
                                                                              : Interval::Epoch;
         curve = entry.build(
@@ -439,8 +439,8 @@ std::vector<RegistryEntry> list_schedules() {
   return abouts(schedule_entries());
 }
 
-std::unique_ptr<optim::EarlyStopping> build_early_stopping(
-    const Config& c, const std::vector<std::string>& metrics) {
+std::unique_ptr<EarlyStopping> build_early_stopping(const Config& c,
+                                                    const std::vector<std::string>& metrics) {
   optim::EarlyStoppingOptions o;
   o.metric = watched_metric(c, o.metric, metrics);
   o.mode = c.choice("mode", o.mode, {"min", "max"});

@@ -71,8 +71,9 @@ Built wrap(std::shared_ptr<M> m) {
 
 // The input's channel count (its first per-example dimension) for a layer that needs one.
 int64_t channels_of(const Shape& in, const Config& c, const std::string& type, int64_t rank) {
-  HEED_CHECK(static_cast<int64_t>(in.size()) == rank + 1, "recipe: \"", c.path(), "\" (", type,
-             ") needs input [channels, ", rank == 2 ? "H, W" : "length", "] per example, got ", in);
+  HEED_RECIPE_CHECK(static_cast<int64_t>(in.size()) == rank + 1, c.path(), " (", type,
+                    ") needs input [channels, ", rank == 2 ? "H, W" : "length",
+                    "] per example, got ", in);
   return in[0];
 }
 
@@ -88,9 +89,9 @@ Built build_conv(const Config& c, const std::string& type, const Shape& in, Gene
                 g = c.get<int64_t>("groups", 1, range::size);
   const bool bias = c.get<bool>("bias", true);
   const int64_t channels = channels_of(in, c, type, type == "conv1d" ? 1 : 2);
-  HEED_CHECK(channels % g == 0 && out % g == 0, "recipe: \"", c.path_of("groups"), "\" (", g,
-             ") must divide the input's channels (", channels, ") and \"",
-             c.path_of("out_channels"), "\" (", out, ")");
+  HEED_RECIPE_CHECK(channels % g == 0 && out % g == 0, c.path_of("groups"), " (", g,
+                    ") must divide the input's channels (", channels, ") and \"",
+                    c.path_of("out_channels"), "\" (", out, ")");
   if (type == "conv1d")
     return wrap(std::make_shared<Conv1d>(Conv1dOptions{channels, out, k, s, p, d, g, bias}, gen));
   return wrap(std::make_shared<Conv2d>(
@@ -105,8 +106,8 @@ Built build_pool(const Config& c, const std::string& type) {
   const int64_t k = c.require<int64_t>("kernel_size", range::size),
                 s = c.get<int64_t>("stride", k, range::size),
                 p = c.get<int64_t>("padding", 0, range::size_or_zero);
-  HEED_CHECK(p <= k / 2, "recipe: \"", c.path_of("padding"), "\" (", p,
-             ") must be at most half of \"", c.path_of("kernel_size"), "\" (", k, ")");
+  HEED_RECIPE_CHECK(p <= k / 2, c.path_of("padding"), " (", p, ") must be at most half of \"",
+                    c.path_of("kernel_size"), "\" (", k, ")");
   if (type == "max_pool1d") return wrap(std::make_shared<MaxPool1d>(k, s, p));
   if (type == "max_pool2d")
     return wrap(std::make_shared<MaxPool2d>(ops::Pair{k, k}, ops::Pair{s, s}, ops::Pair{p, p}));
@@ -120,7 +121,7 @@ Built build_layer(const Config& c, const std::string& type, const Shape& in, Gen
   if (type == "conv1d" || type == "conv2d") return build_conv(c, type, in, gen);
   if (type.find("pool") != std::string::npos) return build_pool(c, type);
   if (type == "batch_norm1d" || type == "batch_norm2d") {
-    HEED_CHECK(!in.empty(), "recipe: \"", c.path(), "\" (", type, ") needs a channel dimension");
+    HEED_RECIPE_CHECK(!in.empty(), c.path(), " (", type, ") needs a channel dimension");
     const BatchNormOptions o{in[0], c.get<float>("eps", 1e-5f, range::positive),
                              c.get<float>("momentum", 0.1f, range::probability),
                              c.get<bool>("affine", true), c.get<bool>("track_running_stats", true)};
@@ -135,7 +136,7 @@ Built build_layer(const Config& c, const std::string& type, const Shape& in, Gen
     return wrap(std::make_shared<Flatten>(c.get<int64_t>("start_dim", 1, kDim),
                                           c.get<int64_t>("end_dim", -1, kDim)));
   if (type == "linear") {
-    HEED_CHECK(!in.empty(), "recipe: \"", c.path(), "\" (linear) needs an input dimension");
+    HEED_RECIPE_CHECK(!in.empty(), c.path(), " (linear) needs an input dimension");
     return wrap(std::make_shared<Linear>(in.back(), c.require<int64_t>("out_features", range::size),
                                          gen, c.get<bool>("bias", true)));
   }
@@ -146,8 +147,8 @@ Built build_layer(const Config& c, const std::string& type, const Shape& in, Gen
         channels_of(in, c, type, static_cast<int64_t>(in.size()) - 1), gen,
         c.get<int64_t>("reduction", 16, range::size)));
   const int64_t kernel = c.get<int64_t>("kernel_size", 7, range::size);
-  HEED_CHECK(kernel % 2 == 1, "recipe: \"", c.path_of("kernel_size"),
-             "\" must be odd (the spatial map keeps its size), got ", kernel);
+  HEED_RECIPE_CHECK(kernel % 2 == 1, c.path_of("kernel_size"),
+                    " must be odd (the spatial map keeps its size), got ", kernel);
   return wrap(std::make_shared<CBAM>(channels_of(in, c, type, 2), gen,
                                      c.get<int64_t>("reduction", 16, range::size), kernel));
 }
@@ -163,8 +164,8 @@ Shape output_shape(const Built& b, const Shape& in, const std::string& path) {
   try {
     out = b.forward(Tensor::zeros(batch)).shape();
   } catch (const std::exception& e) {  // heed's checks, oneDNN's, an allocation's
-    throw Error("recipe: \"" + path + "\" does not fit its input [batch, " +
-                shape_str(in).substr(1) + ": " + e.what());
+    throw recipe_error(path, " does not fit its input [batch, ", shape_str(in).substr(1), ": ",
+                       e.what());
   }
   b.module->train();
   return Shape(out.begin() + 1, out.end());
@@ -173,25 +174,25 @@ Shape output_shape(const Built& b, const Shape& in, const std::string& path) {
 }  // namespace
 
 ImageClassifier::ImageClassifier(const Config& c, const DataInfo& info, Generator& gen) {
-  HEED_CHECK(c.has("layers") && c.json().at("layers").is_array(), "recipe: \"", c.path_of("layers"),
-             "\" must be a list of layers, e.g. [{\"type\": \"conv2d\", ",
-             "\"out_channels\": 32, \"kernel_size\": 3}, {\"type\": \"relu\"}, {\"type\": ",
-             "\"flatten\"}]");
+  HEED_RECIPE_CHECK(c.has("layers") && c.json().at("layers").is_array(), c.path_of("layers"),
+                    " must be a list of layers, e.g. [{\"type\": \"conv2d\", ",
+                    "\"out_channels\": 32, \"kernel_size\": 3}, {\"type\": \"relu\"}, {\"type\": ",
+                    "\"flatten\"}]");
   auto layers = std::make_shared<Sequential>();
   Shape shape = info.input_shape;
   for (const Config& lc : c.objects("layers")) {
     const std::string type = lc.require<std::string>("type");
-    HEED_CHECK(std::find(kLayerTypes.begin(), kLayerTypes.end(), type) != kLayerTypes.end(),
-               unknown_name_message("layer type", lc.path_of("type"), type, kLayerTypes));
+    if (std::find(kLayerTypes.begin(), kLayerTypes.end(), type) == kLayerTypes.end())
+      throw unknown_name_error("layer type", lc.path_of("type"), type, kLayerTypes);
     const Built b = with_recipe_path(lc.path(), [&] { return build_layer(lc, type, shape, gen); });
     lc.finish();
     shape = output_shape(b, shape, lc.path());
     layers->add(b.module);
     steps_.push_back(b.forward);
   }
-  HEED_CHECK(shape.size() == 1, "recipe: \"", c.path_of("layers"), "\" must end flat, with ",
-             "[batch, features], before the automatic Linear head; it ends with [batch, ",
-             shape_str(shape).substr(1), " (add {\"type\": \"flatten\"})");
+  HEED_RECIPE_CHECK(shape.size() == 1, c.path_of("layers"), " must end flat, with ",
+                    "[batch, features], before the automatic Linear head; it ends with [batch, ",
+                    shape_str(shape).substr(1), " (add {\"type\": \"flatten\"})");
   // The head's size comes from the layers' output (e.g. a flatten of a wide conv).
   auto head = with_recipe_path(c.path_of("layers"), [&] {
     return std::make_shared<Linear>(shape[0], info.num_classes, gen);

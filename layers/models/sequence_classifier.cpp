@@ -47,8 +47,8 @@ TransformerEncoderLayerOptions SequenceClassifier::make_transformer_encoder(cons
   TransformerEncoderLayerOptions o;
   o.d_model = e.get<int64_t>("d_model", 64, range::size);
   o.nhead = e.get<int64_t>("nhead", 4, range::size);
-  HEED_CHECK(o.d_model % o.nhead == 0, "recipe: \"", e.path_of("d_model"), "\" (", o.d_model,
-             ") must be divisible by \"", e.path_of("nhead"), "\" (", o.nhead, ")");
+  HEED_RECIPE_CHECK(o.d_model % o.nhead == 0, e.path_of("d_model"), " (", o.d_model,
+                    ") must be divisible by \"", e.path_of("nhead"), "\" (", o.nhead, ")");
   o.dim_feedforward = e.get<int64_t>("dim_feedforward", 4 * o.d_model, range::size);
   o.dropout = e.get<float>("dropout", 0.1f, range::probability);
   o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
@@ -57,10 +57,9 @@ TransformerEncoderLayerOptions SequenceClassifier::make_transformer_encoder(cons
   const std::string positional =
       e.choice("positional", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"});
   if (positional == "rope" || positional == "alibi") o.attention.positional = positional;
-  HEED_CHECK(positional != "rope" || (o.d_model / o.nhead) % 2 == 0, "recipe: \"",
-             e.path_of("positional"), "\" \"rope\" rotates pairs of features: \"",
-             e.path_of("d_model"), "\" / \"", e.path_of("nhead"), "\" (", o.d_model, " / ", o.nhead,
-             ") must be even");
+  HEED_RECIPE_CHECK(positional != "rope" || (o.d_model / o.nhead) % 2 == 0, e.path_of("positional"),
+                    " \"rope\" rotates pairs of features: \"", e.path_of("d_model"), "\" / \"",
+                    e.path_of("nhead"), "\" (", o.d_model, " / ", o.nhead, ") must be even");
   const int64_t num_layers = e.get<int64_t>("num_layers", 2, range::layers);
   input_proj_ = register_module("input_proj", std::make_shared<Linear>(input_size, o.d_model, gen));
   if (positional == "learned")

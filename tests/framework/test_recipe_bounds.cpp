@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "framework/random.h"
 #include "framework/recipe.h"
@@ -79,9 +80,9 @@ TEST_CASE("with_recipe_path prefixes the errors of a constructor with the recipe
   CHECK(error_of([] {
           with_recipe_path("model", []() -> int { throw std::runtime_error("dnnl: bad"); });
         }) == "recipe: \"model\": dnnl: bad");
-  // An error that already names its path passes unchanged.
+  // A RecipeError already names its path: it passes unchanged.
   CHECK(error_of([] {
-          with_recipe_path("model", []() -> int { throw Error("recipe: \"model.x\" bad"); });
+          with_recipe_path("model", []() -> int { throw recipe_error("model.x", " bad"); });
         }) == "recipe: \"model.x\" bad");
   CHECK(with_recipe_path("model", [] { return 3; }) == 3);
 }
@@ -228,6 +229,96 @@ TEST_CASE("model values that crashed or exhausted the machine are refused by pat
   CHECK(model_error(wide_head, {1024, 1024}) ==
         "recipe: \"model.layers.1\": Linear: a weight of [1048576, 1048576] is beyond 2 GiB "
         "(536870912 float32 values), where oneDNN 2.6's matmul can crash");
+}
+
+namespace {
+
+// The RecipeError `fn` throws (a failed check when it throws none, or another type).
+RecipeError recipe_error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const RecipeError& e) {
+    return e;
+  } catch (const std::exception& e) {
+    FAIL_CHECK("expected a heed::RecipeError, got: ", e.what());
+    return RecipeError("", e.what());
+  }
+  FAIL_CHECK("expected a heed::RecipeError, none was thrown");
+  return RecipeError("", "");
+}
+
+}  // namespace
+
+TEST_CASE("RecipeError: its type, not its text, decides whether with_recipe_path prefixes it") {
+  // A layer constructor's own check, thrown two parts deep (the model, then its layer), comes
+  // out prefixed once, with the layer's path.
+  const nlohmann::json wide_head = {
+      {"type", "image_classifier"},
+      {"layers", {{{"type", "flatten"}}, {{"type", "linear"}, {"out_features", 1 << 20}}}}};
+  Generator gen(1);
+  const RecipeError layer = recipe_error_of([&] {
+    build_model(Config(wide_head, "model"), DataInfo{{1024, 1024}, 10}, gen);
+  });
+  CHECK(layer.path() == "model.layers.1");
+  const std::string message = layer.what();
+  CHECK_MESSAGE(message.rfind("recipe: \"model.layers.1\": Linear: a weight of ", 0) == 0, message);
+  CHECK_MESSAGE(message.find("recipe", 1) == std::string::npos, message);
+  const RecipeError nested = recipe_error_of([] {
+    with_recipe_path("model", [] {
+      return with_recipe_path("model.encoder", []() -> int { throw Error("LSTM: bad"); });
+    });
+  });
+  CHECK(std::string(nested.what()) == "recipe: \"model.encoder\": LSTM: bad");
+  CHECK(nested.path() == "model.encoder");
+
+  // A RecipeError passes unchanged whatever its text starts with, and keeps its path.
+  const RecipeError set = recipe_error_of([] {
+    with_recipe_path("model", []() -> int {
+      throw RecipeError("train.epochs", "--set train.epochs=x: not a recipe-prefixed text");
+    });
+  });
+  CHECK(std::string(set.what()) == "--set train.epochs=x: not a recipe-prefixed text");
+  CHECK(set.path() == "train.epochs");
+  // Any other error is prefixed, even one whose text starts with "recipe".
+  const RecipeError plain = recipe_error_of(
+      [] { with_recipe_path("model", []() -> int { throw Error("recipe-like text"); }); });
+  CHECK(std::string(plain.what()) == "recipe: \"model\": recipe-like text");
+  CHECK(plain.path() == "model");
+
+  // The path is the value's: from Config, a registry, a cross-field check, a recipe file.
+  const Config c({{"encoder", {{"hidden_size", -1}, {"hiden", 1}}}}, "model");
+  CHECK(recipe_error_of([&] {
+          c.child("encoder").get<int64_t>("hidden_size", 1, range::size);
+        }).path() == "model.encoder.hidden_size");
+  CHECK(recipe_error_of([&] {
+          const Config e = c.child("encoder");
+          e.has("hidden_size");
+          e.finish();
+        }).path() == "model.encoder.hiden");
+  CHECK(recipe_error_of([&] { c.require<int64_t>("layers"); }).path() == "model.layers");
+  CHECK(recipe_error_of([&] {
+          c.choice("pooling", "x", {"last", "mean"});
+        }).path() == "model.pooling");
+  CHECK(recipe_error_of([&] {
+          build_model(Config({{"type", "sequence_clasifier"}}, "model"), {{28, 28}, 10}, gen);
+        }).path() == "model.type");
+  const nlohmann::json groups = {
+      {"type", "image_classifier"},
+      {"layers",
+       {{{"type", "conv2d"}, {"out_channels", 8}, {"kernel_size", 3}, {"groups", 3}},
+        {{"type", "flatten"}}}}};
+  const RecipeError cross = recipe_error_of([&] {
+    build_model(Config(groups, "model"), {{1, 28, 28}, 10}, gen);
+  });
+  CHECK(cross.path() == "model.layers.0.groups");
+  CHECK(std::string(cross.what()).rfind("recipe: \"model.layers.0.groups\" (3) must divide", 0) ==
+        0);
+  nlohmann::json recipe = {{"model", {{"layers", {1, 2}}}}};
+  CHECK(recipe_error_of([&] { apply_overrides(recipe, {"model.layers.2.p=0.1"}); }).path() ==
+        "model.layers.2.p");
+  CHECK(recipe_error_of([] {
+          parse_recipe_text("{\"a\": {\"b\": 1, \"b\": 2}}", "r.json");
+        }).path() == "a.b");
 }
 
 TEST_CASE("the model's probe leaves the generator and the running statistics as they were") {

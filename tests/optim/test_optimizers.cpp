@@ -26,8 +26,15 @@ StateDict model_like_params() {
           {"fc.bias", Tensor::zeros({2})}};
 }
 
+// The optimizer a recipe section builds, as optim's base class (group_params is not part of the
+// trainer's interface, framework/optimizer.h).
 std::unique_ptr<optim::Optimizer> from_recipe(const nlohmann::json& section) {
-  return build_optimizer(Config(section, "optimizer"), model_like_params());
+  std::unique_ptr<Optimizer> built =
+      build_optimizer(Config(section, "optimizer"), model_like_params());
+  auto* typed = dynamic_cast<optim::Optimizer*>(built.get());
+  REQUIRE(typed != nullptr);
+  built.release();
+  return std::unique_ptr<optim::Optimizer>(typed);
 }
 
 }  // namespace

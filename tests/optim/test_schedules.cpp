@@ -19,9 +19,8 @@ StateDict two_params() {
   return {{"fc.weight", Tensor::zeros({2, 2})}, {"fc.bias", Tensor::zeros({2})}};
 }
 
-std::unique_ptr<optim::LRScheduler> scheduler_for(optim::Optimizer& opt,
-                                                  const nlohmann::json& schedule,
-                                                  int64_t steps = 100, int64_t epochs = 10) {
+std::unique_ptr<LRScheduler> scheduler_for(Optimizer& opt, const nlohmann::json& schedule,
+                                           int64_t steps = 100, int64_t epochs = 10) {
   const nlohmann::json root = {{"schedule", schedule}};
   return build_scheduler(Config(root, ""), opt, steps, epochs);
 }

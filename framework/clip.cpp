@@ -1,4 +1,4 @@
-#include "optim/clip.h"
+#include "framework/clip.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include "framework/autograd.h"
 #include "framework/ops/iter.h"
 
-namespace heed::optim {
+namespace heed {
 
 namespace {
 
@@ -80,4 +80,4 @@ void clip_grad_value_(const StateDict& params, double clip_value) {
   }
 }
 
-}  // namespace heed::optim
+}  // namespace heed

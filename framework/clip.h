@@ -9,13 +9,16 @@
 // skipped. Sums are accumulated in double and the coefficient rounded to float32 once; values
 // agree with PyTorch to float32 rounding.
 //
-//   double norm = optim::clip_grad_norm_(model.named_parameters(), 1.0);  // before clipping
+//   double norm = clip_grad_norm_(model.named_parameters(), 1.0);  // before clipping
+//
+// Plain functions over parameters, in framework/ because the trainer clips between backward and
+// the optimizer step, whatever the optimizer (framework/optimizer.h).
 
 #include <limits>
 
 #include "framework/module.h"
 
-namespace heed::optim {
+namespace heed {
 
 /// Scales the gradients of `params` so that their total `norm_type`-norm is at most max_norm;
 /// returns the total norm before clipping (0 when no parameter has a gradient). norm_type is
@@ -30,4 +33,4 @@ void clip_grad_value_(const StateDict& params, double clip_value);
 
 inline constexpr double kInfNorm = std::numeric_limits<double>::infinity();
 
-}  // namespace heed::optim
+}  // namespace heed

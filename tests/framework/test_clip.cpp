@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 
 #include "fixture.h"
+#include "framework/clip.h"
 #include "gradcheck.h"
-#include "optim/clip.h"
 
 using namespace heed;
 
@@ -24,11 +24,11 @@ TEST_CASE("clip: clip_grad_norm_ (2, 3, inf) and clip_grad_value_ match PyTorch"
     }
     if (c.at("kind") == "norm") {
       const double norm_type =
-          c.at("norm_type").is_string() ? optim::kInfNorm : c.at("norm_type").get<double>();
-      const double total = optim::clip_grad_norm_(params, c.at("value").get<double>(), norm_type);
+          c.at("norm_type").is_string() ? kInfNorm : c.at("norm_type").get<double>();
+      const double total = clip_grad_norm_(params, c.at("value").get<double>(), norm_type);
       CHECK(total == doctest::Approx(f.output(tag + "/total_norm").item()).epsilon(1e-6));
     } else {
-      optim::clip_grad_value_(params, c.at("value").get<double>());
+      clip_grad_value_(params, c.at("value").get<double>());
     }
     for (const auto& [name, p] : params)
       heed::testing::check_close(p.grad().to_vector(), f.output(tag + "/" + name).to_vector(),
@@ -39,14 +39,14 @@ TEST_CASE("clip: clip_grad_norm_ (2, 3, inf) and clip_grad_value_ match PyTorch"
 TEST_CASE("clip: parameters without gradients are skipped, and bad arguments are errors") {
   Tensor a = Tensor::zeros({2}), b = Tensor::zeros({2});
   a.set_grad(Tensor::from_vector({3.f, 4.f}, {2}));
-  CHECK(optim::clip_grad_norm_({{"a", a}, {"b", b}}, 1.0) == doctest::Approx(5.0));
+  CHECK(clip_grad_norm_({{"a", a}, {"b", b}}, 1.0) == doctest::Approx(5.0));
   CHECK(a.grad().to_vector()[0] == doctest::Approx(0.6).epsilon(1e-5));
   CHECK_FALSE(b.grad().defined());
-  CHECK(optim::clip_grad_norm_({{"b", b}}, 1.0) == 0.0);
-  CHECK_THROWS_WITH(optim::clip_grad_norm_({{"a", a}}, -1.0),
+  CHECK(clip_grad_norm_({{"b", b}}, 1.0) == 0.0);
+  CHECK_THROWS_WITH(clip_grad_norm_({{"a", a}}, -1.0),
                     "clip_grad_norm_: max_norm must be >= 0, got -1");
-  CHECK_THROWS_WITH(optim::clip_grad_norm_({{"a", a}}, 1.0, 0.5),
+  CHECK_THROWS_WITH(clip_grad_norm_({{"a", a}}, 1.0, 0.5),
                     "clip_grad_norm_: norm_type must be >= 1 or inf, got 0.5");
-  CHECK_THROWS_WITH(optim::clip_grad_value_({{"a", a}}, -0.1),
+  CHECK_THROWS_WITH(clip_grad_value_({{"a", a}}, -0.1),
                     "clip_grad_value_: clip_value must be >= 0, got -0.1");
 }
