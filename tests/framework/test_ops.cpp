@@ -7,6 +7,7 @@
 
 #include "fixture.h"
 #include "framework/ops/fastmath.h"
+#include "framework/ops/rnn.h"
 #include "gradcheck.h"
 #include "testing.h"
 
@@ -233,6 +234,70 @@ TEST_CASE("autograd: accumulation, NoGradGuard, detach and the errors") {
   Tensor z = ops::sum(x * x);
   z.backward(Tensor(), /*retain_graph=*/true);
   z.backward();  // allowed: the graph was retained
+}
+
+TEST_CASE("autograd: a backward closure keeps no input that only an unneeded gradient reads") {
+  // Each op takes an intermediate h (a leaf plus 0: add saves nothing, and the graph holds nodes,
+  // not tensors) and constants that need no gradient. Once the caller lets go of h, only the op's
+  // closure could still hold h's storage, and none of these formulas reads h: mul's and matmul's
+  // gradient for h reads the other operand, div's b and the output, pow(c, h)'s c and the output,
+  // linear's and conv2d's the weight, layer_norm's the normalized input, the fused RNN's W_ih.
+  struct Case {
+    std::string name;
+    Shape shape;
+    std::function<Tensor(const Tensor& h)> op;
+  };
+  const Tensor c = rnd({3, 4}, 41), square = rnd({4, 4}, 42), w = rnd({2, 3, 3, 3}, 43);
+  const Tensor positive = rnd({3, 4}, 44, 0.5f, 1.5f), w_hh = rnd({3, 3}, 45);
+  const std::vector<Case> cases = {
+      {"h * c", {3, 4}, [&](const Tensor& h) { return h * c; }},
+      {"c * h", {3, 4}, [&](const Tensor& h) { return c * h; }},
+      {"h / c", {3, 4}, [&](const Tensor& h) { return h / positive; }},
+      {"pow(c, h)", {3, 4}, [&](const Tensor& h) { return ops::pow(positive, h); }},
+      {"h @ W", {3, 4}, [&](const Tensor& h) { return ops::matmul(h, square); }},
+      {"W @ h", {4, 4}, [&](const Tensor& h) { return ops::matmul(c, h); }},
+      {"linear(h, W, b)",
+       {3, 4},
+       [&](const Tensor& h) { return ops::linear(h, c, c.select(1, 0)); }},
+      {"conv2d(h, W)", {1, 3, 5, 5}, [&](const Tensor& h) { return ops::conv2d(h, w); }},
+      {"layer_norm(h)",
+       {3, 4},
+       [&](const Tensor& h) { return ops::layer_norm(h, Tensor(), Tensor()); }},
+      {"causal_linear_attention(h, k, v)",
+       {3, 4},
+       [&](const Tensor& h) { return ops::causal_linear_attention(h, positive, c, 1e-6f); }},
+      {"rnn_layer_fused(h, W_ih, W_hh)",
+       {2, 3, 4},
+       [&](const Tensor& h) {
+         return ops::rnn_layer_fused(ops::RNNMode::RNN_TANH, h, Tensor(), Tensor(), c, w_hh,
+                                     Tensor(), Tensor(), Tensor(), false);
+       }},
+  };
+  for (const Case& k : cases) {
+    INFO(k.name);
+    const Tensor p = rnd(k.shape, 40).requires_grad_();
+    std::weak_ptr<Storage> storage;
+    Tensor y;
+    {
+      const Tensor h = p + 0.f;
+      storage = h.impl().storage;
+      y = k.op(h);
+    }
+    CHECK(storage.expired());
+    ops::sum(y).backward();
+    CHECK(p.grad().shape() == k.shape);
+  }
+
+  // The check can fail: when c needs a gradient too, h * c must keep h for it.
+  const Tensor p = rnd({3, 4}, 40).requires_grad_(), c_grad = rnd({3, 4}, 41).requires_grad_();
+  std::weak_ptr<Storage> storage;
+  Tensor y;
+  {
+    const Tensor h = p + 0.f;
+    storage = h.impl().storage;
+    y = h * c_grad;
+  }
+  CHECK_FALSE(storage.expired());
 }
 
 TEST_CASE("fast_exp, fast_sigmoid and fast_tanh agree with libm over float's whole range") {
