@@ -46,11 +46,11 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
                   const Tensor gc = g.contiguous();
                   const float* pg = gc.data();
                   Tensor dx, dw, db;
+                  // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight.
                   if (gx) {
                     dx = Tensor::empty(shape);
                     const float *ph = xhat.data(), *pw = w.data(), *prs = rstd.data();
                     float* pdx = dx.data();
-      // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight.
 #pragma omp parallel for schedule(static) if (dx.numel() >= kParallelGrain)
                     for (int64_t r = 0; r < rows; ++r) {
                       const float* gr = pg + r * d;
