@@ -7,9 +7,12 @@
 // reverse topological order, runs each closure once with the sum of the gradients that reached it,
 // and accumulates into the leaves' .grad. This is micrograd's engine, with tensors.
 //
-// An op records itself with
-//   return record("mul", out, {a, b}, [a, b](const Tensor& g) -> Grads {
-//     return {needs_grad(a) ? sum_to(g * b, a.shape()) : Tensor(), ...};
+// An op records itself with a closure that saves only what its formula reads, and only for the
+// inputs that need a gradient (mul: grad_a = g * b reads b, so b is saved only when a needs one):
+//   const bool ga = needs_grad(a), gb = needs_grad(b);
+//   return record("mul", out, {a, b}, [ga, gb, sa = a.shape(), b = ga ? b : Tensor(), ...](
+//                                         const Tensor& g) -> Grads {
+//     return {ga ? sum_to(g * b, sa) : Tensor(), ...};
 //   });
 // A closure that needs the op's own output must capture `out.detach()`, never `out` itself:
 // the output owns the node, so capturing it would make a cycle that is never freed.

@@ -18,6 +18,12 @@ namespace heed::testing {
 
 namespace fs = std::filesystem;
 
+/// The encoder of the small Transformer runs: one layer, d_model 16, 2 heads.
+inline nlohmann::json small_transformer_encoder() {
+  return {{"type", "transformer"}, {"d_model", 16},         {"nhead", 2},
+          {"num_layers", 1},       {"dim_feedforward", 32}, {"dropout", 0.1}};
+}
+
 /// A run of "lstm", "gru", "rnn", "transformer" or "cnn_bn": 60 steps over 6 epochs that cross
 /// epochs, evaluate, checkpoint between epochs and draw dropout masks, in about a second.
 inline nlohmann::json recipe_for(const std::string& model) {
@@ -45,14 +51,7 @@ inline nlohmann::json recipe_for(const std::string& model) {
                     {{"type", "flatten"}},
                     {{"type", "dropout"}, {"p", 0.2}}}}};
   } else if (model == "transformer") {
-    r["model"] = {{"type", "sequence_classifier"},
-                  {"encoder",
-                   {{"type", "transformer"},
-                    {"d_model", 16},
-                    {"nhead", 2},
-                    {"num_layers", 1},
-                    {"dim_feedforward", 32},
-                    {"dropout", 0.1}}}};
+    r["model"] = {{"type", "sequence_classifier"}, {"encoder", small_transformer_encoder()}};
   } else {
     r["model"] = {{"type", "sequence_classifier"},
                   {"encoder", {{"type", model}, {"hidden_size", 16}, {"dropout", 0.0}}},

@@ -11,6 +11,7 @@ namespace {
 
 using dnnl::memory;
 using flags = dnnl::normalization_flags;
+using dnnl_glue::dense, dnnl_glue::execute, dnnl_glue::wrap;
 
 struct NormShape {
   Shape x;  // [batch, channels, spatial, 1]
@@ -22,6 +23,9 @@ struct NormShape {
     k << x << affine << training << eps;
     return k.str();
   }
+  // The input's layout, and the per-channel vectors' (mean, variance, scale, shift).
+  memory::desc x_desc() const { return dnnl_glue::f32_desc(x, memory::format_tag::nchw); }
+  memory::desc channel_desc() const { return dnnl_glue::f32_desc({x[1]}, memory::format_tag::a); }
   flags norm_flags() const {
     flags f = affine ? flags::use_scale | flags::use_shift : flags::none;
     return training ? f : f | flags::use_global_stats;
@@ -33,14 +37,9 @@ struct NormPrimitives {
   dnnl::batch_normalization_backward backward;
 };
 
-memory::desc nchw(const Shape& shape) {
-  return memory::desc(memory::dims(shape.begin(), shape.end()), memory::data_type::f32,
-                      memory::format_tag::nchw);
-}
-
 NormPrimitives make_primitives(const NormShape& s) {
   auto& eng = dnnl_glue::engine();
-  const auto md = nchw(s.x);
+  const auto md = s.x_desc();
   const dnnl::batch_normalization_forward::primitive_desc fwd_pd(
       dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, md, s.eps,
                                               s.norm_flags()),
@@ -55,23 +54,6 @@ NormPrimitives make_primitives(const NormShape& s) {
 NormPrimitives& primitives(const NormShape& s) {
   static dnnl_glue::PrimitiveCache<NormPrimitives> cache;
   return cache.get(s.key(), [&] { return make_primitives(s); });
-}
-
-memory wrap(const Tensor& t, const Shape& shape) {
-  return dnnl_glue::wrap(t, dnnl_glue::f32_desc(shape, contiguous_strides(shape)));
-}
-
-memory wrap_vec(const Tensor& t) {
-  return wrap(t, {t.numel()});
-}
-
-void execute(dnnl::primitive& p, const std::unordered_map<int, memory>& args) {
-  p.execute(dnnl_glue::stream(), args);
-  dnnl_glue::stream().wait();
-}
-
-Tensor dense(const Tensor& t) {
-  return t.is_contiguous() ? t : t.contiguous().detach();
 }
 
 void check_channels(const char* what, const Tensor& t, const Tensor& x) {
@@ -125,14 +107,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     mean = running_mean.clone().detach();
     var = running_var.clone().detach();
   }
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(xd, s.x)},
-                                       {DNNL_ARG_DST, wrap(y, s.x)},
-                                       {DNNL_ARG_MEAN, wrap_vec(mean)},
-                                       {DNNL_ARG_VARIANCE, wrap_vec(var)}};
+  const memory::desc x_md = s.x_desc(), c_md = s.channel_desc();
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(xd, x_md)},
+                                       {DNNL_ARG_DST, wrap(y, x_md)},
+                                       {DNNL_ARG_MEAN, wrap(mean, c_md)},
+                                       {DNNL_ARG_VARIANCE, wrap(var, c_md)}};
   const Tensor wd = s.affine ? dense(weight) : Tensor(), bd = s.affine ? dense(bias) : Tensor();
   if (s.affine) {
-    args.emplace(DNNL_ARG_SCALE, wrap_vec(wd));
-    args.emplace(DNNL_ARG_SHIFT, wrap_vec(bd));
+    args.emplace(DNNL_ARG_SCALE, wrap(wd, c_md));
+    args.emplace(DNNL_ARG_SHIFT, wrap(bd, c_md));
   }
   execute(primitives(s).forward, args);
   if (training && running_mean.defined()) {
@@ -140,28 +123,32 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     blend(running_mean, mean, momentum, 1.f);
     blend(running_var, var, momentum, n / (n - 1.f));
   }
-  return record("batch_norm", y, {x, weight, bias},
-                [s, x, weight, bias, xd, wd, bd, mean, var](const Tensor& g_in) -> Grads {
-                  const Tensor g = dense(g_in);
-                  Tensor dx = Tensor::empty(s.x), dw, db;
-                  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(xd, s.x)},
-                                                       {DNNL_ARG_DIFF_DST, wrap(g, s.x)},
-                                                       {DNNL_ARG_MEAN, wrap_vec(mean)},
-                                                       {DNNL_ARG_VARIANCE, wrap_vec(var)},
-                                                       {DNNL_ARG_DIFF_SRC, wrap(dx, s.x)}};
-                  if (s.affine) {
-                    dw = Tensor::empty(weight.shape());
-                    db = Tensor::empty(bias.shape());
-                    args.emplace(DNNL_ARG_SCALE, wrap_vec(wd));
-                    // oneDNN 2.6's backward refuses to run without the shift it does not read.
-                    args.emplace(DNNL_ARG_SHIFT, wrap_vec(bd));
-                    args.emplace(DNNL_ARG_DIFF_SCALE, wrap_vec(dw));
-                    args.emplace(DNNL_ARG_DIFF_SHIFT, wrap_vec(db));
-                  }
-                  execute(primitives(s).backward, args);
-                  return {needs_grad(x) ? dx.reshape(x.shape()).detach() : Tensor(),
-                          needs_grad(weight) ? dw : Tensor(), needs_grad(bias) ? db : Tensor()};
-                });
+  // One oneDNN primitive computes every gradient from the dense input, the statistics and the
+  // affine parameters.
+  return record(
+      "batch_norm", y, {x, weight, bias},
+      [s, xd, wd, bd, mean, var, shape = x.shape(), gx = needs_grad(x), gw = needs_grad(weight),
+       gb = needs_grad(bias)](const Tensor& g_in) -> Grads {
+        const Tensor g = dense(g_in);
+        const memory::desc x_md = s.x_desc(), c_md = s.channel_desc();
+        Tensor dx = Tensor::empty(s.x), dw, db;
+        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(xd, x_md)},
+                                             {DNNL_ARG_DIFF_DST, wrap(g, x_md)},
+                                             {DNNL_ARG_MEAN, wrap(mean, c_md)},
+                                             {DNNL_ARG_VARIANCE, wrap(var, c_md)},
+                                             {DNNL_ARG_DIFF_SRC, wrap(dx, x_md)}};
+        if (s.affine) {
+          dw = Tensor::empty({s.x[1]});
+          db = Tensor::empty({s.x[1]});
+          args.emplace(DNNL_ARG_SCALE, wrap(wd, c_md));
+          // oneDNN 2.6's backward refuses to run without the shift it does not read.
+          args.emplace(DNNL_ARG_SHIFT, wrap(bd, c_md));
+          args.emplace(DNNL_ARG_DIFF_SCALE, wrap(dw, c_md));
+          args.emplace(DNNL_ARG_DIFF_SHIFT, wrap(db, c_md));
+        }
+        execute(primitives(s).backward, args);
+        return {gx ? dx.reshape(shape).detach() : Tensor(), gw ? dw : Tensor(), gb ? db : Tensor()};
+      });
 }
 
 }  // namespace heed::ops

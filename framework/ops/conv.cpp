@@ -12,6 +12,7 @@ namespace {
 
 using dnnl::memory;
 using tag = memory::format_tag;
+using dnnl_glue::dense, dnnl_glue::f32_desc, dnnl_glue::reorder, dnnl_glue::wrap;
 
 // One convolution problem: everything a primitive depends on.
 struct ConvShape {
@@ -41,23 +42,19 @@ struct ConvPrimitives {
   dnnl::convolution_backward_weights backward_weights;
 };
 
-memory::desc plain(const Shape& shape, tag t) {
-  return memory::desc(memory::dims(shape.begin(), shape.end()), memory::data_type::f32, t);
-}
-
 // oneDNN takes grouped weights as 5-D [groups, out / groups, in / groups, kH, kW] (goihw): the
 // same bytes as PyTorch's [out, in / groups, kH, kW].
 memory::desc weight_desc(const ConvShape& s) {
-  if (s.groups == 1) return plain(s.w, tag::oihw);
-  return plain({s.groups, s.w[0] / s.groups, s.w[1], s.w[2], s.w[3]}, tag::goihw);
+  if (s.groups == 1) return f32_desc(s.w, tag::oihw);
+  return f32_desc({s.groups, s.w[0] / s.groups, s.w[1], s.w[2], s.w[3]}, tag::goihw);
 }
 
 ConvPrimitives make_primitives(const ConvShape& s) {
-  const auto x_md = plain(s.x, tag::any), y_md = plain(s.out, tag::any);
+  const auto x_md = f32_desc(s.x, tag::any), y_md = f32_desc(s.out, tag::any);
   const auto w_md = s.groups == 1
-                        ? plain(s.w, tag::any)
-                        : plain({s.groups, s.w[0] / s.groups, s.w[1], s.w[2], s.w[3]}, tag::any);
-  const auto b_md = plain({s.w[0]}, tag::a);
+                        ? f32_desc(s.w, tag::any)
+                        : f32_desc({s.groups, s.w[0] / s.groups, s.w[1], s.w[2], s.w[3]}, tag::any);
+  const auto b_md = f32_desc({s.w[0]}, tag::a);
   const memory::dims strides{s.stride[0], s.stride[1]}, pad{s.padding[0], s.padding[1]},
       dil{s.dilation[0] - 1, s.dilation[1] - 1};
   const auto algo = dnnl::algorithm::convolution_direct;
@@ -89,16 +86,6 @@ ConvPrimitives& primitives(const ConvShape& s) {
   return cache.get(s.key(), [&] { return make_primitives(s); });
 }
 
-Tensor dense(const Tensor& t) {
-  return t.is_contiguous() ? t : t.contiguous().detach();
-}
-
-dnnl::memory wrap(const Tensor& t) {
-  // Every tensor handed to a primitive is dense, so its plain descriptor is implied by the
-  // primitive; oneDNN reads only the pointer through this memory's own desc.
-  return dnnl_glue::wrap(t, dnnl_glue::f32_desc(t.shape(), contiguous_strides(t.shape())));
-}
-
 memory weight_memory(const ConvShape& s, const Tensor& w) {
   return memory(weight_desc(s), dnnl_glue::engine(), static_cast<void*>(w.data()));
 }
@@ -107,7 +94,7 @@ memory weight_memory(const ConvShape& s, const Tensor& w) {
 memory in_format(memory m, const memory::desc& want) {
   if (m.get_desc() == want) return m;
   memory out(want, dnnl_glue::engine());
-  dnnl::reorder(m, out).execute(dnnl_glue::stream(), m, out);
+  reorder(m, out);
   return out;
 }
 
@@ -118,8 +105,7 @@ memory out_format(const memory& target, const memory::desc& have) {
 }
 
 void finish_output(memory& produced, memory& target) {
-  if (!(produced == target))
-    dnnl::reorder(produced, target).execute(dnnl_glue::stream(), produced, target);
+  if (!(produced == target)) reorder(produced, target);
 }
 
 Tensor conv_forward(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& b) {
@@ -221,15 +207,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   const Tensor xd = dense(x), wd = dense(weight), bd = bias.defined() ? dense(bias) : Tensor();
   if (x.size(0) == 0) return Tensor::zeros(s.out);
   Tensor y = conv_forward(s, xd, wd, bd);
+  const bool gx = needs_grad(x), gw = needs_grad(weight), gb = needs_grad(bias);
+  // dx reads the weight, dweight and dbias the input.
   return record("conv2d", y, {x, weight, bias},
-                [s, x, weight, bias, xd, wd](const Tensor& g_in) -> Grads {
+                [s, gx, gw, gb, xd = gw || gb ? xd : Tensor(),
+                 wd = gx ? wd : Tensor()](const Tensor& g_in) -> Grads {
                   const Tensor g = dense(g_in);
                   Grads grads(3);
-                  if (needs_grad(x)) grads[0] = conv_backward_data(s, g, wd);
-                  if (needs_grad(weight) || needs_grad(bias)) {
+                  if (gx) grads[0] = conv_backward_data(s, g, wd);
+                  if (gw || gb) {
                     auto [dw, db] = conv_backward_weights(s, g, xd);
-                    if (needs_grad(weight)) grads[1] = dw;
-                    if (needs_grad(bias)) grads[2] = db;
+                    if (gw) grads[1] = dw;
+                    if (gb) grads[2] = db;
                   }
                   return grads;
                 });

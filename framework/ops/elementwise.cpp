@@ -4,70 +4,12 @@
 
 #include "framework/autograd.h"
 #include "framework/ops/fastmath.h"
-#include "framework/ops/iter.h"
+#include "framework/ops/kernels.h"
 #include "framework/ops/shape.h"
 
 namespace heed::ops {
 
 namespace {
-
-float* raw(const Tensor& t) {
-  return static_cast<float*>(t.impl().storage->data);
-}
-
-void check_float(const Tensor& t, const char* op) {
-  HEED_CHECK(t.dtype() == Dtype::Float32, op, ": expected a float32 tensor, got ",
-             dtype_name(t.dtype()), " of shape ", t.shape());
-}
-
-template <class F>
-Tensor unary_map(const Tensor& x, const char* op, F f) {
-  check_float(x, op);
-  const Tensor in = x.contiguous();
-  Tensor out = Tensor::empty(x.shape());
-  const float* p = in.data();
-  float* q = out.data();
-  const int64_t n = x.numel();
-#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) q[i] = f(p[i]);
-  return out;
-}
-
-template <class F>
-Tensor binary_map(const Tensor& a, const Tensor& b, const char* op, F f) {
-  check_float(a, op);
-  check_float(b, op);
-  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  Tensor out = Tensor::empty(shape);
-  float* q = out.data();
-  if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous()) {
-    const float* pa = a.data();
-    const float* pb = b.data();
-    const int64_t n = out.numel();
-#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) q[i] = f(pa[i], pb[i]);
-    return out;
-  }
-  const float* ra = raw(a);
-  const float* rb = raw(b);
-  for_each_row<3>(
-      shape, {out.strides(), broadcast_strides(a, shape), broadcast_strides(b, shape)},
-      {0, a.offset(), b.offset()},
-      [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& st) {
-        float* o = q + off[0];
-        const float* x = ra + off[1];
-        const float* y = rb + off[2];
-        if (st[1] == 1 && st[2] == 1) {
-          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-        } else if (st[1] == 1 && st[2] == 0) {
-          const float yv = *y;
-          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-        } else {
-          for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * st[1]], y[i * st[2]]);
-        }
-      });
-  return out;
-}
 
 Tensor scalar_like(float v) {
   return Tensor::scalar(v);
@@ -77,44 +19,61 @@ Tensor scalar_like(float v) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = binary_map(a, b, "add", [](float x, float y) { return x + y; });
-  return record("add", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) -> Grads {
-    return {sum_to(g, sa), sum_to(g, sb)};
-  });
+  return record("add", out, {a, b},
+                [sa = a.shape(), sb = b.shape(), ga = needs_grad(a),
+                 gb = needs_grad(b)](const Tensor& g) -> Grads {
+                  return {ga ? sum_to(g, sa) : Tensor(), gb ? sum_to(g, sb) : Tensor()};
+                });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = binary_map(a, b, "sub", [](float x, float y) { return x - y; });
   return record("sub", out, {a, b},
-                [sa = a.shape(), sb = b.shape(), gb = needs_grad(b)](const Tensor& g) -> Grads {
-                  return {sum_to(g, sa), gb ? sum_to(neg(g), sb) : Tensor()};
+                [sa = a.shape(), sb = b.shape(), ga = needs_grad(a),
+                 gb = needs_grad(b)](const Tensor& g) -> Grads {
+                  return {ga ? sum_to(g, sa) : Tensor(), gb ? sum_to(neg(g), sb) : Tensor()};
                 });
 }
 
+// The binary ops below save an operand only when the gradient that reads it is needed.
+
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_map(a, b, "mul", [](float x, float y) { return x * y; });
-  return record("mul", out, {a, b}, [a, b](const Tensor& g) -> Grads {
-    return {needs_grad(a) ? sum_to(mul(g, b), a.shape()) : Tensor(),
-            needs_grad(b) ? sum_to(mul(g, a), b.shape()) : Tensor()};
-  });
+  const bool ga = needs_grad(a), gb = needs_grad(b);
+  // grad_a = g * b, grad_b = g * a.
+  return record(
+      "mul", out, {a, b},
+      [ga, gb, sa = a.shape(), sb = b.shape(), a = gb ? a : Tensor(),
+       b = ga ? b : Tensor()](const Tensor& g) -> Grads {
+        return {ga ? sum_to(mul(g, b), sa) : Tensor(), gb ? sum_to(mul(g, a), sb) : Tensor()};
+      });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = binary_map(a, b, "div", [](float x, float y) { return x / y; });
-  return record("div", out, {a, b}, [a, b, y = out.detach()](const Tensor& g) -> Grads {
-    // d(a/b)/db = -(a/b)/b
-    return {needs_grad(a) ? sum_to(div(g, b), a.shape()) : Tensor(),
-            needs_grad(b) ? sum_to(neg(div(mul(g, y), b)), b.shape()) : Tensor()};
-  });
+  const bool ga = needs_grad(a), gb = needs_grad(b);
+  // grad_a = g / b, grad_b = -(g * y) / b with y = a / b: b and the output, never a.
+  return record("div", out, {a, b},
+                [ga, gb, sa = a.shape(), sb = b.shape(), b,
+                 y = gb ? out.detach() : Tensor()](const Tensor& g) -> Grads {
+                  return {ga ? sum_to(div(g, b), sa) : Tensor(),
+                          gb ? sum_to(neg(div(mul(g, y), b)), sb) : Tensor()};
+                });
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor out = binary_map(a, b, "pow", [](float x, float y) { return std::pow(x, y); });
-  return record("pow", out, {a, b}, [a, b, y = out.detach()](const Tensor& g) -> Grads {
-    Tensor ga, gb;
-    if (needs_grad(a)) ga = sum_to(mul(g, mul(b, pow(a, sub(b, scalar_like(1.f))))), a.shape());
-    if (needs_grad(b)) gb = sum_to(mul(g, mul(y, log(a))), b.shape());
-    return {ga, gb};
-  });
+  const bool ga = needs_grad(a), gb = needs_grad(b);
+  // grad_a = g * b * a^(b-1), grad_b = g * y * log(a): a always, b and the output y as needed.
+  return record("pow", out, {a, b},
+                [ga, gb, a, sb = b.shape(), b = ga ? b : Tensor(),
+                 y = gb ? out.detach() : Tensor()](const Tensor& g) -> Grads {
+                  Tensor grad_a, grad_b;
+                  if (ga)
+                    grad_a = sum_to(mul(g, mul(b, pow(a, sub(b, scalar_like(1.f))))), a.shape());
+                  if (gb) grad_b = sum_to(mul(g, mul(y, log(a))), sb);
+                  return {grad_a, grad_b};
+                });
 }
 
 Tensor pow(const Tensor& a, float p) {

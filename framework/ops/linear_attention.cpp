@@ -6,28 +6,17 @@
 
 #include "framework/autograd.h"
 #include "framework/ops/fastmath.h"
-#include "framework/ops/iter.h"
+#include "framework/ops/kernels.h"
 
 namespace heed::ops {
 
 Tensor elu_plus_one(const Tensor& x) {
-  const Tensor in = x.contiguous();
-  Tensor out = Tensor::empty(x.shape());
-  const float* p = in.data();
-  float* q = out.data();
-  const int64_t n = x.numel();
-#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) q[i] = p[i] > 0.f ? p[i] + 1.f : fast_exp(p[i]);
+  Tensor out =
+      unary_map(x, "elu_plus_one", [](float v) { return v > 0.f ? v + 1.f : fast_exp(v); });
   return record("elu_plus_one", out, {x}, [y = out.detach()](const Tensor& g) -> Grads {
     // d/dx: 1 where x > 0 (y > 1), exp(x) = y otherwise.
-    const Tensor gc = g.contiguous();
-    Tensor dx = Tensor::empty(y.shape());
-    const float *pg = gc.data(), *py = y.data();
-    float* pd = dx.data();
-    const int64_t m = y.numel();
-#pragma omp parallel for simd schedule(static) if (m >= kParallelGrain)
-    for (int64_t i = 0; i < m; ++i) pd[i] = py[i] > 1.f ? pg[i] : pg[i] * py[i];
-    return {dx};
+    return {binary_map(g, y, "elu_plus_one_backward",
+                       [](float gv, float yv) { return yv > 1.f ? gv : gv * yv; })};
   });
 }
 
@@ -104,7 +93,9 @@ void causal_backward(const float* q, const float* k, const float* v, const float
   std::fill(r_mat.begin(), r_mat.end(), 0.f);
   std::fill(r_vec.begin(), r_vec.end(), 0.f);
   for (int64_t j = d.seq - 1; j >= 0; --j) {
-    const float *qj = q + j * d.dk, *kj = k + j * d.dk, *vj = v + j * d.dv;
+    // k is read only for dv and v only for dk (the closure saves no more).
+    const float *qj = q + j * d.dk, *kj = dv ? k + j * d.dk : nullptr,
+                *vj = dk ? v + j * d.dv : nullptr;
     const float* dnj = dnum.data() + j * d.dv;
     float* dvj = dv ? dv + j * d.dv : nullptr;
     if (dvj) std::fill(dvj, dvj + d.dv, 0.f);
@@ -113,11 +104,17 @@ void causal_backward(const float* q, const float* k, const float* v, const float
       r_vec[a] += qj[a] * dden[j];
       float* ra = r_mat.data() + a * d.dv;
       float acc = 0.f;
-      if (dvj) {
+      if (dvj && dk) {
 #pragma omp simd reduction(+ : acc)
         for (int64_t b = 0; b < d.dv; ++b) {
           ra[b] += qj[a] * dnj[b];
           acc += ra[b] * vj[b];
+          dvj[b] += ra[b] * kj[a];
+        }
+      } else if (dvj) {
+#pragma omp simd
+        for (int64_t b = 0; b < d.dv; ++b) {
+          ra[b] += qj[a] * dnj[b];
           dvj[b] += ra[b] * kj[a];
         }
       } else {
@@ -155,28 +152,33 @@ Tensor causal_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v
       causal_forward(pq + g * d.seq * d.dk, pk + g * d.seq * d.dk, pv + g * d.seq * d.dv,
                      po + g * d.seq * d.dv, pden + g * d.seq, d, eps, s, z);
   }
-  return record("causal_linear_attention", out, {q, k, v},
-                [qc, kc, vc, den, d, y = out.detach(), nq = needs_grad(q), nk = needs_grad(k),
-                 nv = needs_grad(v)](const Tensor& grad) -> Grads {
-                  const Tensor gc = grad.contiguous();
-                  Tensor dq = nq ? Tensor::empty(qc.shape()) : Tensor();
-                  Tensor dk = nk ? Tensor::empty(kc.shape()) : Tensor();
-                  Tensor dv = nv ? Tensor::empty(vc.shape()) : Tensor();
-                  const float *pq = qc.data(), *pk = kc.data(), *pv = vc.data(), *py = y.data(),
-                              *pd = den.data(), *pg = gc.data();
+  // dq reads k and v (S and z recomputed); dk reads q and v; dv reads q and k.
+  const bool nq = needs_grad(q), nk = needs_grad(k), nv = needs_grad(v);
+  return record(
+      "causal_linear_attention", out, {q, k, v},
+      [nq, nk, nv, d, den, sq = q.shape(), y = out.detach(), qc = nk || nv ? qc : Tensor(),
+       kc = nq || nv ? kc : Tensor(), vc = nq || nk ? vc : Tensor()](const Tensor& grad) -> Grads {
+        const Tensor gc = grad.contiguous();
+        Tensor dq = nq ? Tensor::empty(sq) : Tensor();
+        Tensor dk = nk ? Tensor::empty(sq) : Tensor();  // k's shape is q's
+        Tensor dv = nv ? Tensor::empty(y.shape()) : Tensor();
+        // `t`'s data from `offset` on, or null where the closure did not save `t`.
+        auto at = [](const Tensor& t, int64_t offset) -> float* {
+          return t.defined() ? t.data() + offset : nullptr;
+        };
+        const float *py = y.data(), *pd = den.data(), *pg = gc.data();
 #pragma omp parallel
-                  {
-                    std::vector<float> s(d.dk * d.dv), z(d.dk), dnum(d.seq * d.dv), dden(d.seq);
+        {
+          std::vector<float> s(d.dk * d.dv), z(d.dk), dnum(d.seq * d.dv), dden(d.seq);
 #pragma omp for schedule(static)
-                    for (int64_t g = 0; g < d.groups; ++g) {
-                      const int64_t qo = g * d.seq * d.dk, vo = g * d.seq * d.dv;
-                      causal_backward(pq + qo, pk + qo, pv + vo, py + vo, pd + g * d.seq, pg + vo,
-                                      nq ? dq.data() + qo : nullptr, nk ? dk.data() + qo : nullptr,
-                                      nv ? dv.data() + vo : nullptr, d, s, z, dnum, dden);
-                    }
-                  }
-                  return {dq, dk, dv};
-                });
+          for (int64_t g = 0; g < d.groups; ++g) {
+            const int64_t qo = g * d.seq * d.dk, vo = g * d.seq * d.dv;
+            causal_backward(at(qc, qo), at(kc, qo), at(vc, vo), py + vo, pd + g * d.seq, pg + vo,
+                            at(dq, qo), at(dk, qo), at(dv, vo), d, s, z, dnum, dden);
+          }
+        }
+        return {dq, dk, dv};
+      });
 }
 
 }  // namespace heed::ops

@@ -62,18 +62,20 @@ Tensor mm_kernel(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
                                              {DNNL_ARG_WEIGHTS, dnnl_glue::wrap(b, b_md)},
                                              {DNNL_ARG_DST, dnnl_glue::wrap(c, c_md)}};
   if (bias.defined()) args.emplace(DNNL_ARG_BIAS, dnnl_glue::wrap(bias.contiguous(), bias_md));
-  prim.execute(dnnl_glue::stream(), args);
-  dnnl_glue::stream().wait();
+  dnnl_glue::execute(prim, args);
   return c;
 }
 
 // Recorded product of equal-rank, equal-batch operands.
 Tensor mm(const Tensor& a, const Tensor& b) {
   Tensor out = mm_kernel(a, b, Tensor());
-  return record("matmul", out, {a, b}, [a, b](const Tensor& g) -> Grads {
-    return {needs_grad(a) ? mm_kernel(g, swap_last(b), Tensor()) : Tensor(),
-            needs_grad(b) ? mm_kernel(swap_last(a), g, Tensor()) : Tensor()};
-  });
+  const bool ga = needs_grad(a), gb = needs_grad(b);
+  // grad_a = g b^T, grad_b = a^T g: each operand is saved only for the other's gradient.
+  return record("matmul", out, {a, b},
+                [ga, gb, a = gb ? a : Tensor(), b = ga ? b : Tensor()](const Tensor& g) -> Grads {
+                  return {ga ? mm_kernel(g, swap_last(b), Tensor()) : Tensor(),
+                          gb ? mm_kernel(swap_last(a), g, Tensor()) : Tensor()};
+                });
 }
 
 }  // namespace
@@ -115,11 +117,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   out_shape.back() = weight.size(0);
   const Tensor x2 = reshape(x, {-1, x.size(-1)});
   Tensor out2 = mm_kernel(x2, swap_last(weight), bias);
-  out2 = record("linear", out2, {x2, weight, bias}, [x2, weight, bias](const Tensor& g) -> Grads {
-    return {needs_grad(x2) ? mm_kernel(g, weight, Tensor()) : Tensor(),
-            needs_grad(weight) ? mm_kernel(swap_last(g), x2, Tensor()) : Tensor(),
-            needs_grad(bias) ? sum(g, {0}) : Tensor()};
-  });
+  const bool gx = needs_grad(x2), gw = needs_grad(weight), gb = needs_grad(bias);
+  // grad_x = g W reads the weight, grad_W = g^T x the input, grad_bias neither.
+  out2 = record("linear", out2, {x2, weight, bias},
+                [gx, gw, gb, x2 = gw ? x2 : Tensor(),
+                 weight = gx ? weight : Tensor()](const Tensor& g) -> Grads {
+                  return {gx ? mm_kernel(g, weight, Tensor()) : Tensor(),
+                          gw ? mm_kernel(swap_last(g), x2, Tensor()) : Tensor(),
+                          gb ? sum(g, {0}) : Tensor()};
+                });
   return reshape(out2, out_shape);
 }
 

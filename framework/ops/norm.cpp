@@ -38,43 +38,50 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
       q[i] = h[i] * pw[i] + pb[i];
     }
   }
+  const bool gx = needs_grad(x), gw = needs_grad(weight), gb = needs_grad(bias);
+  // dx reads xhat, rstd and the weight; dweight xhat; dbias only g. x itself is never read.
   return record("layer_norm", out, {x, weight, bias},
-                [xhat, rstd, w, x, weight, bias](const Tensor& g) -> Grads {
-                  const int64_t d = xhat.size(-1), rows = xhat.numel() / std::max<int64_t>(d, 1);
+                [gx, gw, gb, xhat = gx || gw ? xhat : Tensor(), rstd = gx ? rstd : Tensor(),
+                 w = gx ? w : Tensor(), shape = x.shape(), d, rows](const Tensor& g) -> Grads {
                   const Tensor gc = g.contiguous();
-                  Tensor dx = Tensor::empty(xhat.shape());
-                  const float *pg = gc.data(), *ph = xhat.data(), *pw = w.data(),
-                              *prs = rstd.data();
-                  float* pdx = dx.data();
-    // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight.
-#pragma omp parallel for schedule(static) if (xhat.numel() >= kParallelGrain)
-                  for (int64_t r = 0; r < rows; ++r) {
-                    const float* gr = pg + r * d;
-                    const float* h = ph + r * d;
-                    double m1 = 0, m2 = 0;
-                    for (int64_t i = 0; i < d; ++i) {
-                      const double gw = gr[i] * pw[i];
-                      m1 += gw;
-                      m2 += gw * h[i];
-                    }
-                    m1 /= d;
-                    m2 /= d;
-                    float* o = pdx + r * d;
-                    for (int64_t i = 0; i < d; ++i)
-                      o[i] = prs[r] * static_cast<float>(gr[i] * pw[i] - m1 - h[i] * m2);
-                  }
-                  Tensor dw = Tensor::zeros({d}), db = Tensor::zeros({d});
-                  float *pdw = dw.data(), *pdb = db.data();
-                  for (int64_t r = 0; r < rows; ++r) {
-                    const float* gr = pg + r * d;
-                    const float* h = ph + r * d;
-                    for (int64_t i = 0; i < d; ++i) {
-                      pdw[i] += gr[i] * h[i];
-                      pdb[i] += gr[i];
+                  const float* pg = gc.data();
+                  Tensor dx, dw, db;
+                  // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight.
+                  if (gx) {
+                    dx = Tensor::empty(shape);
+                    const float *ph = xhat.data(), *pw = w.data(), *prs = rstd.data();
+                    float* pdx = dx.data();
+#pragma omp parallel for schedule(static) if (dx.numel() >= kParallelGrain)
+                    for (int64_t r = 0; r < rows; ++r) {
+                      const float* gr = pg + r * d;
+                      const float* h = ph + r * d;
+                      double m1 = 0, m2 = 0;
+                      for (int64_t i = 0; i < d; ++i) {
+                        const double gw = gr[i] * pw[i];
+                        m1 += gw;
+                        m2 += gw * h[i];
+                      }
+                      m1 /= d;
+                      m2 /= d;
+                      float* o = pdx + r * d;
+                      for (int64_t i = 0; i < d; ++i)
+                        o[i] = prs[r] * static_cast<float>(gr[i] * pw[i] - m1 - h[i] * m2);
                     }
                   }
-                  return {needs_grad(x) ? dx : Tensor(), needs_grad(weight) ? dw : Tensor(),
-                          needs_grad(bias) ? db : Tensor()};
+                  if (gw) {
+                    dw = Tensor::zeros({d});
+                    float* pdw = dw.data();
+                    const float* ph = xhat.data();
+                    for (int64_t r = 0; r < rows; ++r)
+                      for (int64_t i = 0; i < d; ++i) pdw[i] += pg[r * d + i] * ph[r * d + i];
+                  }
+                  if (gb) {
+                    db = Tensor::zeros({d});
+                    float* pdb = db.data();
+                    for (int64_t r = 0; r < rows; ++r)
+                      for (int64_t i = 0; i < d; ++i) pdb[i] += pg[r * d + i];
+                  }
+                  return {dx, dw, db};
                 });
 }
 

@@ -13,6 +13,7 @@ namespace heed::ops {
 namespace {
 
 using dnnl::memory;
+using dnnl_glue::dense, dnnl_glue::execute, dnnl_glue::wrap;
 
 struct PoolShape {
   Shape x, out;
@@ -34,24 +35,19 @@ struct PoolPrimitives {
   dnnl::pooling_backward backward;  // empty for inference
 };
 
-memory::desc nchw(const Shape& shape) {
-  return memory::desc(memory::dims(shape.begin(), shape.end()), memory::data_type::f32,
-                      memory::format_tag::nchw);
-}
-
 PoolPrimitives make_primitives(const PoolShape& s) {
   const memory::dims kernel{s.kernel[0], s.kernel[1]}, strides{s.stride[0], s.stride[1]},
       pad{s.padding[0], s.padding[1]};
   auto& eng = dnnl_glue::engine();
   const auto prop =
       s.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const auto x_md = dnnl_glue::f32_desc(s.x, memory::format_tag::nchw),
+             out_md = dnnl_glue::f32_desc(s.out, memory::format_tag::nchw);
   const dnnl::pooling_forward::primitive_desc fwd_pd(
-      dnnl::pooling_forward::desc(prop, s.algo, nchw(s.x), nchw(s.out), strides, kernel, pad, pad),
-      eng);
+      dnnl::pooling_forward::desc(prop, s.algo, x_md, out_md, strides, kernel, pad, pad), eng);
   PoolPrimitives p{fwd_pd, dnnl::pooling_forward(fwd_pd), {}};
   if (s.training) {
-    const dnnl::pooling_backward::desc bwd(s.algo, nchw(s.x), nchw(s.out), strides, kernel, pad,
-                                           pad);
+    const dnnl::pooling_backward::desc bwd(s.algo, x_md, out_md, strides, kernel, pad, pad);
     p.backward = dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(bwd, eng, fwd_pd));
   }
   return p;
@@ -60,15 +56,6 @@ PoolPrimitives make_primitives(const PoolShape& s) {
 PoolPrimitives& primitives(const PoolShape& s) {
   static dnnl_glue::PrimitiveCache<PoolPrimitives> cache;
   return cache.get(s.key(), [&] { return make_primitives(s); });
-}
-
-memory wrap(const Tensor& t) {
-  return dnnl_glue::wrap(t, nchw(t.shape()));
-}
-
-void execute(dnnl::primitive& p, const std::unordered_map<int, memory>& args) {
-  p.execute(dnnl_glue::stream(), args);
-  dnnl_glue::stream().wait();
 }
 
 Pair pair_or(Pair value, Pair fallback) {
@@ -96,7 +83,7 @@ Tensor pool2d(const char* op, const Tensor& x, Pair kernel, Pair stride, Pair pa
              " is smaller than kernel_size ", Shape{kernel[0], kernel[1]}, " with padding ",
              Shape{padding[0], padding[1]});
   if (x.numel() == 0) return Tensor::zeros(s.out);
-  const Tensor xd = x.is_contiguous() ? x : x.contiguous().detach();
+  const Tensor xd = dense(x);
   Tensor y = Tensor::empty(s.out);
   PoolPrimitives& p = primitives(s);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(xd)}, {DNNL_ARG_DST, wrap(y)}};
@@ -109,7 +96,7 @@ Tensor pool2d(const char* op, const Tensor& x, Pair kernel, Pair stride, Pair pa
   execute(p.forward, args);
   if (!s.training) return y;
   return record(op, y, {x}, [s, workspace](const Tensor& g_in) -> Grads {
-    const Tensor g = g_in.is_contiguous() ? g_in : g_in.contiguous().detach();
+    const Tensor g = dense(g_in);
     Tensor dx = Tensor::zeros(s.x);
     std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, wrap(g)},
                                          {DNNL_ARG_DIFF_SRC, wrap(dx)}};

@@ -360,11 +360,16 @@ Tensor rnn_layer_fused(RNNMode mode, const Tensor& x, const Tensor& h0_in, const
       run_forward(mode, x2, h0, c0, weight_ih.detach(), weight_hh.detach(), bias_x, bias_h, len, d);
   const Tensor out = pack_result(s, len, d);
 
-  const bool need_x = needs_grad(x);
+  // Backpropagation through time reads the saved states and W_hh; dx reads W_ih, dW_ih the input.
+  const bool need_x = needs_grad(x), need_w_ih = needs_grad(weight_ih),
+             need_w_hh = needs_grad(weight_hh),
+             need_bias = needs_grad(bias_ih) || needs_grad(bias_hh);
   return record(
       op_name(mode), out, {x, h0_in, c0_in, weight_ih, weight_hh, bias_ih, bias_hh},
-      [mode, s, x2, h0, c0, lengths, w_ih = weight_ih.detach(), w_hh = weight_hh.detach(), d,
-       need_x, lstm, gru, has_bias = bias_ih.defined(), in = x.shape()](const Tensor& g) -> Grads {
+      [mode, s, h0, c0, lengths, x2 = need_w_ih ? x2 : Tensor(),
+       w_ih = need_x ? weight_ih.detach() : Tensor(), w_hh = weight_hh.detach(), d, need_x,
+       need_w_ih, need_w_hh, need_bias, lstm, gru, has_bias = bias_ih.defined(),
+       in = x.shape()](const Tensor& g) -> Grads {
         const int64_t H = d.hidden, step = d.batch * H, n = d.seq * d.batch;
         const int64_t* len = lengths.defined() ? lengths.data_i64() : nullptr;
         const Tensor gc = g.contiguous();
@@ -405,19 +410,23 @@ Tensor rnn_layer_fused(RNNMode mode, const Tensor& x, const Tensor& h0_in, const
             dh = dh_prev;
           }
         });
-        // The state each step started from: h0 for the first step taken, else the one before.
-        Tensor h_prev = Tensor::empty({n, H});
-        const float* hid = s.hidden.data();
-        float* hp = h_prev.data();
-        for (int64_t t = 0; t < d.seq; ++t)
-          std::copy_n(d.first(t) ? h0.data() : hid + d.prev(t) * step, step, hp + t * step);
-        const Tensor db_ih = has_bias ? sum(dgx, {0}) : Tensor();
-        const Tensor db_hh = !has_bias ? Tensor() : gru ? sum(dgh, {0}) : db_ih;
+        Tensor dw_hh;
+        if (need_w_hh) {
+          // The state each step started from: h0 for the first step taken, else the one before.
+          Tensor h_prev = Tensor::empty({n, H});
+          const float* hid = s.hidden.data();
+          float* hp = h_prev.data();
+          for (int64_t t = 0; t < d.seq; ++t)
+            std::copy_n(d.first(t) ? h0.data() : hid + d.prev(t) * step, step, hp + t * step);
+          dw_hh = gemm(transposed(dgh), h_prev);
+        }
+        const Tensor db_ih = has_bias && need_bias ? sum(dgx, {0}) : Tensor();
+        const Tensor db_hh = !(has_bias && need_bias) ? Tensor() : gru ? sum(dgh, {0}) : db_ih;
         return {need_x ? gemm(dgx, w_ih.contiguous()).reshape(in) : Tensor(),
                 dh,
                 dc,
-                gemm(transposed(dgx), x2),
-                gemm(transposed(dgh), h_prev),
+                need_w_ih ? gemm(transposed(dgx), x2) : Tensor(),
+                dw_hh,
                 db_ih,
                 db_hh};
       });

@@ -25,7 +25,7 @@ namespace heed::ops {
 namespace {
 
 using dnnl::memory;
-using dnnl_glue::wrap;
+using dnnl_glue::execute, dnnl_glue::f32_desc, dnnl_glue::reorder, dnnl_glue::wrap;
 using Tag = memory::format_tag;
 using Kind = dnnl::prop_kind;
 
@@ -51,27 +51,23 @@ struct Problem {
   }
 };
 
-memory::desc f32(const memory::dims& dims, Tag tag) {
-  return memory::desc(dims, memory::data_type::f32, tag);
-}
-
 // The memory descriptors of a problem in PyTorch's layouts; weights `any` so that oneDNN picks.
 struct Descs {
   memory::desc src_layer, state, state_c, weights_layer, weights_iter, bias, dst_layer;
 
   explicit Descs(const Problem& p)
-      : src_layer(f32({p.seq, p.batch, p.input}, Tag::tnc)),
-        state(f32({1, 1, p.batch, p.hidden}, Tag::ldnc)),
+      : src_layer(f32_desc({p.seq, p.batch, p.input}, Tag::tnc)),
+        state(f32_desc({1, 1, p.batch, p.hidden}, Tag::ldnc)),
         state_c(p.lstm() ? state : memory::desc()),
-        weights_layer(f32({1, 1, p.input, p.gates(), p.hidden}, Tag::any)),
-        weights_iter(f32({1, 1, p.hidden, p.gates(), p.hidden}, Tag::any)),
-        bias(f32({1, 1, p.bias_gates(), p.hidden}, Tag::ldgo)),
-        dst_layer(f32({p.seq, p.batch, p.hidden}, Tag::tnc)) {}
+        weights_layer(f32_desc({1, 1, p.input, p.gates(), p.hidden}, Tag::any)),
+        weights_iter(f32_desc({1, 1, p.hidden, p.gates(), p.hidden}, Tag::any)),
+        bias(f32_desc({1, 1, p.bias_gates(), p.hidden}, Tag::ldgo)),
+        dst_layer(f32_desc({p.seq, p.batch, p.hidden}, Tag::tnc)) {}
 };
 
 // PyTorch's weight layout as oneDNN names it.
 memory::desc ldgoi(const Problem& p, int64_t in) {
-  return f32({1, 1, in, p.gates(), p.hidden}, Tag::ldgoi);
+  return f32_desc({1, 1, in, p.gates(), p.hidden}, Tag::ldgoi);
 }
 
 // One shape's primitives and the weight layouts they chose.
@@ -162,10 +158,6 @@ Buffer buffer(const memory::desc& desc, bool zero = false) {
       static_cast<int64_t>((desc.get_size() + sizeof(float) - 1) / sizeof(float));
   Tensor storage = zero ? Tensor::zeros({floats}) : Tensor::empty({floats});
   return {storage, memory(desc, dnnl_glue::engine(), storage.data())};
-}
-
-void reorder(memory from, memory to) {
-  dnnl::reorder(from, to).execute(dnnl_glue::stream(), from, to);
 }
 
 // Copies gate blocks of `rows` [gates*hidden, cols] in the other model's gate order (GRU only:
@@ -318,8 +310,7 @@ Tensor rnn_layer_dnnl(RNNMode mode, const Tensor& x, const Tensor& h0, const Ten
     args.emplace(DNNL_ARG_DST_ITER_C, wrap(c_n, d.state));
   }
   if (training) args.emplace(DNNL_ARG_WORKSPACE, workspace.mem);
-  prims.forward.execute(dnnl_glue::stream(), args);
-  dnnl_glue::stream().wait();
+  execute(prims.forward, args);
   if (!training) return out;
 
   return record(
@@ -367,8 +358,7 @@ Tensor rnn_layer_dnnl(RNNMode mode, const Tensor& x, const Tensor& h0, const Ten
           args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, wrap(dc0, d.state));
           args.emplace(DNNL_ARG_DIFF_DST_ITER_C, row(g, p.seq + 1));
         }
-        prims.backward.execute(dnnl_glue::stream(), args);
-        dnnl_glue::stream().wait();
+        execute(prims.backward, args);
 
         auto [d_bias_ih, d_bias_hh] =
             p.bias ? split_bias_grad(p, d_bias) : std::pair<Tensor, Tensor>{};

@@ -5,26 +5,12 @@
 
 #include "framework/autograd.h"
 #include "framework/ops/fastmath.h"
-#include "framework/ops/iter.h"
+#include "framework/ops/kernels.h"
 #include "framework/ops/shape.h"
 
 namespace heed::ops {
 
 namespace {
-
-// Runs `f(in_row, out_row, n)` over the rows of x's last dimension, on contiguous copies.
-template <class F>
-Tensor row_map(const Tensor& x, F f) {
-  const Tensor in = x.contiguous();
-  Tensor out = Tensor::empty(x.shape());
-  const int64_t n = x.dim() == 0 ? 1 : x.size(-1);
-  const int64_t rows = n == 0 ? 0 : x.numel() / n;
-  const float* p = in.data();
-  float* q = out.data();
-#pragma omp parallel for schedule(static) if (x.numel() >= kParallelGrain && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) f(p + r * n, q + r * n, n);
-  return out;
-}
 
 // Applies a last-dimension op along `dim` by moving `dim` last and back.
 template <class Op>
@@ -62,7 +48,7 @@ Tensor row_backward(const Tensor& g, const Tensor& y, Reduce reduce, Grad grad) 
 }
 
 Tensor softmax_last(const Tensor& x) {
-  Tensor out = row_map(x, [](const float* p, float* q, int64_t n) {
+  Tensor out = map_rows(x, [](const float* p, float* q, int64_t n) {
     const float m = row_max(p, n);
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) q[i] = fast_exp(p[i] - m);
@@ -80,7 +66,7 @@ Tensor softmax_last(const Tensor& x) {
 }
 
 Tensor log_softmax_last(const Tensor& x) {
-  Tensor out = row_map(x, [](const float* p, float* q, int64_t n) {
+  Tensor out = map_rows(x, [](const float* p, float* q, int64_t n) {
     const float m = row_max(p, n);
     float s = 0;
 #pragma omp simd reduction(+ : s)

@@ -6,26 +6,19 @@
 #include <vector>
 
 #include "framework/autograd.h"
-#include "framework/ops/iter.h"
+#include "framework/ops/kernels.h"
 #include "framework/random.h"
 
 namespace heed::ops {
 
 namespace {
 
-// Runs `f(in_row, out_row, n)` over the rows of the last dimension, on contiguous copies.
+// map_rows for the ops below, which take float tensors of at least one dimension.
 template <class F>
-Tensor map_rows(const char* op, const Tensor& x, F f) {
+Tensor checked_map_rows(const char* op, const Tensor& x, F f) {
   HEED_CHECK(x.dim() >= 1 && x.dtype() == Dtype::Float32, op,
              ": expects a float tensor of at least 1 dimension, got ", x.shape());
-  const Tensor in = x.contiguous();
-  Tensor out = Tensor::empty(x.shape());
-  const int64_t n = x.size(-1), rows = n == 0 ? 0 : x.numel() / n;
-  const float* p = in.data();
-  float* q = out.data();
-#pragma omp parallel for schedule(static) if (x.numel() >= kParallelGrain && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) f(p + r * n, q + r * n, n);
-  return out;
+  return map_rows(x, f);
 }
 
 // Sparsemax of one row (eq. 2 via the sort of Algorithm 1): the threshold tau solves
@@ -75,7 +68,7 @@ Tensor sparsemax_backward(const Tensor& g, const Tensor& p) {
 }  // namespace
 
 Tensor sparsemax(const Tensor& x) {
-  Tensor out = map_rows("sparsemax", x, sparsemax_row);
+  Tensor out = checked_map_rows("sparsemax", x, sparsemax_row);
   return record("sparsemax", out, {x}, [p = out.detach()](const Tensor& g) -> Grads {
     return {sparsemax_backward(g, p)};
   });
@@ -83,7 +76,7 @@ Tensor sparsemax(const Tensor& x) {
 
 Tensor topk_mask(const Tensor& scores, int64_t k) {
   HEED_CHECK(k >= 1, "topk_mask: k must be at least 1, got ", k, " (scores ", scores.shape(), ")");
-  return map_rows("topk_mask", scores.detach(), [k](const float* z, float* m, int64_t n) {
+  return checked_map_rows("topk_mask", scores.detach(), [k](const float* z, float* m, int64_t n) {
     std::vector<int64_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), 0);
     const int64_t keep = std::min(k, n);
@@ -97,13 +90,14 @@ Tensor topk_mask(const Tensor& scores, int64_t k) {
 }
 
 Tensor straight_through_one_hot(const Tensor& probs) {
-  Tensor out = map_rows("straight_through_one_hot", probs, [](const float* p, float* y, int64_t n) {
-    std::fill(y, y + n, 0.f);
-    int64_t best = -1;
-    for (int64_t i = 0; i < n; ++i)
-      if (p[i] > 0 && (best < 0 || p[i] > p[best])) best = i;
-    if (best >= 0) y[best] = 1.f;
-  });
+  Tensor out =
+      checked_map_rows("straight_through_one_hot", probs, [](const float* p, float* y, int64_t n) {
+        std::fill(y, y + n, 0.f);
+        int64_t best = -1;
+        for (int64_t i = 0; i < n; ++i)
+          if (p[i] > 0 && (best < 0 || p[i] > p[best])) best = i;
+        if (best >= 0) y[best] = 1.f;
+      });
   return record("straight_through_one_hot", out, {probs},
                 [](const Tensor& g) -> Grads { return {g}; });
 }

@@ -58,6 +58,17 @@ std::vector<GradCase> conv_cases() {
       {"conv1d stride 2, dilation 2, groups 2",
        [](V x) { return ops::conv1d(x[0], x[1], x[2], 2, 1, 2, 2); },
        {rnd({2, 4, 9}, 17), rnd({4, 2, 3}, 18), rnd({4}, 19)}},
+      // One side constant: the closure then saves only what the other side's gradient reads.
+      {"conv2d, constant weight and bias (dx only)",
+       [w = rnd({4, 3, 3, 3}, 21), b = rnd({4}, 22)](V x) {
+         return ops::conv2d(x[0], w, b, {1, 1}, {1, 1});
+       },
+       {rnd({2, 3, 5, 5}, 20)}},
+      {"conv2d, constant input (dweight, dbias only)",
+       [input = rnd({2, 3, 5, 5}, 20)](V x) {
+         return ops::conv2d(input, x[0], x[1], {1, 1}, {1, 1});
+       },
+       {rnd({4, 3, 3, 3}, 21), rnd({4}, 22)}},
   };
 }
 

@@ -7,6 +7,7 @@
 
 #include "fixture.h"
 #include "framework/ops/fastmath.h"
+#include "framework/ops/rnn.h"
 #include "gradcheck.h"
 #include "testing.h"
 
@@ -121,6 +122,74 @@ std::vector<GradCase> op_cases() {
        },
        {rnd({3, 4, 4}, 51)}},
       {"tensor used twice", [](V x) { return x[0] * x[0] + ops::tanh(x[0]); }, {rnd({4}, 52)}},
+      // One input constant: the closure then saves only what the other input's gradient reads.
+      {"mul, constant second operand",
+       [c = rnd({3, 4}, 56)](V x) { return x[0] * c; },
+       {rnd({3, 4}, 55)}},
+      {"div, constant numerator (db only)",
+       [c = rnd({3, 4}, 57)](V x) { return c / x[0]; },
+       {rnd({4}, 58, 0.5f, 2.f)}},
+      {"div, constant denominator (da only)",
+       [c = rnd({4}, 58, 0.5f, 2.f)](V x) { return x[0] / c; },
+       {rnd({3, 4}, 57)}},
+      {"pow, constant base (db only)",
+       [c = rnd({3, 4}, 59, 0.5f, 2.f)](V x) { return ops::pow(c, x[0]); },
+       {rnd({4}, 60)}},
+      {"pow, constant exponent (da only)",
+       [c = rnd({4}, 60)](V x) { return ops::pow(x[0], c); },
+       {rnd({3, 4}, 59, 0.5f, 2.f)}},
+      {"matmul, constant left operand",
+       [c = rnd({3, 4}, 61)](V x) { return ops::matmul(c, x[0]); },
+       {rnd({4, 5}, 62)}},
+      {"linear, constant weight and bias (dx only)",
+       [w = rnd({5, 4}, 64), b = rnd({5}, 65)](V x) { return ops::linear(x[0], w, b); },
+       {rnd({2, 3, 4}, 63)}},
+      {"linear, constant input (dweight, dbias only)",
+       [input = rnd({2, 3, 4}, 63)](V x) { return ops::linear(input, x[0], x[1]); },
+       {rnd({5, 4}, 64), rnd({5}, 65)}},
+      {"layer_norm, constant weight and bias (dx only)",
+       [w = rnd({6}, 49), b = rnd({6}, 50)](V x) { return ops::layer_norm(x[0], w, b); },
+       {rnd({3, 6}, 48)}},
+      {"layer_norm, constant input, weight only",
+       [input = rnd({3, 6}, 48)](V x) { return ops::layer_norm(input, x[0], Tensor()); },
+       {rnd({6}, 49)}},
+      {"layer_norm, constant input, bias only",
+       [input = rnd({3, 6}, 48), w = rnd({6}, 49)](V x) { return ops::layer_norm(input, w, x[0]); },
+       {rnd({6}, 50)}},
+      {"causal_linear_attention, q only",
+       [k = rnd({2, 5, 3}, 67, 0.1f, 1.f), v = rnd({2, 5, 4}, 68)](V x) {
+         return ops::causal_linear_attention(x[0], k, v, 1e-6f);
+       },
+       {rnd({2, 5, 3}, 66, 0.1f, 1.f)}},
+      {"causal_linear_attention, k only",
+       [q = rnd({2, 5, 3}, 66, 0.1f, 1.f), v = rnd({2, 5, 4}, 68)](V x) {
+         return ops::causal_linear_attention(q, x[0], v, 1e-6f);
+       },
+       {rnd({2, 5, 3}, 67, 0.1f, 1.f)}},
+      {"causal_linear_attention, v only",
+       [q = rnd({2, 5, 3}, 66, 0.1f, 1.f), k = rnd({2, 5, 3}, 67, 0.1f, 1.f)](V x) {
+         return ops::causal_linear_attention(q, k, x[0], 1e-6f);
+       },
+       {rnd({2, 5, 4}, 68)}},
+      {"rnn_layer_fused GRU, constant weights and biases (dx, dh0 only)",
+       [w_ih = rnd({9, 4}, 71), w_hh = rnd({9, 3}, 72), b_ih = rnd({9}, 73),
+        b_hh = rnd({9}, 74)](V x) {
+         return ops::rnn_layer_fused(ops::RNNMode::GRU, x[0], x[1], Tensor(), w_ih, w_hh, b_ih,
+                                     b_hh, Tensor(), false);
+       },
+       {rnd({3, 2, 4}, 69), rnd({2, 3}, 70)}},
+      {"rnn_layer_fused LSTM, constant input (weights and biases only)",
+       [input = rnd({3, 2, 4}, 69)](V x) {
+         return ops::rnn_layer_fused(ops::RNNMode::LSTM, input, Tensor(), Tensor(), x[0], x[1],
+                                     x[2], x[3], Tensor(), false);
+       },
+       {rnd({12, 4}, 75), rnd({12, 3}, 76), rnd({12}, 77), rnd({12}, 78)}},
+      {"rnn_layer_fused RNN_TANH, constant weight_hh and no bias",
+       [w_hh = rnd({3, 3}, 80)](V x) {
+         return ops::rnn_layer_fused(ops::RNNMode::RNN_TANH, x[0], Tensor(), Tensor(), x[1], w_hh,
+                                     Tensor(), Tensor(), Tensor(), true);
+       },
+       {rnd({3, 2, 4}, 69), rnd({3, 4}, 79)}},
       {"dropout p=0.3 (fixed generator)",
        [](V x) {
          Generator gen(7);
@@ -233,6 +302,70 @@ TEST_CASE("autograd: accumulation, NoGradGuard, detach and the errors") {
   Tensor z = ops::sum(x * x);
   z.backward(Tensor(), /*retain_graph=*/true);
   z.backward();  // allowed: the graph was retained
+}
+
+TEST_CASE("autograd: a backward closure keeps no input that only an unneeded gradient reads") {
+  // Each op takes an intermediate h (a leaf plus 0: add saves nothing, and the graph holds nodes,
+  // not tensors) and constants that need no gradient. Once the caller lets go of h, only the op's
+  // closure could still hold h's storage, and none of these formulas reads h: mul's and matmul's
+  // gradient for h reads the other operand, div's b and the output, pow(c, h)'s c and the output,
+  // linear's and conv2d's the weight, layer_norm's the normalized input, the fused RNN's W_ih.
+  struct Case {
+    std::string name;
+    Shape shape;
+    std::function<Tensor(const Tensor& h)> op;
+  };
+  const Tensor c = rnd({3, 4}, 41), square = rnd({4, 4}, 42), w = rnd({2, 3, 3, 3}, 43);
+  const Tensor positive = rnd({3, 4}, 44, 0.5f, 1.5f), w_hh = rnd({3, 3}, 45);
+  const std::vector<Case> cases = {
+      {"h * c", {3, 4}, [&](const Tensor& h) { return h * c; }},
+      {"c * h", {3, 4}, [&](const Tensor& h) { return c * h; }},
+      {"h / c", {3, 4}, [&](const Tensor& h) { return h / positive; }},
+      {"pow(c, h)", {3, 4}, [&](const Tensor& h) { return ops::pow(positive, h); }},
+      {"h @ W", {3, 4}, [&](const Tensor& h) { return ops::matmul(h, square); }},
+      {"W @ h", {4, 4}, [&](const Tensor& h) { return ops::matmul(c, h); }},
+      {"linear(h, W, b)",
+       {3, 4},
+       [&](const Tensor& h) { return ops::linear(h, c, c.select(1, 0)); }},
+      {"conv2d(h, W)", {1, 3, 5, 5}, [&](const Tensor& h) { return ops::conv2d(h, w); }},
+      {"layer_norm(h)",
+       {3, 4},
+       [&](const Tensor& h) { return ops::layer_norm(h, Tensor(), Tensor()); }},
+      {"causal_linear_attention(h, k, v)",
+       {3, 4},
+       [&](const Tensor& h) { return ops::causal_linear_attention(h, positive, c, 1e-6f); }},
+      {"rnn_layer_fused(h, W_ih, W_hh)",
+       {2, 3, 4},
+       [&](const Tensor& h) {
+         return ops::rnn_layer_fused(ops::RNNMode::RNN_TANH, h, Tensor(), Tensor(), c, w_hh,
+                                     Tensor(), Tensor(), Tensor(), false);
+       }},
+  };
+  for (const Case& k : cases) {
+    INFO(k.name);
+    const Tensor p = rnd(k.shape, 40).requires_grad_();
+    std::weak_ptr<Storage> storage;
+    Tensor y;
+    {
+      const Tensor h = p + 0.f;
+      storage = h.impl().storage;
+      y = k.op(h);
+    }
+    CHECK(storage.expired());
+    ops::sum(y).backward();
+    CHECK(p.grad().shape() == k.shape);
+  }
+
+  // The check can fail: when c needs a gradient too, h * c must keep h for it.
+  const Tensor p = rnd({3, 4}, 40).requires_grad_(), c_grad = rnd({3, 4}, 41).requires_grad_();
+  std::weak_ptr<Storage> storage;
+  Tensor y;
+  {
+    const Tensor h = p + 0.f;
+    storage = h.impl().storage;
+    y = h * c_grad;
+  }
+  CHECK_FALSE(storage.expired());
 }
 
 TEST_CASE("fast_exp, fast_sigmoid and fast_tanh agree with libm over float's whole range") {

@@ -13,6 +13,7 @@
 #include "framework/hdf5.h"
 #include "framework/recipe.h"
 #include "framework/trainer.h"
+#include "runs.h"
 #include "temp_dir.h"
 #include "testing.h"
 
@@ -32,13 +33,7 @@ nlohmann::json small_recipe(int64_t max_steps) {
             {"max_test_samples", 64}}},
           {"model",
            {{"type", "sequence_classifier"},
-            {"encoder",
-             {{"type", "transformer"},
-              {"d_model", 16},
-              {"nhead", 2},
-              {"num_layers", 1},
-              {"dim_feedforward", 32},
-              {"dropout", 0.1}}},
+            {"encoder", small_transformer_encoder()},
             {"dropout", 0.2}}},
           {"optimizer", {{"name", "adam"}, {"lr", 0.003}}},
           {"train",
