@@ -163,6 +163,7 @@ Config::Config(const nlohmann::json& value, std::string path)
 }
 
 std::string Config::path_of(const std::string& key) const {
+  if (key == "type" && type_is_name_) return path_;  // the part was written as its name
   return path_.empty() ? key : path_ + "." + key;
 }
 
@@ -328,6 +329,7 @@ Config Config::part(const std::string& key, const std::string& fallback_type) co
   }
   Config c(value, path_of(key));
   c.docs_ = docs_, c.doc_prefix_ = doc_prefix_ + key + ".";
+  c.type_is_name_ = !value_.contains(key) || value_.at(key).is_string();
   return c;
 }
 

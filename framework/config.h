@@ -163,6 +163,7 @@ class Config {
   std::string doc_prefix_;
   // set_part()
   std::string part_kind_, part_type_;
+  bool type_is_name_ = false;  // part() of a name: "type" is this object's own path
   std::function<std::vector<std::string>(const std::string&)> part_owners_;
 };
 

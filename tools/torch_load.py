@@ -186,6 +186,8 @@ class SequenceClassifier(nn.Module):
     def _make_transformer(self, enc, seq, input_size):
         d = enc.get("d_model", 64)
         attention = enc.get("attention", "scaled_dot_product")
+        if isinstance(attention, dict):  # {"type": name, options...}
+            attention = attention.get("type", "scaled_dot_product")
         if attention != "scaled_dot_product":
             unsupported("model.encoder.attention", attention,
                         "PyTorch's nn.MultiheadAttention computes softmax attention only")
