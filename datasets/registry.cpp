@@ -91,9 +91,9 @@ bool bucket_by_length(const Config& config) {
 
 // Bucketing sorts by example length: a dataset whose examples all have one size has none.
 void check_bucketing(const Config& config, bool bucket, const DataInfo& info) {
-  HEED_CHECK(!bucket || info.variable_length, "recipe: \"", config.path_of("bucket_by_length"),
-             "\" is true, but dataset \"", config.require<std::string>("name"),
-             "\" has fixed-size examples: there is no length to bucket by");
+  HEED_RECIPE_CHECK(!bucket || info.variable_length, config.path_of("bucket_by_length"),
+                    " is true, but dataset \"", config.require<std::string>("name"),
+                    "\" has fixed-size examples: there is no length to bucket by");
 }
 
 }  // namespace
