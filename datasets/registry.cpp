@@ -53,9 +53,11 @@ DataSplits fashion_mnist(const Config& c) {
 }
 
 struct Entry {
-  RegistryEntry about;
+  RegistryEntry about;  // `options` is generated from `read` and `notes` (list_datasets)
   DataSplits (*build)(const Config&);
   DataInfo (*info)(const Config&);  // the options checked, no file read
+  void (*read)(const Config&);      // the options `build` and `info` read, and nothing else
+  std::vector<OptionNote> notes;    // what the recorded defaults and ranges do not say
 };
 
 const std::vector<Entry>& entries() {
@@ -63,12 +65,16 @@ const std::vector<Entry>& entries() {
       {{"dataset", "fashion_mnist",
         "Fashion-MNIST, 28x28 images in 10 classes (Debian dataset-fashion-mnist): train the "
         "training file's first 55k, dev its last 5k, test the 10k of the test file",
-        "path (string, /usr/share/datasets/fashion-mnist), layout (\"rows\" [batch, 28, 28] | "
-        "\"image\" [batch, 1, 28, 28]), dev_samples (int in [0, 59999], 5000; 0 = no dev split, "
-        "train on all 60k), max_train_samples (int in [0, 2^40], 0 = all), "
-        "max_test_samples (int in [0, 2^40], 0 = all)"},
+        ""},
        fashion_mnist,
-       fashion_mnist_info},
+       fashion_mnist_info,
+       [](const Config& c) { fashion_mnist_options(c); },
+       {{"bucket_by_length", "", "true only for variable-length examples"},
+        {"path", "", "the folder of the four idx files"},
+        {"layout", "", "\"rows\": [batch, 28, 28], \"image\": [batch, 1, 28, 28]"},
+        {"dev_samples", "", "0: no dev split, train on all 60k"},
+        {"max_train_samples", "", "0: all"},
+        {"max_test_samples", "", "0: all"}}},
   };
   return list;
 }
@@ -112,7 +118,18 @@ DataInfo dataset_info(const Config& config) {
 }
 
 std::vector<RegistryEntry> list_datasets() {
-  return abouts(entries());
+  std::vector<RegistryEntry> out;
+  for (const Entry& e : entries()) {
+    // What build_dataset reads of the "data" section, less "name".
+    const std::vector<OptionDoc> docs = Config::describe([&](const Config& c) {
+      bucket_by_length(c);
+      e.read(c);
+    });
+    RegistryEntry about = e.about;
+    about.options = options_text(with_notes(docs, e.notes));
+    out.push_back(about);
+  }
+  return out;
 }
 
 }  // namespace heed

@@ -263,6 +263,9 @@ T Config::require(const std::string& key, const Range& range) const {
 template <class T>
 std::vector<T> Config::get_list(const std::string& key, const std::vector<T>& fallback,
                                 const Range& range, size_t size) const {
+  // For describe(), like get(): the list's default and the range of each element.
+  record(key, json_text(fallback),
+         (size ? std::to_string(size) + " numbers, each " : std::string("each ")) + range.str());
   if (!has(key)) return fallback;
   const nlohmann::json& v = value_.at(key);
   const std::string what = size ? "a list of " + std::to_string(size) + " numbers"
@@ -339,6 +342,9 @@ void Config::set_part(const std::string& kind, const std::string& type,
 }
 
 std::vector<Config> Config::objects(const std::string& key) const {
+  // For describe(): the list exists (none by default); its elements' keys are not recorded, as
+  // describe() has no element to read them from.
+  record(key, "[]", "a list of objects");
   if (!has(key)) return {};
   const nlohmann::json& list = value_.at(key);
   if (!list.is_array()) wrong_type(path_of(key), "a list of objects", list);

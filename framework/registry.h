@@ -4,6 +4,7 @@
 // never includes a concrete layer, optimizer or dataset, and no static-initialization trick can be
 // dropped by the linker.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,11 +19,32 @@ namespace heed {
 
 class Generator;
 
-
 /// One registered name with its one-line description and options, for `heed list`.
 struct RegistryEntry {
   std::string kind, name, description, options;
 };
+
+/// What `heed list` adds to an option Config::describe recorded, where the recorded default or
+/// range alone would mislead: `fallback` (if not empty) replaces the printed default (a default
+/// derived from the run, "the run's length", rather than describe()'s placeholder), and `text`
+/// is added after the range ("0: no dev split"). A note on a key describe() did not record (one
+/// the code reads only when present, such as warmup's "after") adds it.
+struct OptionNote {
+  std::string key, fallback, text;
+};
+
+/// `docs` with `notes` applied, in the order the code reads the keys (added keys last).
+inline std::vector<OptionDoc> with_notes(std::vector<OptionDoc> docs,
+                                         const std::vector<OptionNote>& notes) {
+  for (const OptionNote& n : notes) {
+    auto it =
+        std::find_if(docs.begin(), docs.end(), [&](const OptionDoc& d) { return d.key == n.key; });
+    if (it == docs.end()) it = docs.insert(docs.end(), OptionDoc{n.key, "", ""});
+    if (!n.fallback.empty()) it->fallback = n.fallback;
+    if (!n.text.empty()) it->constraint += (it->constraint.empty() ? "" : "; ") + n.text;
+  }
+  return docs;
+}
 
 /// The entry of `entries` (each with an `about.name`) named `name`; throws heed::RecipeError
 /// naming the recipe path, the nearest valid name and all of them otherwise.

@@ -5,6 +5,8 @@
 
 #include <fnmatch.h>
 
+#include <functional>
+
 #include "framework/registry.h"
 #include "optim/adagrad.h"
 #include "optim/adam.h"
@@ -83,13 +85,23 @@ optim::AdagradOptions adagrad_options(const Config& c, const optim::AdagradOptio
 // listed groups follow in order, and a parameter goes to the first group with a matching glob
 // (fnmatch, `*` crossing dots). A pattern that matches nothing is an error: a typo must not
 // silently leave weight decay on.
-template <class Opt, class Options>
-std::unique_ptr<optim::Optimizer> grouped(const Config& c, const StateDict& params,
-                                          Options (*parse)(const Config&, const Options*)) {
-  const Options defaults = parse(c, nullptr);
-  std::vector<optim::ParamGroup<Options>> groups = {{{}, defaults}};
+template <class Options>
+using Parser = Options (*)(const Config&, const Options*);
+
+// What an optimizer's section says, read without any parameter: each group's options (group 0:
+// the section's own) and each listed group's name patterns.
+template <class Options>
+struct GroupedOptions {
+  std::vector<optim::ParamGroup<Options>> groups;
   std::vector<std::vector<std::string>> patterns;
   std::vector<std::string> pattern_paths;
+};
+
+template <class Options>
+GroupedOptions<Options> read_groups(const Config& c, Parser<Options> parse) {
+  const Options defaults = parse(c, nullptr);
+  GroupedOptions<Options> o;
+  o.groups = {{{}, defaults}};
   for (const Config& g : c.objects("param_groups")) {
     HEED_RECIPE_CHECK(g.has("params"), g.path_of("params"),
                       " is required: the name patterns of the group's parameters");
@@ -99,12 +111,28 @@ std::unique_ptr<optim::Optimizer> grouped(const Config& c, const StateDict& para
     for (size_t j = 0; j < p.size(); ++j)
       HEED_RECIPE_CHECK(p[j].is_string(), g.path_of("params") + "." + std::to_string(j),
                         " must be a name pattern (a string such as \"*.bias\"), got ", p[j].dump());
-    patterns.push_back(p.get<std::vector<std::string>>());
-    pattern_paths.push_back(g.path_of("params"));
-    groups.push_back({{}, parse(g, &defaults)});
+    o.patterns.push_back(p.get<std::vector<std::string>>());
+    o.pattern_paths.push_back(g.path_of("params"));
+    o.groups.push_back({{}, parse(g, &defaults)});
     g.finish();
   }
   c.finish();
+  return o;
+}
+
+// The options read_groups reads, for `heed list` (Config::describe): no parameter, no optimizer.
+template <class Options, Parser<Options> parse>
+void read_only(const Config& c) {
+  read_groups(c, parse);
+}
+
+template <class Opt, class Options>
+std::unique_ptr<optim::Optimizer> grouped(const Config& c, const StateDict& params,
+                                          Parser<Options> parse) {
+  GroupedOptions<Options> read = read_groups(c, parse);
+  std::vector<optim::ParamGroup<Options>>& groups = read.groups;
+  const std::vector<std::vector<std::string>>& patterns = read.patterns;
+  const std::vector<std::string>& pattern_paths = read.pattern_paths;
   std::vector<std::vector<bool>> used;
   for (const auto& list : patterns) used.emplace_back(list.size(), false);
   for (const auto& [name, param] : params) {
@@ -153,42 +181,39 @@ std::unique_ptr<optim::Optimizer> adagrad(const Config& c, const StateDict& para
   return grouped<optim::Adagrad>(c, params, adagrad_options);
 }
 
-constexpr const char* kGroupsDoc = ", param_groups ([])";
+// What the options' recorded defaults and ranges do not say (OptionNote).
+const std::vector<OptionNote> kGroupsNote = {
+    {"param_groups", "",
+     "each {\"params\": [name globs], and any of the options above}, its parameters' group"}};
 
 struct Entry {
-  RegistryEntry about;
+  RegistryEntry about;  // `options` is generated from `read` (list_optimizers)
   std::unique_ptr<optim::Optimizer> (*build)(const Config&, const StateDict&);
+  void (*read)(const Config&);  // the options `build` reads, and nothing else
 };
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
       {{"optimizer", "sgd",
-        "SGD with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD)",
-        std::string("lr (required, >= 0), momentum (0, [0, 1]), dampening (0, [0, 1]), "
-                    "weight_decay (0, >= 0), nesterov (false)") +
-            kGroupsDoc},
-       sgd},
-      {{"optimizer", "adam", "Adam (Kingma & Ba 2015), optionally AMSGrad (torch.optim.Adam)",
-        std::string("lr (0.001, >= 0), betas ([0.9, 0.999], each [0, 1)), eps (1e-8, >= 0), "
-                    "weight_decay (0, L2, >= 0), amsgrad (false)") +
-            kGroupsDoc},
-       adam},
+        "SGD with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD)", ""},
+       sgd,
+       read_only<optim::SGDOptions, sgd_options>},
+      {{"optimizer", "adam",
+        "Adam (Kingma & Ba 2015), optionally AMSGrad, weight_decay as L2 (torch.optim.Adam)", ""},
+       adam,
+       read_only<optim::AdamOptions, adam_like_options<optim::AdamOptions>>},
       {{"optimizer", "adamw",
         "AdamW, Adam with decoupled weight decay (Loshchilov & Hutter 2019; torch.optim.AdamW)",
-        std::string("lr (0.001, >= 0), betas ([0.9, 0.999], each [0, 1)), eps (1e-8, >= 0), "
-                    "weight_decay (0.01, decoupled, >= 0), amsgrad (false)") +
-            kGroupsDoc},
-       adamw},
+        ""},
+       adamw,
+       read_only<optim::AdamWOptions, adam_like_options<optim::AdamWOptions>>},
       {{"optimizer", "rmsprop", "RMSprop (Hinton 2012), optionally centered (torch.optim.RMSprop)",
-        std::string("lr (0.01, >= 0), alpha (0.99, [0, 1]), eps (1e-8, >= 0), weight_decay "
-                    "(0, >= 0), momentum (0, [0, 1]), centered (false)") +
-            kGroupsDoc},
-       rmsprop},
-      {{"optimizer", "adagrad", "Adagrad (Duchi et al. 2011; torch.optim.Adagrad)",
-        std::string("lr (0.01, >= 0), lr_decay (0, >= 0), weight_decay (0, >= 0), "
-                    "initial_accumulator_value (0, >= 0), eps (1e-10, >= 0)") +
-            kGroupsDoc},
-       adagrad},
+        ""},
+       rmsprop,
+       read_only<optim::RMSpropOptions, rmsprop_options>},
+      {{"optimizer", "adagrad", "Adagrad (Duchi et al. 2011; torch.optim.Adagrad)", ""},
+       adagrad,
+       read_only<optim::AdagradOptions, adagrad_options>},
   };
   return list;
 }
@@ -203,81 +228,98 @@ struct Run {
   size_t groups;
 };
 
+// What `heed list` describes schedules with (Config::describe): the defaults derived from it are
+// printed as notes ("the run's length"), not as these numbers.
+constexpr Run kDescribedRun = {1, 1};
+
+// Each schedule's reader reads its options (all of them, and every check of them) and returns
+// what builds the schedule from them, so that `heed list` runs the reader alone.
+using ScheduleMaker = std::function<SchedulePtr()>;
+
 struct ScheduleEntry {
-  RegistryEntry about;
-  SchedulePtr (*build)(const Config&, const Run& run);  // nullptr: reduce_on_plateau
+  RegistryEntry about;  // `options` is generated from `read` and `notes` (list_schedules)
+  ScheduleMaker (*read)(const Config&, const Run& run);  // nullptr: reduce_on_plateau
+  std::vector<OptionNote> notes;                         // what the recorded defaults do not say
 };
 
-SchedulePtr build_curve(const Config& c, const Run& run);
+ScheduleMaker read_curve(const Config& c, const Run& run);
 
-SchedulePtr step_lr(const Config& c, const Run&) {
+ScheduleMaker step_lr(const Config& c, const Run&) {
   const int64_t step_size = c.require<int64_t>("step_size", kSteps);
-  return std::make_unique<optim::StepLR>(step_size, c.get<double>("gamma", 0.1, kGamma));
+  const double gamma = c.get<double>("gamma", 0.1, kGamma);
+  return [=] { return std::make_unique<optim::StepLR>(step_size, gamma); };
 }
 
-SchedulePtr multi_step(const Config& c, const Run&) {
-  HEED_RECIPE_CHECK(c.has("milestones"), c.path_of("milestones"),
+ScheduleMaker multi_step(const Config& c, const Run&) {
+  HEED_RECIPE_CHECK(c.describing() || c.has("milestones"), c.path_of("milestones"),
                     " is required: a list of increasing step numbers");
   const std::vector<int64_t> milestones = c.get_list<int64_t>("milestones", {}, kSteps);
   for (size_t i = 1; i < milestones.size(); ++i)
     HEED_RECIPE_CHECK(
         milestones[i] > milestones[i - 1], c.path_of("milestones") + "." + std::to_string(i),
         " must be above the milestone before it (", milestones[i - 1], "), got ", milestones[i]);
-  return std::make_unique<optim::MultiStepLR>(milestones, c.get<double>("gamma", 0.1, kGamma));
+  const double gamma = c.get<double>("gamma", 0.1, kGamma);
+  return [=] { return std::make_unique<optim::MultiStepLR>(milestones, gamma); };
 }
 
-SchedulePtr exponential(const Config& c, const Run&) {
-  return std::make_unique<optim::ExponentialLR>(c.require<double>("gamma", range::positive));
+ScheduleMaker exponential(const Config& c, const Run&) {
+  const double gamma = c.require<double>("gamma", range::positive);
+  return [=] { return std::make_unique<optim::ExponentialLR>(gamma); };
 }
 
-SchedulePtr cosine(const Config& c, const Run& run) {
-  return std::make_unique<optim::CosineAnnealingLR>(c.get<int64_t>("T_max", run.total, kSteps),
-                                                    c.get<double>("eta_min", 0.0, kRate));
+ScheduleMaker cosine(const Config& c, const Run& run) {
+  const int64_t T_max = c.get<int64_t>("T_max", run.total, kSteps);
+  const double eta_min = c.get<double>("eta_min", 0.0, kRate);
+  return [=] { return std::make_unique<optim::CosineAnnealingLR>(T_max, eta_min); };
 }
 
-SchedulePtr cosine_warm_restarts(const Config& c, const Run&) {
+ScheduleMaker cosine_warm_restarts(const Config& c, const Run&) {
   const int64_t T_0 = c.require<int64_t>("T_0", kSteps);
   // T_mult <= 2^20 keeps T_0 * T_mult^k below int64's range up to the run's last step.
-  return std::make_unique<optim::CosineAnnealingWarmRestarts>(
-      T_0, c.get<int64_t>("T_mult", 1, Range{1, kMaxSize}), c.get<double>("eta_min", 0.0, kRate));
+  const int64_t T_mult = c.get<int64_t>("T_mult", 1, Range{1, kMaxSize});
+  const double eta_min = c.get<double>("eta_min", 0.0, kRate);
+  return [=] { return std::make_unique<optim::CosineAnnealingWarmRestarts>(T_0, T_mult, eta_min); };
 }
 
-SchedulePtr warmup(const Config& c, const Run& run) {
+ScheduleMaker warmup(const Config& c, const Run& run) {
   const int64_t steps = c.require<int64_t>("warmup_steps", kSteps);
   const double start_factor = c.get<double>("start_factor", 1.0 / 3, Range{0, 1, true});
-  SchedulePtr after;
+  ScheduleMaker after;
   if (c.has("after"))
-    after = build_curve(c.child("after"), {std::max<int64_t>(run.total - steps, 1), run.groups});
-  return std::make_unique<optim::LinearWarmup>(steps, start_factor, std::move(after));
+    after = read_curve(c.child("after"), {std::max<int64_t>(run.total - steps, 1), run.groups});
+  return [=] {
+    return std::make_unique<optim::LinearWarmup>(steps, start_factor,
+                                                 after ? after() : SchedulePtr());
+  };
 }
 
-SchedulePtr noam(const Config& c, const Run&) {
+ScheduleMaker noam(const Config& c, const Run&) {
   const int64_t warmup_steps = c.get<int64_t>("warmup_steps", 4000, kSteps);
   const double d_model = static_cast<double>(c.require<int64_t>("d_model", range::size));
   const double factor = c.get<double>("factor", 1.0, range::positive);
   const double scale = factor / std::sqrt(d_model) / std::sqrt(static_cast<double>(warmup_steps));
-  return std::make_unique<optim::InverseSqrtLR>("noam", warmup_steps, scale);
+  return [=] { return std::make_unique<optim::InverseSqrtLR>("noam", warmup_steps, scale); };
 }
 
-SchedulePtr inverse_sqrt(const Config& c, const Run&) {
-  return std::make_unique<optim::InverseSqrtLR>("inverse_sqrt",
-                                                c.get<int64_t>("warmup_steps", 4000, kSteps), 1.0);
+ScheduleMaker inverse_sqrt(const Config& c, const Run&) {
+  const int64_t warmup_steps = c.get<int64_t>("warmup_steps", 4000, kSteps);
+  return [=] { return std::make_unique<optim::InverseSqrtLR>("inverse_sqrt", warmup_steps, 1.0); };
 }
 
 // One number for every parameter group, or a list of one per group (group 0, then each of
 // optimizer.param_groups), as PyTorch's OneCycleLR takes base_momentum and max_momentum.
 std::vector<double> per_group(const Config& c, const std::string& key, double fallback,
                               size_t groups) {
-  if (!c.has(key)) return {fallback};
+  // Absent (and in Config::describe) as a number, so its default and range are recorded.
+  if (!c.has(key) || c.json().at(key).is_number()) return {c.get<double>(key, fallback, kFactor)};
   const nlohmann::json& v = c.json().at(key);
-  if (v.is_number()) return {c.get<double>(key, fallback, kFactor)};
   HEED_RECIPE_CHECK(v.is_array() && v.size() == groups, c.path_of(key),
                     " must be a number or a list of one number per parameter group (", groups,
                     ": group 0, then each of optimizer.param_groups), got ", v.dump());
   return c.get_list<double>(key, {}, kFactor, groups);
 }
 
-SchedulePtr one_cycle(const Config& c, const Run& run) {
+ScheduleMaker one_cycle(const Config& c, const Run& run) {
   optim::OneCycleLR::Options o;
   o.total_steps = c.get<int64_t>("total_steps", run.total, kSteps);
   // PyTorch raises when stepped past total_steps: refuse the run now rather than at that step.
@@ -293,7 +335,7 @@ SchedulePtr one_cycle(const Config& c, const Run& run) {
   o.cycle_momentum = c.get<bool>("cycle_momentum", o.cycle_momentum);
   o.base_momentum = per_group(c, "base_momentum", o.base_momentum[0], run.groups);
   o.max_momentum = per_group(c, "max_momentum", o.max_momentum[0], run.groups);
-  return std::make_unique<optim::OneCycleLR>(o);
+  return [=] { return std::make_unique<optim::OneCycleLR>(o); };
 }
 
 // The evaluation metric a plateau or early stopping watches: one of `metrics` when the caller
@@ -319,46 +361,52 @@ optim::ReduceLROnPlateauOptions plateau_options(const Config& c,
   return o;
 }
 
+// The interval a curve (not a warm-up's "after") steps at; its "total" is the run's length in it.
+optim::LRScheduler::Interval read_interval(const Config& c) {
+  return c.choice("interval", "step", {"step", "epoch"}) == "step"
+             ? optim::LRScheduler::Interval::Step
+             : optim::LRScheduler::Interval::Epoch;
+}
+
 const std::vector<ScheduleEntry>& schedule_entries() {
   static const std::vector<ScheduleEntry> list = {
-      {{"schedule", "step", "StepLR: lr * gamma every step_size steps",
-        "step_size (required, [1, 2^40]), gamma (0.1, >= 0)"},
-       step_lr},
-      {{"schedule", "multi_step", "MultiStepLR: lr * gamma at each milestone",
-        "milestones (required, increasing, each [1, 2^40]), gamma (0.1, >= 0)"},
-       multi_step},
-      {{"schedule", "exponential", "ExponentialLR: lr * gamma^t", "gamma (required, > 0)"},
-       exponential},
-      {{"schedule", "cosine", "CosineAnnealingLR (Loshchilov & Hutter 2017)",
-        "T_max (the run's length, [1, 2^40]), eta_min (0, >= 0)"},
-       cosine},
-      {{"schedule", "cosine_warm_restarts", "CosineAnnealingWarmRestarts (SGDR)",
-        "T_0 (required, [1, 2^40]), T_mult (1, [1, 2^20]), eta_min (0, >= 0)"},
-       cosine_warm_restarts},
+      {{"schedule", "step", "StepLR: lr * gamma every step_size steps", ""}, step_lr, {}},
+      {{"schedule", "multi_step", "MultiStepLR: lr * gamma at each milestone", ""},
+       multi_step,
+       {{"milestones", "required", "increasing"}}},
+      {{"schedule", "exponential", "ExponentialLR: lr * gamma^t", ""}, exponential, {}},
+      {{"schedule", "cosine", "CosineAnnealingLR (Loshchilov & Hutter 2017)", ""},
+       cosine,
+       {{"T_max", "the run's length", "in the interval's unit"}}},
+      {{"schedule", "cosine_warm_restarts", "CosineAnnealingWarmRestarts (SGDR)", ""},
+       cosine_warm_restarts,
+       {}},
       {{"schedule", "warmup",
-        "linear warm-up, then the \"after\" schedule (LinearLR + SequentialLR)",
-        "warmup_steps (required, [1, 2^40]), start_factor (1/3, (0, 1]), after ({} = constant)"},
-       warmup},
-      {{"schedule", "noam", "the Transformer's schedule (Vaswani et al. 2017, eq. 3)",
-        "d_model (required, [1, 2^20]), warmup_steps (4000, [1, 2^40]), factor (1, > 0)"},
-       noam},
+        "linear warm-up, then the \"after\" schedule (LinearLR + SequentialLR)", ""},
+       warmup,
+       {{"after", "none: constant lr",
+         "a schedule object without \"interval\" (it takes the warm-up's), over the run's length "
+         "less warmup_steps"}}},
+      {{"schedule", "noam", "the Transformer's schedule (Vaswani et al. 2017, eq. 3)", ""},
+       noam,
+       {}},
       {{"schedule", "inverse_sqrt", "linear warm-up to lr, then lr * sqrt(warmup_steps / step)",
-        "warmup_steps (4000, [1, 2^40])"},
-       inverse_sqrt},
+        ""},
+       inverse_sqrt,
+       {}},
       {{"schedule", "one_cycle",
         "OneCycleLR (Smith & Topin 2019): lr up then down, momentum (or Adam's beta1) inversely",
-        "max_lr (the optimizer's lr, >= 0), total_steps (the run's length; at least that, at most "
-        "2^40), pct_start (0.3, [0, 1]), anneal_strategy (cos), div_factor (25, > 0), "
-        "final_div_factor (1e4, > 0), three_phase (false), cycle_momentum (true), base_momentum "
-        "(0.85, [0, 1]), max_momentum (0.95, [0, 1]) (each a number, or a list of one per "
-        "parameter group)"},
-       one_cycle},
+        ""},
+       one_cycle,
+       {{"total_steps", "the run's length", "at least that"},
+        {"max_lr", "the optimizer's lr", ""},
+        {"base_momentum", "", "or a list of one per parameter group"},
+        {"max_momentum", "", "or a list of one per parameter group"}}},
       {{"schedule", "reduce_on_plateau",
         "ReduceLROnPlateau on an evaluation metric; combines with one other schedule in a list",
-        "metric (loss), mode (min), factor (0.1, (0, 1)), patience (10, [0, 2^40]), threshold "
-        "(1e-4, >= 0), threshold_mode (rel), cooldown (0, [0, 2^40]), min_lr (0, >= 0), eps (1e-8, "
-        ">= 0)"},
-       nullptr},
+        ""},
+       nullptr,
+       {{"metric", "", "one of the metrics an evaluation reports"}}},
   };
   return list;
 }
@@ -368,15 +416,15 @@ const ScheduleEntry& find_schedule(const Config& c) {
   return find_entry(schedule_entries(), name, "schedule", c.path_of("name"));
 }
 
-// A curve without its interval (a warm-up's "after" follows the warm-up's interval).
-SchedulePtr build_curve(const Config& c, const Run& run) {
+// A curve without its interval (a warm-up's "after" follows the warm-up's interval), finished.
+ScheduleMaker read_curve(const Config& c, const Run& run) {
   const ScheduleEntry& entry = find_schedule(c);
-  HEED_RECIPE_CHECK(entry.build != nullptr, c.path_of("name"),
+  HEED_RECIPE_CHECK(entry.read != nullptr, c.path_of("name"),
                     ": reduce_on_plateau follows evaluations, not steps; give it beside the other "
                     "schedule in a list: \"schedule\": [{...}, {\"name\": \"reduce_on_plateau\"}]");
-  SchedulePtr s = entry.build(c, run);
+  ScheduleMaker make = entry.read(c, run);
   c.finish();
-  return s;
+  return make;
 }
 
 }  // namespace
@@ -388,7 +436,13 @@ std::unique_ptr<Optimizer> build_optimizer(const Config& config, const StateDict
 }
 
 std::vector<RegistryEntry> list_optimizers() {
-  return abouts(entries());
+  std::vector<RegistryEntry> out;
+  for (const Entry& e : entries()) {
+    RegistryEntry about = e.about;
+    about.options = options_text(with_notes(Config::describe(e.read), kGroupsNote));
+    out.push_back(about);
+  }
+  return out;
 }
 
 std::unique_ptr<LRScheduler> build_scheduler(const Config& root, Optimizer& optimizer,
@@ -410,7 +464,7 @@ std::unique_ptr<LRScheduler> build_scheduler(const Config& root, Optimizer& opti
   for (const Config& c : items) {
     const ScheduleEntry& entry = find_schedule(c);
     with_recipe_path(c.path(), [&] {
-      if (entry.build == nullptr) {
+      if (entry.read == nullptr) {
         HEED_RECIPE_CHECK(!plateau, c.path(), ": a second reduce_on_plateau");
         plateau = std::make_unique<optim::ReduceLROnPlateau>(plateau_options(c, metrics),
                                                              optimizer.num_groups());
@@ -418,10 +472,9 @@ std::unique_ptr<LRScheduler> build_scheduler(const Config& root, Optimizer& opti
         HEED_RECIPE_CHECK(!curve, c.path(),
                           ": a second schedule; a list holds one schedule and one "
                           "reduce_on_plateau (use warmup's \"after\" to chain)");
-        interval = c.choice("interval", "step", {"step", "epoch"}) == "step" ? Interval::Step
-                                                                             : Interval::Epoch;
-        curve = entry.build(
-            c, {interval == Interval::Step ? total_steps : total_epochs, optimizer.num_groups()});
+        interval = read_interval(c);
+        curve = entry.read(
+            c, {interval == Interval::Step ? total_steps : total_epochs, optimizer.num_groups()})();
         curve_path = c.path();
       }
       c.finish();
@@ -436,7 +489,22 @@ std::unique_ptr<LRScheduler> build_scheduler(const Config& root, Optimizer& opti
 }
 
 std::vector<RegistryEntry> list_schedules() {
-  return abouts(schedule_entries());
+  std::vector<RegistryEntry> out;
+  for (const ScheduleEntry& e : schedule_entries()) {
+    // What build_scheduler reads of one schedule object, less "name".
+    const std::vector<OptionDoc> docs = Config::describe([&](const Config& c) {
+      if (e.read == nullptr) {
+        plateau_options(c, {});
+      } else {
+        read_interval(c);
+        e.read(c, kDescribedRun);
+      }
+    });
+    RegistryEntry about = e.about;
+    about.options = options_text(with_notes(docs, e.notes));
+    out.push_back(about);
+  }
+  return out;
 }
 
 std::unique_ptr<EarlyStopping> build_early_stopping(const Config& c,
