@@ -11,6 +11,7 @@
 
 #include <cmath>
 
+#include "fixture.h"
 #include "framework/config.h"
 #include "framework/ops.h"
 #include "framework/registry.h"
@@ -308,6 +309,28 @@ TEST_CASE("seq2seq: the loss is the teacher-forced cross-entropy of its parts") 
     const Tensor logits = head.forward(ops::stack(outputs, 1));
     CHECK(model->forward(batch).loss.item() ==
           doctest::Approx(hand_cross_entropy(logits, batch.target)));
+  }
+}
+
+// tests/fixtures/make_model_fixtures.py: the same models written in PyTorch (packed RNNs,
+// F.cross_entropy with ignore_index 0), float64 references of the loss and every gradient.
+TEST_CASE("token models: loss and gradients match PyTorch") {
+  const std::vector<std::tuple<std::string, json, DataInfo>> cases = {
+      {"model_lstm_lm", kTinyLstmLM, token_info(10, 10, 5)},
+      {"model_seq2seq", kTinySeq2Seq, token_info(9, 7, 4)},
+  };
+  for (const auto& [name, config, info] : cases) {
+    INFO("fixture ", name);
+    const Fixture f = load_fixture(name);
+    const auto model = build(config, info);
+    model->load_state_dict(f.params());
+    Batch batch{f.input("input"), f.input("target"), f.input("input_lengths"),
+                f.input("target_lengths")};
+    const Tensor loss = model->forward(batch).loss;
+    CHECK(loss.item() == doctest::Approx(f.output("loss").item()).epsilon(1e-5));
+    loss.backward();
+    for (const auto& [key, p] : model->named_parameters())
+      check_close(p.grad().to_vector(), f.grad(key).to_vector(), 1e-5f, 1e-4f, "grad of " + key);
   }
 }
 
