@@ -31,9 +31,20 @@ double median_ms(const Args& a, const std::function<void()>& step);
 void print(const Args& a, double ms, double throughput, const std::string& unit,
            const nlohmann::json& extra = {});
 
-/// Uniform random tokens [batch, seq + 1] from `gen`, served as a language model's batch: input
-/// the first seq tokens, target the next token at each position (both int64 [batch, seq]).
+/// Uniform random tokens [batch, seq + 1] in [1, vocab) from `gen` (no <pad>, so every position
+/// counts in the loss, as in pytorch_reference.py), served as a language model's batch: input the
+/// first seq tokens, target the next token at each position (both int64 [batch, seq]).
 Batch language_model_batch(Generator& gen, int64_t vocab, int64_t batch, int64_t seq);
+
+/// What a token model is built for (framework/data.h): token inputs of a vocabulary of
+/// `input_vocab` ids (the 4 special tokens, then tokens "t4", "t5", ...), token targets of one of
+/// `target_vocab` ids, inputs at most `max_len` long, fixed-size batches.
+DataInfo token_data_info(int64_t input_vocab, int64_t target_vocab, int64_t max_len);
+
+/// The model the registry builds from the JSON of a recipe's model section (layers/registry.cpp),
+/// so that what is benchmarked is what a recipe trains.
+std::shared_ptr<Model> registry_model(const nlohmann::json& model, const DataInfo& info,
+                                      Generator& gen);
 
 /// Times BENCHMARKS.md's training step (forward + loss + backward + Adam lr 1e-3 + zero_grad) of
 /// `model` on the one fixed `batch`, and prints it with throughput = items_per_step per second.

@@ -12,6 +12,8 @@
 #include <map>
 
 #include "bench/bench.h"
+#include "framework/config.h"
+#include "framework/registry.h"
 #include "optim/adam.h"
 
 namespace heed::bench {
@@ -50,9 +52,30 @@ void print(const Args& a, double ms, double throughput, const std::string& unit,
 
 Batch language_model_batch(Generator& gen, int64_t vocab, int64_t batch, int64_t seq) {
   std::vector<int64_t> tokens(batch * (seq + 1));
-  for (auto& t : tokens) t = static_cast<int64_t>(gen.below(vocab));
+  for (auto& t : tokens) t = 1 + static_cast<int64_t>(gen.below(vocab - 1));
   const Tensor all = Tensor::from_vector_i64(tokens, {batch, seq + 1});
   return {all.narrow(1, 0, seq).contiguous(), all.narrow(1, 1, seq).contiguous()};
+}
+
+namespace {
+Vocabulary bench_vocabulary(int64_t size) {
+  std::vector<std::string> tokens;
+  for (int64_t id = Vocabulary::kNumSpecial; id < size; ++id)
+    tokens.push_back(std::string(1, 't').append(std::to_string(id)));
+  return Vocabulary(tokens);
+}
+}  // namespace
+
+DataInfo token_data_info(int64_t input_vocab, int64_t target_vocab, int64_t max_len) {
+  DataInfo info{{max_len}, target_vocab, InputKind::Tokens, TargetKind::Tokens};
+  info.input_vocab = bench_vocabulary(input_vocab);
+  info.target_vocab = bench_vocabulary(target_vocab);
+  return info;
+}
+
+std::shared_ptr<Model> registry_model(const nlohmann::json& model, const DataInfo& info,
+                                      Generator& gen) {
+  return build_model(Config(model, "model"), info, gen);
 }
 
 void train_steps(const Args& a, Model& model, const Batch& batch, double items_per_step,

@@ -10,9 +10,6 @@
 #include "framework/ops.h"
 #include "framework/ops/rnn.h"
 #include "framework/random.h"
-#include "layers/embedding.h"
-#include "layers/linear.h"
-#include "layers/rnn.h"
 
 namespace heed::bench {
 
@@ -20,41 +17,19 @@ namespace {
 
 constexpr int64_t kVocab = 96, kEmbedding = 128, kHidden = 256, kSeq = 128, kBatch = 32;
 
-// Embedding(96, 128) -> 2-layer LSTM(128, 256) -> Linear(256, 96), cross-entropy at every
-// position; pytorch_reference.py's lstm_lm.
-class LstmLM : public Model {
- public:
-  explicit LstmLM(Generator& gen)
-      : embedding_(
-            register_module("embedding", std::make_shared<nn::Embedding>(kVocab, kEmbedding, gen))),
-        lstm_(register_module(
-            "lstm",
-            std::make_shared<nn::LSTM>(
-                nn::LSTMOptions{.input_size = kEmbedding, .hidden_size = kHidden, .num_layers = 2},
-                gen))),
-        head_(register_module("head", std::make_shared<nn::Linear>(kHidden, kVocab, gen))) {}
-
-  /// input, target int64 [batch, seq]: the tokens and the next tokens.
-  ModelOutput forward(const Batch& batch) override {
-    const Tensor h = lstm_->forward(embedding_->forward(batch.input)).output;
-    const Tensor logits = head_->forward(h).reshape({-1, kVocab});
-    return {ops::cross_entropy(logits, batch.target.reshape({-1})), {}};
-  }
-
-  std::string repr() const override { return "LstmLM(vocab=96, embedding=128, lstm=2x256)"; }
-
- private:
-  std::shared_ptr<nn::Embedding> embedding_;
-  std::shared_ptr<nn::LSTM> lstm_;
-  std::shared_ptr<nn::Linear> head_;
-};
-
 }  // namespace
 
+// Embedding(96, 128) -> 2-layer LSTM(128, 256) -> Linear(256, 96), cross-entropy at every
+// position; pytorch_reference.py's lstm_lm, built by the registry as a recipe's "language_model".
 void lstm_lm(const Args& a) {
   Generator gen(a.seed);
-  LstmLM model(gen);
-  train_steps(a, model, language_model_batch(gen, kVocab, kBatch, kSeq), kBatch * kSeq, "tokens/s");
+  const std::shared_ptr<Model> model =
+      registry_model({{"type", "language_model"},
+                      {"embedding_size", kEmbedding},
+                      {"encoder", {{"type", "lstm"}, {"hidden_size", kHidden}, {"num_layers", 2}}}},
+                     token_data_info(kVocab, kVocab, kSeq), gen);
+  train_steps(a, *model, language_model_batch(gen, kVocab, kBatch, kSeq), kBatch * kSeq,
+              "tokens/s");
 }
 
 void rnn_op(const Args& a) {

@@ -1,0 +1,141 @@
+#include "layers/models/language_model.h"
+
+#include <cmath>
+
+#include "framework/ops.h"
+#include "layers/attention/scaled_dot_product.h"
+#include "layers/models/token_loss.h"
+
+namespace heed::nn {
+
+namespace {
+
+const Vocabulary& token_vocabulary(const DataInfo& info, const char* model) {
+  HEED_CHECK(info.input_kind == InputKind::Tokens && info.target_kind == TargetKind::Tokens &&
+                 info.input_vocab.has_value(),
+             model, ": needs token inputs and token targets with a vocabulary (a text dataset)");
+  return *info.input_vocab;
+}
+
+}  // namespace
+
+LanguageModel::LanguageModel(const Config& c, const DataInfo& info, Generator& gen) {
+  vocab_ = token_vocabulary(info, "language_model").size();
+  HEED_CHECK(info.num_classes == vocab_, "language_model: the target vocabulary (",
+             info.num_classes, " tokens) must be the input's (", vocab_, " tokens)");
+  const int64_t max_len = info.input_shape.empty() ? 0 : info.input_shape[0];
+  const Config e = c.child("encoder");
+  encoder_type_ = e.choice("type", "lstm", {"rnn", "lstm", "gru", "transformer"});
+  const bool transformer = encoder_type_ == "transformer";
+  // A Transformer's embedding is d_model wide; only an RNN's has a size of its own.
+  const int64_t embedding_size =
+      transformer ? 0 : c.get<int64_t>("embedding_size", 128, range::size);
+  const float dropout = c.get<float>("dropout", 0.f, range::probability);
+  const bool tie = c.get<bool>("tie_weights", false);
+  label_smoothing_ = c.get<float>("label_smoothing", 0.f, range::probability);
+  // Built in this order (embedding, encoder, head), so a run's initial weights follow the
+  // generator in the order the parameters are listed.
+  if (!transformer)
+    embedding_ = register_module("embedding", with_recipe_path(c.path(), [&] {
+                                   return std::make_shared<Embedding>(vocab_, embedding_size, gen);
+                                 }));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout, gen));
+  with_recipe_path(e.path(), [&] {
+    width_ = transformer ? make_transformer(e, max_len, gen) : make_rnn(e, embedding_size, gen);
+  });
+  e.finish();
+  if (tie) {
+    HEED_RECIPE_CHECK(width_ == embedding_->embedding_dim, c.path_of("tie_weights"),
+                      " needs the encoder's width (", width_, ") equal to the embedding size (",
+                      embedding_->embedding_dim,
+                      "): the output layer reuses the embedding [vocab, embedding_size]");
+    const float bound = 1.f / std::sqrt(static_cast<float>(width_));  // as Linear's bias
+    head_bias_ = register_parameter("head_bias", Tensor::rand({vocab_}, gen, -bound, bound));
+  } else {
+    head_ = register_module("head", std::make_shared<Linear>(width_, vocab_, gen));
+  }
+  c.finish();
+}
+
+int64_t LanguageModel::make_rnn(const Config& e, int64_t embedding_size, Generator& gen) {
+  RNNOptions o;
+  o.input_size = embedding_size;
+  o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
+  o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
+  o.dropout = e.get<float>("dropout", 0.f, range::probability);
+  o.locked_dropout = e.get<bool>("locked_dropout", false);
+  o.weight_drop = e.get<float>("weight_drop", 0.f, range::below_one);
+  if (encoder_type_ == "rnn") {
+    o.nonlinearity = e.choice("nonlinearity", "tanh", {"tanh", "relu"});
+    rnn_ = register_module<RNNBase>("rnn", std::make_shared<RNN>(o, gen));
+  } else if (encoder_type_ == "lstm") {
+    rnn_ = register_module<RNNBase>("lstm", std::make_shared<LSTM>(o, gen));
+  } else {
+    rnn_ = register_module<RNNBase>("gru", std::make_shared<GRU>(o, gen));
+  }
+  return o.hidden_size;
+}
+
+int64_t LanguageModel::make_transformer(const Config& e, int64_t max_len, Generator& gen) {
+  TransformerEncoderLayerOptions o;
+  o.d_model = e.get<int64_t>("d_model", 64, range::size);
+  o.nhead = e.get<int64_t>("nhead", 4, range::size);
+  HEED_RECIPE_CHECK(o.d_model % o.nhead == 0, e.path_of("d_model"), " (", o.d_model,
+                    ") must be divisible by \"", e.path_of("nhead"), "\" (", o.nhead, ")");
+  o.dim_feedforward = e.get<int64_t>("dim_feedforward", 4 * o.d_model, range::size);
+  o.dropout = e.get<float>("dropout", 0.1f, range::probability);
+  o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
+  o.norm_first = e.get<bool>("norm_first", true);
+  const bool final_norm = e.get<bool>("final_norm", o.norm_first);
+  o.attention = attention_from_config(e);
+  const std::string positional =
+      e.choice("positional", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"});
+  if (positional == "rope" || positional == "alibi") o.attention.positional = positional;
+  HEED_RECIPE_CHECK(positional != "rope" || (o.d_model / o.nhead) % 2 == 0, e.path_of("positional"),
+                    " \"rope\" rotates pairs of features: \"", e.path_of("d_model"), "\" / \"",
+                    e.path_of("nhead"), "\" (", o.d_model, " / ", o.nhead, ") must be even");
+  const int64_t num_layers = e.get<int64_t>("num_layers", 2, range::layers);
+  HEED_CHECK((positional != "learned" && positional != "sinusoidal") || max_len > 0,
+             "language_model: positional \"", positional,
+             "\" needs the data's longest input (DataInfo::input_shape [max_len])");
+  embedding_ = register_module("embedding", std::make_shared<Embedding>(vocab_, o.d_model, gen));
+  if (positional == "learned")
+    pos_embedding_ = register_module(
+        "pos_embedding", std::make_shared<LearnedPositionalEmbedding>(max_len, o.d_model, gen));
+  if (positional == "sinusoidal")
+    sinusoidal_ = std::make_shared<SinusoidalPositionalEncoding>(o.d_model, max_len);
+  encoder_ = register_module("encoder",
+                             std::make_shared<TransformerEncoder>(o, num_layers, final_norm, gen));
+  return o.d_model;
+}
+
+Tensor LanguageModel::logits(const Tensor& input, const Tensor& input_lengths) const {
+  Tensor x = dropout_->forward(embedding_->forward(input));
+  Tensor h;
+  if (rnn_) {
+    h = rnn_->forward(x, input_lengths).output;
+  } else {
+    if (pos_embedding_) x = pos_embedding_->forward(x);
+    if (sinusoidal_) x = sinusoidal_->forward(x);
+    const int64_t seq = input.size(1);
+    const Tensor padding = input_lengths.defined() ? padding_mask(input_lengths, seq) : Tensor();
+    h = encoder_->forward(x, padding, causal_mask(seq, seq));
+  }
+  h = dropout_->forward(h);
+  return head_ ? head_->forward(h) : ops::linear(h, embedding_->weight, head_bias_);
+}
+
+ModelOutput LanguageModel::forward(const Batch& batch) {
+  HEED_CHECK(batch.input.dim() == 2 && batch.target.shape() == batch.input.shape(),
+             "language_model: needs input and target int64 [batch, seq] of one shape, got ",
+             batch.input.shape(), " and ", batch.target.shape());
+  const Tensor out = logits(batch.input, batch.input_lengths);
+  return token_output(out.reshape({-1, vocab_}), batch.target, label_smoothing_);
+}
+
+std::string LanguageModel::repr() const {
+  return "LanguageModel(encoder=" + encoder_type_ + ", vocab=" + std::to_string(vocab_) +
+         ", width=" + std::to_string(width_) + (head_ ? "" : ", tie_weights=true") + ")";
+}
+
+}  // namespace heed::nn

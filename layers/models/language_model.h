@@ -1,0 +1,63 @@
+#pragma once
+// LanguageModel: next-token prediction over a token sequence, the model recipes name
+// "language_model" (and bench/lstm_lm.cpp, bench/transformer_lm.cpp build through the registry):
+//   input  int64 [batch, seq]  token ids of DataInfo::input_vocab (<pad> = 0 after each end)
+//   target int64 [batch, seq]  the next token at each position (<pad> where there is none)
+//   embedding ("embedding", Embedding [vocab, embedding_size]) -> dropout ("dropout")
+//   -> an encoder, one of
+//      "rnn" | "lstm" | "gru": nn::RNN / LSTM / GRU (child named as the type), unidirectional,
+//        reading input_lengths (steps past an end output zeros and are never read);
+//      "transformer": positions (learned: child "pos_embedding" [max_len, d_model]; sinusoidal;
+//        rope or alibi inside attention; none) + TransformerEncoder ("encoder") under the causal
+//        mask (step t sees steps 0..t only) and the key-padding mask from input_lengths; any
+//        attention variant of layers/attention/registry.h ("attention"), all of which take a
+//        causal mask; the embedding size is d_model
+//   -> dropout -> logits [batch, seq, vocab] from Linear ("head", [vocab, width] + bias), or with
+//      tie_weights from the embedding's own weight (Press & Wolf 2017, "Using the Output Embedding
+//      to Improve Language Models"; Inan et al. 2017): logits = h E^T + b, parameter "head_bias"
+//      [vocab], which needs the encoder's width (hidden_size, d_model) == embedding_size.
+// Loss: mean cross-entropy over every position whose target is not <pad> (layers/models/
+// token_loss.h), optionally label-smoothed; metric "token_accuracy".
+// This is PyTorch's examples/word_language_model (RNNModel, TransformerModel) with batch_first.
+//
+//   {"type": "language_model", "embedding_size": 128, "tie_weights": false,
+//    "encoder": {"type": "lstm", "hidden_size": 256, "num_layers": 2}}
+
+#include "framework/config.h"
+#include "framework/registry.h"
+#include "layers/dropout.h"
+#include "layers/embedding.h"
+#include "layers/linear.h"
+#include "layers/positional.h"
+#include "layers/rnn.h"
+#include "layers/transformer.h"
+
+namespace heed::nn {
+
+class LanguageModel : public Model {
+ public:
+  /// Reads the recipe's model section (docs/recipes.md); throws heed::RecipeError on bad options
+  /// and heed::Error when the data are not token sequences.
+  LanguageModel(const Config& config, const DataInfo& info, Generator& gen);
+  ModelOutput forward(const Batch& batch) override;
+  /// logits [batch, seq, vocab] for input [batch, seq]; input_lengths int64 [batch] or undefined.
+  Tensor logits(const Tensor& input, const Tensor& input_lengths = Tensor()) const;
+  std::string repr() const override;
+
+ private:
+  int64_t make_rnn(const Config& e, int64_t embedding_size, Generator& gen);
+  int64_t make_transformer(const Config& e, int64_t max_len, Generator& gen);
+  std::string encoder_type_;
+  int64_t vocab_ = 0, width_ = 0;
+  float label_smoothing_ = 0.f;
+  std::shared_ptr<Embedding> embedding_;
+  std::shared_ptr<Dropout> dropout_;
+  std::shared_ptr<RNNBase> rnn_;                               // "rnn" | "lstm" | "gru"
+  std::shared_ptr<LearnedPositionalEmbedding> pos_embedding_;  // transformer, learned
+  std::shared_ptr<SinusoidalPositionalEncoding> sinusoidal_;   // transformer, sinusoidal
+  std::shared_ptr<TransformerEncoder> encoder_;                // "transformer"
+  std::shared_ptr<Linear> head_;                               // untied
+  Tensor head_bias_;                                           // tied
+};
+
+}  // namespace heed::nn

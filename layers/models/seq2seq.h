@@ -1,0 +1,61 @@
+#pragma once
+// Seq2Seq: an RNN encoder-decoder (Sutskever et al. 2014; with attention, Bahdanau, Cho & Bengio
+// 2015), trained with teacher forcing; the model recipes name "seq2seq" (and bench/g2p.cpp builds
+// through the registry):
+//   input  int64 [batch, source_len]  token ids of DataInfo::input_vocab, <pad> after each end
+//   target int64 [batch, target_len]  token ids of DataInfo::target_vocab without <s> (usually
+//          ending in </s>), <pad> after each end
+// Encoder: source_embedding (Embedding [source_vocab, encoder.embedding_size]) -> "encoder",
+//   nn::LSTM or GRU (num_layers, dropout, bidirectional; reads input_lengths, so each sequence's
+//   final state is taken at its own end) -> memory [batch, source_len, D * hidden_size].
+// Decoder: "decoder", nn::LSTMCell or GRUCell of width D * hidden_size, started from the last
+//   encoder layer's final states, forward || reverse (c too when both are LSTMs, zeros
+//   otherwise). Step t reads target_embedding (Embedding [target_vocab, decoder.embedding_size]) of
+//   <s> (t = 0) or target[:, t-1] (teacher forcing) and, with attention, the context c_t of
+//   "attention" over the memory queried by the previous decoder state s_{t-1} (Bahdanau's eq. 5-6:
+//   AdditiveAttention [D * hidden, D * hidden, attention.hidden_size], with the padded source steps
+//   masked by the key_padding_mask from input_lengths), concatenated to the embedding:
+//     s_t = cell([E y_{t-1}; c_t], s_{t-1}),  logits_t = head(s_t)  ("head", Linear [vocab, D*hid])
+//   attention "none" leaves the decoder only the encoder's final states.
+// Loss: mean cross-entropy over every target position that is not <pad> (token_loss.h), with
+// optional label smoothing; metric "token_accuracy" (teacher-forced).
+// Not here yet: a Transformer encoder-decoder, Luong attention and input feeding, beam search.
+//
+//   {"type": "seq2seq", "encoder": {"type": "lstm", "hidden_size": 128, "bidirectional": true},
+//    "decoder": {"type": "lstm"}, "attention": {"type": "additive", "hidden_size": 128}}
+
+#include "framework/config.h"
+#include "framework/registry.h"
+#include "layers/attention/additive.h"
+#include "layers/embedding.h"
+#include "layers/linear.h"
+#include "layers/rnn.h"
+#include "layers/rnn_cell.h"
+
+namespace heed::nn {
+
+class Seq2Seq : public Model {
+ public:
+  /// Reads the recipe's model section (docs/recipes.md); throws heed::RecipeError on bad options
+  /// and heed::Error when the data are not token sequences.
+  Seq2Seq(const Config& config, const DataInfo& info, Generator& gen);
+  ModelOutput forward(const Batch& batch) override;
+  /// Teacher-forced logits [batch, target_len, target_vocab].
+  Tensor logits(const Batch& batch) const;
+  std::string repr() const override;
+
+ private:
+  /// [batch, target_len]: <s>, then target[:, :-1].
+  static Tensor decoder_input(const Tensor& target);
+  std::string encoder_type_, decoder_type_;
+  int64_t target_vocab_ = 0, decoder_hidden_ = 0;
+  float label_smoothing_ = 0.f;
+  std::shared_ptr<Embedding> source_embedding_, target_embedding_;
+  std::shared_ptr<RNNBase> encoder_;
+  std::shared_ptr<LSTMCell> lstm_decoder_;  // decoder.type "lstm"
+  std::shared_ptr<GRUCell> gru_decoder_;    // decoder.type "gru"
+  std::shared_ptr<Linear> head_;
+  std::shared_ptr<AdditiveAttention> attention_;  // null with attention "none"
+};
+
+}  // namespace heed::nn

@@ -1,0 +1,458 @@
+// The token models of layers/models/: "language_model" (language_model.h) and "seq2seq"
+// (seq2seq.h), built through the registry as a recipe builds them. Checked: each model's parameter
+// names and count (the benchmark sizes give bench/'s counts from before the models moved), the
+// loss against a hand computation from the model's own parts (loaded into stand-alone layers, with
+// the cross-entropy over the non-<pad> positions written out in double), that padding changes
+// nothing (a padded batch's loss and gradients equal the token-weighted ones of its sequences
+// run alone), causality of the Transformer language model under every attention variant, finite
+// differences on tiny models, and the recipe errors of bad options.
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "fixture.h"
+#include "framework/config.h"
+#include "framework/ops.h"
+#include "framework/registry.h"
+#include "gradcheck.h"
+#include "layers/attention/additive.h"
+#include "layers/attention/registry.h"
+#include "layers/embedding.h"
+#include "layers/linear.h"
+#include "layers/models/language_model.h"
+#include "layers/models/seq2seq.h"
+#include "layers/rnn.h"
+#include "layers/rnn_cell.h"
+#include "testing.h"
+
+using namespace heed;
+using namespace heed::testing;
+using json = nlohmann::json;
+
+namespace {
+
+Vocabulary vocabulary(int64_t size) {
+  std::vector<std::string> tokens;
+  for (int64_t id = Vocabulary::kNumSpecial; id < size; ++id)
+    tokens.push_back(std::string(1, 't').append(std::to_string(id)));
+  return Vocabulary(tokens);
+}
+
+DataInfo token_info(int64_t input_vocab, int64_t target_vocab, int64_t max_len) {
+  DataInfo info{{max_len}, target_vocab, InputKind::Tokens, TargetKind::Tokens, true};
+  info.input_vocab = vocabulary(input_vocab);
+  info.target_vocab = vocabulary(target_vocab);
+  return info;
+}
+
+std::shared_ptr<Model> build(const json& model, const DataInfo& info, uint64_t seed = 7) {
+  Generator gen(seed);
+  return build_model(Config(model, "model"), info, gen);
+}
+
+int64_t count(const Module& m) {
+  int64_t n = 0;
+  for (const auto& [name, p] : m.named_parameters()) n += p.numel();
+  return n;
+}
+
+// The parameters of `m` under `prefix.`, renamed without it.
+StateDict sub_state(const Module& m, const std::string& prefix) {
+  StateDict out;
+  for (const auto& [name, t] : m.named_parameters())
+    if (name.rfind(prefix + ".", 0) == 0) out.emplace_back(name.substr(prefix.size() + 1), t);
+  return out;
+}
+
+Tensor ids(const std::vector<int64_t>& values, int64_t batch) {
+  return Tensor::from_vector_i64(values, {batch, static_cast<int64_t>(values.size()) / batch});
+}
+
+// Mean over the targets that are not <pad> of -log softmax(logits)[target], in double.
+double hand_cross_entropy(const Tensor& logits, const Tensor& target) {
+  const int64_t vocab = logits.size(-1);
+  const std::vector<float> z = logits.contiguous().to_vector();
+  const std::vector<int64_t> y = target.to_vector_i64();
+  double sum = 0;
+  int64_t n = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (y[i] == Vocabulary::kPad) continue;
+    double top = -1e300;
+    for (int64_t c = 0; c < vocab; ++c) top = std::max(top, static_cast<double>(z[i * vocab + c]));
+    double total = 0;
+    for (int64_t c = 0; c < vocab; ++c) total += std::exp(z[i * vocab + c] - top);
+    sum += top + std::log(total) - z[i * vocab + y[i]];
+    ++n;
+  }
+  return sum / static_cast<double>(n);
+}
+
+// A padded batch of the sequences `inputs` (and `targets`), <pad> after each end and lengths.
+Batch padded(const std::vector<std::vector<int64_t>>& inputs,
+             const std::vector<std::vector<int64_t>>& targets, int64_t extra = 0) {
+  std::vector<Example> examples;
+  for (size_t i = 0; i < inputs.size(); ++i) examples.push_back({inputs[i], targets[i]});
+  Batch b = collate(examples, TargetKind::Tokens);
+  if (extra == 0) return b;
+  // Wider than the longest sequence by `extra` more <pad> steps.
+  auto widen = [&](const Tensor& t) {
+    const int64_t rows = t.size(0), cols = t.size(1);
+    const std::vector<int64_t> v = t.to_vector_i64();
+    std::vector<int64_t> w(rows * (cols + extra), Vocabulary::kPad);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) w[r * (cols + extra) + c] = v[r * cols + c];
+    return Tensor::from_vector_i64(w, {rows, cols + extra});
+  };
+  b.input = widen(b.input);
+  b.target = widen(b.target);
+  return b;
+}
+
+// The loss and every parameter's gradient of `model` on `batch`.
+std::pair<float, std::vector<std::vector<float>>> loss_and_grads(Model& model, const Batch& batch) {
+  model.zero_grad();
+  const Tensor loss = model.forward(batch).loss;
+  loss.backward();
+  std::vector<std::vector<float>> grads;
+  for (const auto& [name, p] : model.named_parameters())
+    grads.push_back(p.grad().defined() ? p.grad().to_vector() : std::vector<float>(p.numel(), 0.f));
+  return {loss.item(), grads};
+}
+
+// The padded batch's loss and gradients equal those of the sequences alone, weighted by their
+// number of target tokens (the loss is the mean over the batch's real target tokens), padded to
+// the longest or beyond it.
+void check_padding_changes_nothing(Model& model, const std::vector<std::vector<int64_t>>& inputs,
+                                   const std::vector<std::vector<int64_t>>& targets) {
+  double want_loss = 0, tokens = 0;
+  std::vector<std::vector<float>> want_grads;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const auto [loss, grads] = loss_and_grads(model, padded({inputs[i]}, {targets[i]}));
+    const double n = static_cast<double>(targets[i].size());
+    want_loss += n * loss;
+    tokens += n;
+    if (want_grads.empty()) want_grads.assign(grads.size(), {});
+    for (size_t k = 0; k < grads.size(); ++k) {
+      want_grads[k].resize(grads[k].size(), 0.f);
+      for (size_t j = 0; j < grads[k].size(); ++j)
+        want_grads[k][j] += static_cast<float>(n) * grads[k][j];
+    }
+  }
+  for (auto& g : want_grads)
+    for (float& v : g) v /= static_cast<float>(tokens);
+  for (const int64_t extra : {0, 2}) {
+    INFO("padded beyond the longest by ", extra);
+    const auto [loss, grads] = loss_and_grads(model, padded(inputs, targets, extra));
+    CHECK(loss == doctest::Approx(want_loss / tokens).epsilon(1e-5));
+    const StateDict params = model.named_parameters();
+    for (size_t k = 0; k < grads.size(); ++k)
+      check_close(grads[k], want_grads[k], 1e-5f, 1e-4f, "gradient of " + params[k].first);
+  }
+}
+
+const json kTinyLstmLM = {{"type", "language_model"},
+                          {"embedding_size", 4},
+                          {"encoder", {{"type", "lstm"}, {"hidden_size", 5}}}};
+const json kTinyTransformerLM = {{"type", "language_model"},
+                                 {"encoder",
+                                  {{"type", "transformer"},
+                                   {"d_model", 8},
+                                   {"nhead", 2},
+                                   {"num_layers", 1},
+                                   {"dim_feedforward", 16},
+                                   {"dropout", 0}}}};
+const json kTinySeq2Seq = {
+    {"type", "seq2seq"},
+    {"encoder", {{"type", "lstm"}, {"embedding_size", 3}, {"hidden_size", 4}}},
+    {"decoder", {{"type", "lstm"}, {"embedding_size", 3}}},
+    {"attention", {{"type", "additive"}, {"hidden_size", 5}}}};
+
+}  // namespace
+
+TEST_CASE("language_model: parameter names and counts, bench/'s sizes included") {
+  const auto lstm = build(kTinyLstmLM, token_info(10, 10, 6));
+  CHECK(names(*lstm) == std::vector<std::string>{"embedding.weight", "lstm.weight_ih_l0",
+                                                 "lstm.weight_hh_l0", "lstm.bias_ih_l0",
+                                                 "lstm.bias_hh_l0", "head.weight", "head.bias"});
+  CHECK(count(*lstm) == 10 * 4 + 20 * 4 + 20 * 5 + 20 + 20 + 10 * 5 + 10);
+
+  json tied = kTinyLstmLM;
+  tied["tie_weights"] = true;
+  tied["encoder"]["hidden_size"] = 4;
+  const auto t = build(tied, token_info(10, 10, 6));
+  // A module's own parameters come before its children's.
+  CHECK(names(*t) == std::vector<std::string>{"head_bias", "embedding.weight", "lstm.weight_ih_l0",
+                                              "lstm.weight_hh_l0", "lstm.bias_ih_l0",
+                                              "lstm.bias_hh_l0"});
+  CHECK(count(*t) == 10 * 4 + 16 * 4 + 16 * 4 + 16 + 16 + 10);
+
+  const auto tf = build(kTinyTransformerLM, token_info(10, 10, 6));
+  const std::vector<std::string> n = names(*tf);
+  CHECK(n.front() == "embedding.weight");
+  CHECK(n[1] == "pos_embedding.weight");
+  CHECK(n[2] == "encoder.layers.0.self_attn.in_proj_weight");
+  CHECK(n[n.size() - 2] == "head.weight");
+  // embedding, positions, in/out projections, two feed-forward Linears, two LayerNorms, the final
+  // LayerNorm (norm_first), head.
+  CHECK(count(*tf) == 10 * 8 + 6 * 8 + (3 * 8 * 8 + 3 * 8) + (8 * 8 + 8) + (16 * 8 + 16) +
+                          (8 * 16 + 8) + 2 * 2 * 8 + 2 * 8 + (10 * 8 + 10));
+
+  // bench/lstm_lm.cpp and bench/transformer_lm.cpp before their models moved here: heed_bench
+  // printed "parameters" 958560 and 437600.
+  CHECK(count(*build({{"type", "language_model"},
+                      {"embedding_size", 128},
+                      {"encoder", {{"type", "lstm"}, {"hidden_size", 256}, {"num_layers", 2}}}},
+                     token_info(96, 96, 128))) == 958560);
+  CHECK(count(*build({{"type", "language_model"},
+                      {"encoder",
+                       {{"type", "transformer"},
+                        {"d_model", 128},
+                        {"nhead", 4},
+                        {"num_layers", 2},
+                        {"dim_feedforward", 512},
+                        {"activation", "relu"},
+                        {"final_norm", false}}}},
+                     token_info(96, 96, 128))) == 437600);
+}
+
+TEST_CASE("seq2seq: parameter names and counts, bench/'s sizes included") {
+  const auto m = build(kTinySeq2Seq, token_info(9, 7, 5));
+  CHECK(names(*m) ==
+        std::vector<std::string>{
+            "source_embedding.weight", "target_embedding.weight", "encoder.weight_ih_l0",
+            "encoder.weight_hh_l0", "encoder.bias_ih_l0", "encoder.bias_hh_l0",
+            "encoder.weight_ih_l0_reverse", "encoder.weight_hh_l0_reverse",
+            "encoder.bias_ih_l0_reverse", "encoder.bias_hh_l0_reverse", "decoder.weight_ih",
+            "decoder.weight_hh", "decoder.bias_ih", "decoder.bias_hh", "head.weight", "head.bias",
+            "attention.v", "attention.query_proj.weight", "attention.key_proj.weight"});
+  // decoder width 2 * 4 = 8; its input is the embedding (3) and the context (8).
+  CHECK(count(*m) == 9 * 3 + 7 * 3 + 2 * (16 * 3 + 16 * 4 + 32) + (32 * 11 + 32 * 8 + 64) +
+                         (7 * 8 + 7) + (5 * 8 + 5 * 8 + 5));
+
+  // bench/g2p.cpp before its model moved here: heed_bench printed "parameters" 872557 (g2p_attn)
+  // and 544749 (g2p_noattn).
+  json g2p = {{"type", "seq2seq"},
+              {"encoder", {{"type", "lstm"}, {"embedding_size", 64}, {"hidden_size", 128}}},
+              {"decoder", {{"type", "lstm"}, {"embedding_size", 64}}},
+              {"attention", {{"type", "additive"}, {"hidden_size", 128}}}};
+  CHECK(count(*build(g2p, token_info(30, 45, 12))) == 872557);
+  g2p["attention"] = "none";
+  CHECK(count(*build(g2p, token_info(30, 45, 12))) == 544749);
+}
+
+TEST_CASE("language_model: the loss is the cross-entropy of its parts over the non-<pad> targets") {
+  const Batch batch = padded({{4, 5, 6}, {7, 8, 9, 4, 5}}, {{5, 6, 2}, {8, 9, 4, 5, 2}});
+  for (const bool tie : {false, true}) {
+    INFO("tie_weights ", tie);
+    json c = kTinyLstmLM;
+    c["tie_weights"] = tie;
+    c["encoder"]["hidden_size"] = tie ? 4 : 5;
+    const auto model = build(c, token_info(10, 10, 6));
+    Generator gen(1);
+    nn::Embedding embedding(10, 4, gen);
+    embedding.load_state_dict(sub_state(*model, "embedding"));
+    nn::LSTM lstm({.input_size = 4, .hidden_size = tie ? 4 : 5}, gen);
+    lstm.load_state_dict(sub_state(*model, "lstm"));
+    const Tensor h = lstm.forward(embedding.forward(batch.input), batch.input_lengths).output;
+    Tensor logits;
+    if (tie) {
+      const Tensor bias = model->named_parameters().front().second;  // head_bias
+      logits = ops::linear(h, embedding.weight, bias);
+    } else {
+      nn::Linear head(5, 10, gen);
+      head.load_state_dict(sub_state(*model, "head"));
+      logits = head.forward(h);
+    }
+    const ModelOutput out = model->forward(batch);
+    CHECK(out.loss.item() == doctest::Approx(hand_cross_entropy(logits, batch.target)));
+    CHECK(out.metrics.count("token_accuracy") == 1);
+  }
+}
+
+TEST_CASE("seq2seq: the loss is the teacher-forced cross-entropy of its parts") {
+  const Batch batch = padded({{4, 5, 6, 7}, {8, 4}}, {{5, 6, 2}, {4, 5, 6, 2}});
+  for (const bool attention : {false, true}) {
+    INFO("attention ", attention);
+    json c = kTinySeq2Seq;
+    if (!attention) c["attention"] = "none";
+    const auto model = build(c, token_info(9, 7, 5));
+    Generator gen(1);
+    nn::Embedding source(9, 3, gen), target(7, 3, gen);
+    source.load_state_dict(sub_state(*model, "source_embedding"));
+    target.load_state_dict(sub_state(*model, "target_embedding"));
+    nn::LSTM encoder({.input_size = 3, .hidden_size = 4, .bidirectional = true}, gen);
+    encoder.load_state_dict(sub_state(*model, "encoder"));
+    nn::LSTMCell decoder({.input_size = attention ? 11 : 3, .hidden_size = 8}, gen);
+    decoder.load_state_dict(sub_state(*model, "decoder"));
+    nn::Linear head(8, 7, gen);
+    head.load_state_dict(sub_state(*model, "head"));
+    nn::AdditiveAttention attend(8, 8, 5, 0.f, gen);
+    if (attention) attend.load_state_dict(sub_state(*model, "attention"));
+
+    const nn::LSTMOutput enc = encoder.forward(source.forward(batch.input), batch.input_lengths);
+    nn::LSTMState s{ops::concat({enc.h_n.select(0, 0), enc.h_n.select(0, 1)}, 1),
+                    ops::concat({enc.c_n.select(0, 0), enc.c_n.select(0, 1)}, 1)};
+    // The decoder reads <s>, then the target shifted right by one.
+    const Tensor previous = ids({1, 5, 6, 2, 1, 4, 5, 6}, 2);
+    std::vector<Tensor> outputs;
+    for (int64_t t = 0; t < 4; ++t) {
+      Tensor x = target.forward(previous.select(1, t));
+      if (attention)
+        x = ops::concat(
+            {x, attend.forward(s.h.unsqueeze(1), enc.output, enc.output, batch.input_padding_mask())
+                    .output.squeeze(1)},
+            1);
+      s = decoder.forward(x, s.h, s.c);
+      outputs.push_back(s.h);
+    }
+    const Tensor logits = head.forward(ops::stack(outputs, 1));
+    CHECK(model->forward(batch).loss.item() ==
+          doctest::Approx(hand_cross_entropy(logits, batch.target)));
+  }
+}
+
+// tests/fixtures/make_model_fixtures.py: the same models written in PyTorch (packed RNNs,
+// F.cross_entropy with ignore_index 0), float64 references of the loss and every gradient.
+TEST_CASE("token models: loss and gradients match PyTorch") {
+  const std::vector<std::tuple<std::string, json, DataInfo>> cases = {
+      {"model_lstm_lm", kTinyLstmLM, token_info(10, 10, 5)},
+      {"model_seq2seq", kTinySeq2Seq, token_info(9, 7, 4)},
+  };
+  for (const auto& [name, config, info] : cases) {
+    INFO("fixture ", name);
+    const Fixture f = load_fixture(name);
+    const auto model = build(config, info);
+    model->load_state_dict(f.params());
+    Batch batch{f.input("input"), f.input("target"), f.input("input_lengths"),
+                f.input("target_lengths")};
+    const Tensor loss = model->forward(batch).loss;
+    CHECK(loss.item() == doctest::Approx(f.output("loss").item()).epsilon(1e-5));
+    loss.backward();
+    for (const auto& [key, p] : model->named_parameters())
+      check_close(p.grad().to_vector(), f.grad(key).to_vector(), 1e-5f, 1e-4f, "grad of " + key);
+  }
+}
+
+TEST_CASE("token models: padding changes neither the loss nor the gradients") {
+  const std::vector<std::vector<int64_t>> text = {{4, 5, 6}, {7, 8, 9, 4, 5}, {6}};
+  const std::vector<std::vector<int64_t>> next = {{5, 6, 2}, {8, 9, 4, 5, 2}, {2}};
+  for (const json& c : {kTinyLstmLM, kTinyTransformerLM}) {
+    INFO(c.dump());
+    const auto model = build(c, token_info(10, 10, 8));
+    check_padding_changes_nothing(*model, text, next);
+  }
+  json gru = kTinyLstmLM;
+  gru["encoder"] = {{"type", "gru"}, {"hidden_size", 4}, {"num_layers", 2}};
+  check_padding_changes_nothing(*build(gru, token_info(10, 10, 8)), text, next);
+
+  const std::vector<std::vector<int64_t>> source = {{4, 5, 6, 7}, {8, 4}, {5}};
+  const std::vector<std::vector<int64_t>> target = {{5, 6, 2}, {4, 5, 6, 2}, {2}};
+  json s2s = kTinySeq2Seq;
+  for (const json& attention : {json("none"), s2s["attention"]}) {
+    s2s["attention"] = attention;
+    INFO(s2s.dump());
+    check_padding_changes_nothing(*build(s2s, token_info(9, 7, 8)), source, target);
+  }
+  json gru_s2s = kTinySeq2Seq;
+  gru_s2s["encoder"] = {{"type", "gru"},
+                        {"embedding_size", 3},
+                        {"hidden_size", 3},
+                        {"num_layers", 2},
+                        {"bidirectional", false}};
+  gru_s2s["decoder"] = {{"type", "gru"}, {"embedding_size", 2}};
+  INFO(gru_s2s.dump());
+  check_padding_changes_nothing(*build(gru_s2s, token_info(9, 7, 8)), source, target);
+}
+
+TEST_CASE("language_model: the Transformer is causal under every attention variant") {
+  for (const std::string& variant : nn::attention_names()) {
+    INFO("attention ", variant);
+    json c = kTinyTransformerLM;
+    c["encoder"]["attention"] = variant;
+    const auto model = build(c, token_info(10, 10, 6));
+    model->eval();
+    auto lm = std::dynamic_pointer_cast<nn::LanguageModel>(model);
+    REQUIRE(lm);
+    NoGradGuard no_grad;
+    const std::vector<float> a = lm->logits(ids({4, 5, 6, 7, 8}, 1)).to_vector();
+    const std::vector<float> b = lm->logits(ids({4, 5, 6, 9, 4}, 1)).to_vector();
+    // Steps 0..2 read the same tokens; steps 3, 4 differ.
+    check_close(std::vector<float>(b.begin(), b.begin() + 30),
+                std::vector<float>(a.begin(), a.begin() + 30), 1e-5f, 1e-5f, "logits of steps 0-2");
+    CHECK(b != a);
+  }
+}
+
+TEST_CASE("token models: finite differences on tiny models") {
+  const Batch lm_batch = padded({{4, 5, 6}, {7, 8}}, {{5, 6, 2}, {8, 2}});
+  json tied = kTinyLstmLM;
+  tied["tie_weights"] = true;
+  tied["encoder"] = {{"type", "gru"}, {"hidden_size", 4}};
+  json s2s_gru = kTinySeq2Seq;
+  s2s_gru["decoder"]["type"] = "gru";
+  const Batch s2s_batch = padded({{4, 5, 6}, {7, 8}}, {{5, 2}, {4, 6, 2}});
+  const std::vector<std::tuple<std::string, json, DataInfo, Batch>> cases = {
+      {"lstm language model", kTinyLstmLM, token_info(10, 10, 4), lm_batch},
+      {"tied gru language model", tied, token_info(10, 10, 4), lm_batch},
+      {"transformer language model", kTinyTransformerLM, token_info(10, 10, 4), lm_batch},
+      {"seq2seq, additive attention", kTinySeq2Seq, token_info(9, 7, 4), s2s_batch},
+      {"seq2seq, gru decoder", s2s_gru, token_info(9, 7, 4), s2s_batch},
+  };
+  for (const auto& [name, c, info, batch] : cases) {
+    const auto model = build(c, info);
+    model->eval();  // no dropout
+    check_module_gradients({name,
+                            model,
+                            [&, &m = *model, &b = batch](const std::vector<Tensor>&) {
+                              return m.forward(b).loss * 10.f;
+                            },
+                            {},
+                            3e-3f,
+                            3e-2f,
+                            1e-2f});
+  }
+}
+
+TEST_CASE("token models: bad options and data are recipe errors naming the key") {
+  const DataInfo info = token_info(10, 10, 6);
+  json c = kTinyLstmLM;
+  c["tie_weights"] = true;
+  CHECK(error_of([&] { build(c, info); })
+            .find("\"model.tie_weights\" needs the encoder's width "
+                  "(5) equal to the embedding size (4)") != std::string::npos);
+  c = kTinyTransformerLM;
+  c["embedding_size"] = 8;
+  CHECK(error_of([&] { build(c, info); }).find("model.embedding_size") != std::string::npos);
+  c = kTinyTransformerLM;
+  c["encoder"]["nhead"] = 3;
+  CHECK(error_of([&] { build(c, info); }).find("\"model.encoder.d_model\" (8) must be divisible") !=
+        std::string::npos);
+  c = kTinyLstmLM;
+  c["encoder"]["bidirectional"] = true;
+  CHECK(error_of([&] { build(c, info); }).find("model.encoder.bidirectional") != std::string::npos);
+  CHECK(error_of([&] {
+          build(kTinyLstmLM, DataInfo{{6, 3}, 10});
+        }).find("language_model: needs token inputs") != std::string::npos);
+
+  json s = kTinySeq2Seq;
+  s["attention"] = {{"type", "none"}, {"hidden_size", 5}};
+  CHECK(error_of([&] {
+          build(s, token_info(9, 7, 5));
+        }).find("\"model.attention.hidden_size\" is not an option of attention \"none\"") !=
+        std::string::npos);
+  s = kTinySeq2Seq;
+  s["encoder"]["type"] = "transformer";
+  CHECK(error_of([&] { build(s, token_info(9, 7, 5)); }).find("model.encoder.type") !=
+        std::string::npos);
+  s = kTinySeq2Seq;
+  s["decoder"]["hidden_size"] = 8;
+  CHECK(error_of([&] { build(s, token_info(9, 7, 5)); }).find("model.decoder.hidden_size") !=
+        std::string::npos);
+  s = kTinySeq2Seq;
+  s["encoder"]["hidden_size"] = 0;
+  CHECK(error_of([&] {
+          build(s, token_info(9, 7, 5));
+        }).find("\"model.encoder.hidden_size\" must be in [1, 1048576], got 0") !=
+        std::string::npos);
+}
