@@ -96,8 +96,9 @@ std::unique_ptr<EarlyStopping> build_early_stopping(const Config& config,
 
 std::vector<RegistryEntry> list_datasets();
 std::vector<RegistryEntry> list_models();
-/// The parts models are assembled from (attention variants, ...), each with the options its own
-/// from_config reads (Config::describe): layers/registry.cpp.
+/// The parts models are assembled from, kind by kind (encoders, poolings, attention variants,
+/// alignments), each with the options its own from_config reads (Config::describe):
+/// layers/registry.cpp.
 std::vector<RegistryEntry> list_parts();
 std::vector<RegistryEntry> list_optimizers();
 std::vector<RegistryEntry> list_schedules();

@@ -5,11 +5,14 @@
 #include "framework/autograd.h"
 #include "framework/random.h"
 #include "framework/registry.h"
+#include "layers/attention/alignment.h"
 #include "layers/attention/registry.h"
+#include "layers/encoders/encoder.h"
 #include "layers/models/image_classifier.h"
 #include "layers/models/language_model.h"
 #include "layers/models/seq2seq.h"
 #include "layers/models/sequence_classifier.h"
+#include "layers/poolings/pooling.h"
 
 namespace heed {
 
@@ -25,21 +28,9 @@ const std::vector<Entry>& entries() {
       {{"model", "sequence_classifier",
         "[batch, seq, features] -> class; RNN, LSTM, GRU or Transformer encoder, pooled, Linear "
         "head; cross-entropy",
-        "encoder.type (\"rnn\" | \"lstm\" | \"gru\" | \"transformer\"); rnn/lstm/gru: hidden_size "
-        "(128, [1, 2^20]), num_layers (1, [1, 1024]), dropout (0, [0, 1]), locked_dropout (false), "
-        "bidirectional (false), weight_drop (0, [0, 1)), input_dropout (0, [0, 1]), "
-        "output_dropout (0, [0, 1]), nonlinearity (rnn: \"tanh\" | \"relu\"); transformer: d_model "
-        "(64, [1, 2^20], divisible by nhead), nhead (4, [1, 2^20]), num_layers (2, [1, 1024]), "
-        "dim_feedforward (4 d_model, [1, 2^20]), dropout (0.1, [0, 1]), activation (\"gelu\" | "
-        "\"relu\"), norm_first (true), attention (\"scaled_dot_product\" | \"sparsemax\" | "
-        "\"topk\" | \"hard\" | \"gumbel\" | \"linear\" | \"cosine\" | \"windowed\"), topk (4, "
-        "[1, 2^20]), temperature (1, > 0), hard (false), window (4, [0, 2^20]), positional "
-        "(\"learned\" | \"sinusoidal\" | \"rope\" | \"alibi\" | \"none\"); pooling (\"last\" | "
-        "\"mean\" | \"attention\" | \"query\"); attention (with pooling \"attention\": type "
-        "(\"additive\" | \"luong_dot\" | \"luong_general\" | \"luong_concat\" | \"local_m\" | "
-        "\"local_p\"), score, window (8, local_m [0, 2^20], local_p [1, 2^20]), hidden_size "
-        "(the encoder's width, [1, 2^20]), dropout (0, [0, 1]), concat_query (true)); dropout "
-        "(0, [0, 1]), label_smoothing (0, [0, 1])"},
+        "encoder (an encoder part, default \"lstm\"); pooling (a pooling part, default the "
+        "encoder's: \"last\" after rnn/lstm/gru, \"mean\" after transformer); dropout (0, [0, 1]); "
+        "label_smoothing (0, [0, 1]) (the parts and their options: below)"},
        [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
          return std::make_shared<nn::SequenceClassifier>(c, info, gen);
        }},
@@ -165,7 +156,11 @@ std::vector<RegistryEntry> list_models() {
 }
 
 std::vector<RegistryEntry> list_parts() {
-  return nn::list_attention();
+  std::vector<RegistryEntry> out;
+  for (const auto& kind :
+       {nn::list_encoders(), nn::list_poolings(), nn::list_attention(), nn::list_alignments()})
+    out.insert(out.end(), kind.begin(), kind.end());
+  return out;
 }
 
 }  // namespace heed

@@ -92,3 +92,18 @@ std::string AdditiveAttention::repr() const {
 }
 
 }  // namespace heed::nn
+
+namespace heed::nn {
+
+AlignmentFactory additive_alignment_from_config(const Config& c) {
+  const int64_t hidden = c.get<int64_t>("hidden_size", 0, range::size_or_zero);
+  const float dropout = c.get<float>("dropout", 0.f, range::probability);
+  return [hidden, dropout](const AlignmentShape& s, Generator& gen) {
+    auto m = std::make_shared<AdditiveAttention>(s.query_size, s.key_size,
+                                                 hidden > 0 ? hidden : s.query_size, dropout, gen);
+    return Alignment{m, [m](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                            int64_t) { return m->forward(q, k, v, mask); }};
+  };
+}
+
+}  // namespace heed::nn

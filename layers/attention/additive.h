@@ -20,6 +20,7 @@
 //   auto [context_t, weights_t] = attn.forward_projected(h_t, keys, outputs);
 
 #include "framework/module.h"
+#include "layers/attention/alignment.h"
 #include "layers/attention/scaled_dot_product.h"
 #include "layers/linear.h"
 
@@ -48,6 +49,10 @@ class AdditiveAttention : public Module {
  private:
   Generator* gen_;
 };
+
+/// The registered alignment "additive" (alignment.h): options hidden_size (0: the query's width)
+/// and dropout on the weights.
+AlignmentFactory additive_alignment_from_config(const Config& c);
 
 /// Shared by the single-head attentions (additive, Luong): [batch, len, size] checks with the
 /// layer's name, the padding mask as [batch, 1, 1, key_len], and the softmax + dropout + values

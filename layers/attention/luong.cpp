@@ -126,3 +126,63 @@ std::string LuongAttention::repr() const {
 }
 
 }  // namespace heed::nn
+
+namespace heed::nn {
+
+namespace {
+
+// The factory of LuongAttention with `o` (sizes from the shape; hidden_size 0 = the query's).
+AlignmentFactory luong_factory(LuongOptions o) {
+  return [o](const AlignmentShape& s, Generator& gen) {
+    LuongOptions with = o;
+    with.query_size = s.query_size, with.key_size = s.key_size;
+    auto m = std::make_shared<LuongAttention>(with, gen);
+    return Alignment{m, [m](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                            int64_t offset) { return m->forward(q, k, v, mask, offset); }};
+  };
+}
+
+LuongOptions global(const Config& c, const std::string& score) {
+  LuongOptions o;
+  o.score = score;
+  o.dropout = c.get<float>("dropout", 0.f, range::probability);
+  return o;
+}
+
+// local_p's Gaussian has sigma = window / 2: a window of 0 divides by zero (NaN at step 1).
+LuongOptions local(const Config& c, const std::string& align) {
+  LuongOptions o;
+  o.align = align;
+  o.score = c.choice("score", "general", {"dot", "general", "concat"});
+  o.window = c.get<int64_t>("window", 8, align == "local_p" ? range::size : range::size_or_zero);
+  if (align == "local_p" || o.score == "concat" || c.describing())
+    o.hidden_size = c.get<int64_t>("hidden_size", 0, range::size_or_zero);
+  o.dropout = c.get<float>("dropout", 0.f, range::probability);
+  return o;
+}
+
+}  // namespace
+
+AlignmentFactory luong_dot_from_config(const Config& c) {
+  return luong_factory(global(c, "dot"));
+}
+
+AlignmentFactory luong_general_from_config(const Config& c) {
+  return luong_factory(global(c, "general"));
+}
+
+AlignmentFactory luong_concat_from_config(const Config& c) {
+  LuongOptions o = global(c, "concat");
+  o.hidden_size = c.get<int64_t>("hidden_size", 0, range::size_or_zero);
+  return luong_factory(o);
+}
+
+AlignmentFactory local_m_from_config(const Config& c) {
+  return luong_factory(local(c, "local_m"));
+}
+
+AlignmentFactory local_p_from_config(const Config& c) {
+  return luong_factory(local(c, "local_p"));
+}
+
+}  // namespace heed::nn

@@ -28,6 +28,7 @@
 //   auto [context, weights] = attn.forward(h_t, outputs, outputs);
 
 #include "framework/module.h"
+#include "layers/attention/alignment.h"
 #include "layers/attention/scaled_dot_product.h"
 #include "layers/linear.h"
 
@@ -64,5 +65,14 @@ class LuongAttention : public Module {
                         const Tensor& key_padding_mask, int64_t query_offset) const;
   Generator* gen_;
 };
+
+/// The registered alignments (alignment.h), each reading only the options it uses: every one
+/// dropout; luong_concat hidden_size (0: the query's width); local_m score and window, and
+/// hidden_size with score "concat"; local_p score, window and hidden_size (its position network).
+AlignmentFactory luong_dot_from_config(const Config& c);
+AlignmentFactory luong_general_from_config(const Config& c);
+AlignmentFactory luong_concat_from_config(const Config& c);
+AlignmentFactory local_m_from_config(const Config& c);
+AlignmentFactory local_p_from_config(const Config& c);
 
 }  // namespace heed::nn

@@ -199,8 +199,9 @@ TEST_CASE("model values that crashed or exhausted the machine are refused by pat
         "recipe: \"model.label_smoothing\" must be in [0, 1], got 5");
   CHECK(model_error(rows_model(
             {{"type", "gru"}},
-            {{"pooling", "attention"}, {"attention", {{"type", "local_p"}, {"window", 0}}}})) ==
-        "recipe: \"model.attention.window\" must be in [1, 1048576], got 0");
+            {{"pooling",
+              {{"type", "attention"}, {"attention", {{"type", "local_p"}, {"window", 0}}}}}})) ==
+        "recipe: \"model.pooling.attention.window\" must be in [1, 1048576], got 0");
   // In range, but more than the machine: refused while the model is built, by the layer's path.
   const std::string wide = model_error(rows_model({{"type", "lstm"}, {"hidden_size", 1 << 20}}));
   CHECK(wide.find("recipe: \"model.encoder\": tensor: shape [4194304, 1048576] of float32 needs "

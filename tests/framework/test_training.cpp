@@ -344,8 +344,10 @@ TEST_CASE("recipe errors give the JSON path and the nearest valid key or name") 
   };
   nlohmann::json r = small_recipe(1);
   r["model"]["encoder"]["d_modle"] = 16;
-  CHECK(error_for(r).find("unknown key \"model.encoder.d_modle\"; did you mean \"d_model\"?") !=
-        std::string::npos);
+  CHECK(
+      error_for(r).find("\"model.encoder.d_modle\" is not an option of encoder \"transformer\"") !=
+      std::string::npos);
+  CHECK(error_for(r).find("; did you mean \"d_model\"?") != std::string::npos);
 
   r = small_recipe(1);
   r["train"]["epochs"] = "three";

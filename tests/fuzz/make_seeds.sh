@@ -72,7 +72,8 @@ words = sorted(w for w in words if not w.isdigit() and (w.islower() or w.startsw
 syntax = ["{", "}", "[", "]", ":", ",", '"', "true", "false", "null", "-1", "0", "1", "1e308",
           "1e-308", "-0.0", "9223372036854775807", "-9223372036854775808", "18446744073709551615",
           "2147483648", "4294967296", '"include"', "/*", "*/", "//", "\\u0000", '\\"', "=", "."]
-sets = ["data.", "model.", "model.encoder.", "model.layers.0.", "model.attention.", "optimizer.",
+sets = ["data.", "model.", "model.encoder.", "model.layers.0.", "model.pooling.",
+        "model.pooling.attention.", "optimizer.",
         "optimizer.param_groups.0.", "schedule.", "schedule.after.", "train.",
         "train.early_stopping.", "init_from.", "output."]
 def quote(s):

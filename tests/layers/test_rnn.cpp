@@ -551,9 +551,11 @@ TEST_CASE("sequence_classifier: encoder types rnn, lstm, gru with the recurrent 
   CHECK(rnn->named_parameters().front().first == "rnn.weight_ih_l0");
   CHECK(build({{"type", "lstm"}, {"hidden_size", 4}})->named_parameters().front().first ==
         "lstm.weight_ih_l0");
-  CHECK_THROWS_WITH_AS(build({{"type", "lstm"}, {"nonlinearity", "relu"}}),
-                       doctest::Contains("unknown key \"model.encoder.nonlinearity\""),
-                       heed::Error);
+  CHECK_THROWS_WITH_AS(
+      build({{"type", "lstm"}, {"nonlinearity", "relu"}}),
+      doctest::Contains("\"model.encoder.nonlinearity\" is not an option of encoder "
+                        "\"lstm\""),
+      heed::Error);
 }
 
 TEST_CASE("sequence_classifier: pooling last of a bidirectional encoder is the last layer's h_n") {

@@ -24,6 +24,7 @@
 #include "gradcheck.h"
 #include "layers/attention/entmax.h"
 #include "layers/attention/multihead.h"
+#include "layers/attention/scaled_dot_product.h"
 #include "layers/models/sequence_classifier.h"
 #include "layers/transformer.h"
 #include "layers/transformer_decoder.h"

@@ -1,0 +1,47 @@
+#include "layers/attention/alignment.h"
+
+#include "layers/attention/additive.h"
+#include "layers/attention/luong.h"
+#include "layers/part.h"
+
+namespace heed::nn {
+
+namespace {
+
+const PartRegistry<AlignmentFactory>& registry() {
+  static const PartRegistry<AlignmentFactory> list({
+      {{"alignment", "additive", "v^T tanh(W q + U k) (Bahdanau et al. 2015, eq. 6)", ""},
+       &additive_alignment_from_config},
+      {{"alignment", "luong_dot", "global, score q . k (Luong et al. 2015, eq. 8)", ""},
+       &luong_dot_from_config},
+      {{"alignment", "luong_general", "global, score q^T W k (Luong et al. 2015, eq. 8)", ""},
+       &luong_general_from_config},
+      {{"alignment", "luong_concat", "global, score v^T tanh(W [q; k]) (Luong et al. 2015, eq. 8)",
+        ""},
+       &luong_concat_from_config},
+      {{"alignment", "local_m",
+        "softmax within +-window of the query's step (Luong et al. 2015, sec. 3.2)", ""},
+       &local_m_from_config},
+      {{"alignment", "local_p",
+        "predicted centre, Gaussian-weighted window (Luong et al. 2015, eqs. 9-10)", ""},
+       &local_p_from_config},
+  });
+  return list;
+}
+
+}  // namespace
+
+AlignmentFactory alignment_from_config(const Config& parent, const std::string& key,
+                                       std::string* type) {
+  return registry().from_config(parent, key, "additive", type);
+}
+
+std::vector<std::string> alignment_names() {
+  return registry().names();
+}
+
+std::vector<RegistryEntry> list_alignments() {
+  return registry().list();
+}
+
+}  // namespace heed::nn

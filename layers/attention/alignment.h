@@ -1,0 +1,58 @@
+#pragma once
+// Alignments: the attentions of one query over a sequence of keys and values, Bahdanau et al.
+// 2015's "alignment model" and Luong et al. 2015's alignment functions, which attention pooling
+// and the RNN decoders use. One registry (alignment.cpp), one entry per variant beside its module:
+//   additive                                   AdditiveAttention (additive.h)
+//   luong_dot | luong_general | luong_concat   LuongAttention, global alignment (luong.h)
+//   local_m | local_p                          LuongAttention, local alignments (luong.h)
+// A recipe names one as a string or an object with its options:
+//   "attention": "luong_dot"
+//   "attention": {"type": "local_p", "score": "general", "window": 8}
+// An option the variant does not read is an error naming the variants that have it:
+//   recipe: "model.pooling.attention.hidden_size" is not an option of alignment "luong_dot"
+//   (its options: dropout); "hidden_size" is an option of alignment "additive", "luong_concat", ...
+//
+//   AlignmentFactory make = alignment_from_config(c);        // reads and checks the options
+//   Alignment a = make({.query_size = 128, .key_size = 128}, gen);
+//   register_module("pool", a.module);
+//   auto [context, weights] = a.forward(query, keys, values, Tensor(), 0);
+
+#include <functional>
+#include <memory>
+
+#include "framework/config.h"
+#include "framework/module.h"
+#include "framework/registry.h"
+#include "layers/attention/mechanism.h"
+
+namespace heed::nn {
+
+/// What an alignment is built for.
+struct AlignmentShape {
+  int64_t query_size = 0;
+  int64_t key_size = 0;
+};
+
+/// A built alignment: its module, which the owner registers (its parameters are the module's),
+/// and its call. query [batch, query_len, query_size], keys [batch, key_len, key_size], values
+/// [batch, key_len, value_size], key_padding_mask [batch, key_len] (nonzero = padding, undefined =
+/// none); query row t is step t + query_offset (local_m's window centre) -> output [batch,
+/// query_len, value_size], weights [batch, 1, query_len, key_len].
+struct Alignment {
+  std::shared_ptr<Module> module;
+  std::function<AttentionOutput(const Tensor& query, const Tensor& keys, const Tensor& values,
+                                const Tensor& key_padding_mask, int64_t query_offset)>
+      forward;
+};
+
+using AlignmentFactory = std::function<Alignment(const AlignmentShape&, Generator&)>;
+
+/// Reads the alignment at `parent`.`key` (absent: "additive"), checking the name and every
+/// option; throws heed::RecipeError naming the recipe path. `type` receives the name.
+AlignmentFactory alignment_from_config(const Config& parent, const std::string& key = "attention",
+                                       std::string* type = nullptr);
+
+std::vector<std::string> alignment_names();
+std::vector<RegistryEntry> list_alignments();
+
+}  // namespace heed::nn
