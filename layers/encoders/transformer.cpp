@@ -4,7 +4,7 @@
 
 namespace heed::nn {
 
-EncoderFactory TransformerSequenceEncoder::from_config(const Config& e) {
+TransformerSequenceEncoderOptions transformer_encoder_options(const Config& e) {
   TransformerSequenceEncoderOptions options;
   TransformerEncoderLayerOptions& o = options.layer;
   o.d_model = e.get<int64_t>("d_model", 64, range::size);
@@ -25,6 +25,11 @@ EncoderFactory TransformerSequenceEncoder::from_config(const Config& e) {
                     e.path_of("d_model"), "\" / \"", e.path_of("nhead"), "\" (", o.d_model, " / ",
                     o.nhead, ") must be even");
   options.num_layers = e.get<int64_t>("num_layers", 2, range::layers);
+  return options;
+}
+
+EncoderFactory TransformerSequenceEncoder::from_config(const Config& e) {
+  const TransformerSequenceEncoderOptions options = transformer_encoder_options(e);
   return [options](const EncoderInput& input, Generator& gen) {
     return std::make_unique<TransformerSequenceEncoder>(options, input, gen);
   };

@@ -7,8 +7,8 @@
 // "positional": "learned" (LearnedPositionalEmbedding "pos_embedding"), "sinusoidal", "rope" or
 // "alibi" (the last two inside attention; rope needs an even d_model / nhead) or "none".
 
-#include "layers/encoders/encoder.h"
 #include "layers/embedding.h"
+#include "layers/encoders/encoder.h"
 #include "layers/linear.h"
 #include "layers/positional.h"
 
@@ -19,6 +19,11 @@ struct TransformerSequenceEncoderOptions {
   int64_t num_layers = 2;
   std::string positional = "learned";  // "learned" | "sinusoidal" | "rope" | "alibi" | "none"
 };
+
+/// Reads d_model, nhead, dim_feedforward, dropout, activation, norm_first, attention, positional
+/// and num_layers (docs/recipes.md); throws heed::RecipeError on a bad value or combination.
+/// Shared by every model with a Transformer encoder (the sequence classifier, the language model).
+TransformerSequenceEncoderOptions transformer_encoder_options(const Config& e);
 
 class TransformerSequenceEncoder : public Encoder {
  public:

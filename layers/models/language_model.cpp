@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "framework/ops.h"
+#include "layers/encoders/transformer.h"
 #include "layers/attention/scaled_dot_product.h"
 #include "layers/models/token_loss.h"
 
@@ -77,24 +78,11 @@ int64_t LanguageModel::make_rnn(const Config& e, int64_t embedding_size, Generat
 }
 
 int64_t LanguageModel::make_transformer(const Config& e, int64_t max_len, Generator& gen) {
-  TransformerEncoderLayerOptions o;
-  o.d_model = e.get<int64_t>("d_model", 64, range::size);
-  o.nhead = e.get<int64_t>("nhead", 4, range::size);
-  HEED_RECIPE_CHECK(o.d_model % o.nhead == 0, e.path_of("d_model"), " (", o.d_model,
-                    ") must be divisible by \"", e.path_of("nhead"), "\" (", o.nhead, ")");
-  o.dim_feedforward = e.get<int64_t>("dim_feedforward", 4 * o.d_model, range::size);
-  o.dropout = e.get<float>("dropout", 0.1f, range::probability);
-  o.activation = e.choice("activation", "gelu", {"relu", "gelu"});
-  o.norm_first = e.get<bool>("norm_first", true);
+  const TransformerSequenceEncoderOptions options = transformer_encoder_options(e);
+  const TransformerEncoderLayerOptions& o = options.layer;
+  const std::string& positional = options.positional;
+  const int64_t num_layers = options.num_layers;
   const bool final_norm = e.get<bool>("final_norm", o.norm_first);
-  o.attention = attention_from_config(e);
-  const std::string positional =
-      e.choice("positional", "learned", {"learned", "sinusoidal", "rope", "alibi", "none"});
-  if (positional == "rope" || positional == "alibi") o.attention.positional = positional;
-  HEED_RECIPE_CHECK(positional != "rope" || (o.d_model / o.nhead) % 2 == 0, e.path_of("positional"),
-                    " \"rope\" rotates pairs of features: \"", e.path_of("d_model"), "\" / \"",
-                    e.path_of("nhead"), "\" (", o.d_model, " / ", o.nhead, ") must be even");
-  const int64_t num_layers = e.get<int64_t>("num_layers", 2, range::layers);
   HEED_CHECK((positional != "learned" && positional != "sinusoidal") || max_len > 0,
              "language_model: positional \"", positional,
              "\" needs the data's longest input (DataInfo::input_shape [max_len])");
