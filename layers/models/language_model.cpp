@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "framework/ops.h"
-#include "layers/encoders/transformer.h"
 #include "layers/attention/scaled_dot_product.h"
+#include "layers/encoders/transformer.h"
 #include "layers/models/token_loss.h"
 
 namespace heed::nn {
