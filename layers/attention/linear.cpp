@@ -51,12 +51,18 @@ bool is_causal(const Tensor& mask) {
 
 }  // namespace
 
+namespace {
+
+// True when the call's attn_mask is causal_mask(query, key), false when it has none; throws for any
+// other mask, which a feature-map attention cannot apply.
 bool causal_call(const char* variant, const Tensor& q, const Tensor& k, const AttentionCall& call) {
   HEED_CHECK(!call.attn_mask.defined() || is_causal(call.attn_mask), "attention \"", variant,
              "\" takes only a causal attn_mask, got one of shape ", call.attn_mask.shape(),
              " that is not causal_mask(", q.size(2), ", ", k.size(2), ")");
   return call.attn_mask.defined();
 }
+
+}  // namespace
 
 AttentionOutput feature_map_attention(const Tensor& phi_q, const Tensor& phi_k0, const Tensor& v,
                                       const Tensor& key_padding_mask, bool causal,
@@ -95,10 +101,14 @@ AttentionFactory LinearAttention::from_config(const Config&) {
   return [](const HeadShape& s) { return std::make_unique<LinearAttention>(s); };
 }
 
-AttentionOutput LinearAttention::attend(const Tensor& q, const Tensor& k, const Tensor& v,
-                                        const AttentionCall& call) const {
-  return linear_attention(q, k, v, call.key_padding_mask, causal_call("linear", q, k, call),
-                          call.need_weights);
+AttentionOutput FeatureMapAttention::attend(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const AttentionCall& call) const {
+  return feature_map_attention(features(q), features(k), v, call.key_padding_mask,
+                               causal_call(variant(), q, k, call), call.need_weights, 1e-6f, op());
+}
+
+Tensor LinearAttention::features(const Tensor& x) const {
+  return ops::elu_plus_one(x);
 }
 
 }  // namespace heed::nn

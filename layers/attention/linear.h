@@ -30,9 +30,23 @@ AttentionOutput feature_map_attention(const Tensor& phi_q, const Tensor& phi_k, 
                                       bool need_weights, float eps = 1e-6f,
                                       const char* op = "feature_map_attention");
 
-/// True when the call's attn_mask is causal_mask(query, key), false when it has none; throws
-/// heed::Error naming `variant` for any other mask (a feature-map attention cannot apply it).
-bool causal_call(const char* variant, const Tensor& q, const Tensor& k, const AttentionCall& call);
+/// A mechanism that is feature_map_attention with its own feature map (linear, taylor): takes a
+/// key_padding_mask and a causal attn_mask only (any other mask is an error naming the variant),
+/// no ALiBi, and no dropout on its weights (it never forms them unless asked).
+class FeatureMapAttention : public AttentionMechanism {
+ public:
+  using AttentionMechanism::AttentionMechanism;
+  AttentionOutput attend(const Tensor& q, const Tensor& k, const Tensor& v,
+                         const AttentionCall& call) const override;
+  bool takes_score_bias() const override { return false; }
+
+ protected:
+  /// phi: [batch, heads, len, d_k] -> [batch, heads, len, f], non-negative.
+  virtual Tensor features(const Tensor& x) const = 0;
+  /// The registered name ("linear"), and the op name shape errors carry ("linear_attention").
+  virtual const char* variant() const = 0;
+  virtual const char* op() const = 0;
+};
 
 AttentionOutput linear_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                  const Tensor& key_padding_mask, bool causal, bool need_weights,
@@ -44,15 +58,16 @@ AttentionOutput linear_attention_quadratic(const Tensor& q, const Tensor& k, con
                                            const Tensor& key_padding_mask, bool causal,
                                            float eps = 1e-6f);
 
-/// The registered mechanism "linear", no options: takes a key_padding_mask and a causal attn_mask
-/// only, and no dropout on its weights (it never forms them unless asked).
-class LinearAttention : public AttentionMechanism {
+/// The registered mechanism "linear", no options: phi = elu + 1.
+class LinearAttention : public FeatureMapAttention {
  public:
-  using AttentionMechanism::AttentionMechanism;
+  using FeatureMapAttention::FeatureMapAttention;
   static AttentionFactory from_config(const Config& options);
-  AttentionOutput attend(const Tensor& q, const Tensor& k, const Tensor& v,
-                         const AttentionCall& call) const override;
-  bool takes_score_bias() const override { return false; }
+
+ protected:
+  Tensor features(const Tensor& x) const override;
+  const char* variant() const override { return "linear"; }
+  const char* op() const override { return "linear_attention"; }
 };
 
 }  // namespace heed::nn

@@ -1,7 +1,6 @@
 #include "layers/attention/taylor.h"
 
 #include "framework/ops.h"
-#include "layers/attention/linear.h"
 
 namespace heed::nn {
 
@@ -29,10 +28,8 @@ AttentionFactory TaylorAttention::from_config(const Config&) {
   return [](const HeadShape& s) { return std::make_unique<TaylorAttention>(s); };
 }
 
-AttentionOutput TaylorAttention::attend(const Tensor& q, const Tensor& k, const Tensor& v,
-                                        const AttentionCall& call) const {
-  return taylor_attention(q, k, v, call.key_padding_mask, causal_call("taylor", q, k, call),
-                          call.need_weights);
+Tensor TaylorAttention::features(const Tensor& x) const {
+  return taylor_features(x);
 }
 
 }  // namespace heed::nn

@@ -19,20 +19,23 @@
 //
 //   auto [out, w] = taylor_attention(q, k, v, padding, /*causal=*/false, /*need_weights=*/true);
 
-#include "layers/attention/mechanism.h"
+#include "layers/attention/linear.h"
 
 namespace heed::nn {
 
 AttentionOutput taylor_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                  const Tensor& key_padding_mask, bool causal, bool need_weights);
 
-class TaylorAttention : public AttentionMechanism {
+/// The registered mechanism "taylor": phi(x) = [1, x / |x|].
+class TaylorAttention : public FeatureMapAttention {
  public:
-  using AttentionMechanism::AttentionMechanism;
+  using FeatureMapAttention::FeatureMapAttention;
   static AttentionFactory from_config(const Config& options);
-  AttentionOutput attend(const Tensor& q, const Tensor& k, const Tensor& v,
-                         const AttentionCall& call) const override;
-  bool takes_score_bias() const override { return false; }
+
+ protected:
+  Tensor features(const Tensor& x) const override;
+  const char* variant() const override { return "taylor"; }
+  const char* op() const override { return "taylor_attention"; }
 };
 
 }  // namespace heed::nn
