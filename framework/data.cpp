@@ -50,6 +50,16 @@ std::vector<std::string> Vocabulary::decode(const std::vector<int64_t>& ids) con
   return out;
 }
 
+void check_lengths(const char* op, const Tensor& lengths, int64_t batch, int64_t max_len) {
+  HEED_CHECK(lengths.dtype() == Dtype::Int64 && lengths.shape() == Shape({batch}), op,
+             ": lengths must be int64 [batch] = [", batch, "], got ", dtype_name(lengths.dtype()),
+             " ", lengths.shape());
+  const std::vector<int64_t> len = lengths.to_vector_i64();
+  for (int64_t b = 0; b < batch; ++b)
+    HEED_CHECK(len[b] >= 1 && len[b] <= max_len, op, ": lengths[", b, "] = ", len[b],
+               " is outside [1, ", max_len, "]");
+}
+
 Tensor padding_mask(const Tensor& lengths, int64_t max_len) {
   if (!lengths.defined()) return Tensor();
   HEED_CHECK(lengths.dtype() == Dtype::Int64 && lengths.dim() == 1,

@@ -112,6 +112,10 @@ struct DataInfo {
 /// Throws heed::Error unless `lengths` is int64 [batch] with every length in [0, max_len].
 Tensor padding_mask(const Tensor& lengths, int64_t max_len);
 
+/// Throws heed::Error naming `op` unless `lengths` is int64 [batch] with every length in
+/// [1, max_len] (a sequence of no step has no output to pool or attend from).
+void check_lengths(const char* op, const Tensor& lengths, int64_t batch, int64_t max_len);
+
 /// One batch as a dataset serves it. Field order is fixed: `Batch{input, target}` is a fixed-size
 /// batch.
 ///   input   [batch, ...]: float32 features, or int64 token ids [batch, max_input_len]

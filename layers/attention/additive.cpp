@@ -102,7 +102,7 @@ AlignmentFactory additive_alignment_from_config(const Config& c) {
     auto m = std::make_shared<AdditiveAttention>(s.query_size, s.key_size,
                                                  hidden > 0 ? hidden : s.query_size, dropout, gen);
     return Alignment{m, [m](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
-                            int64_t) { return m->forward(q, k, v, mask); }};
+                            const Tensor&) { return m->forward(q, k, v, mask); }};
   };
 }
 

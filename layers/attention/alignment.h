@@ -15,7 +15,7 @@
 //   AlignmentFactory make = alignment_from_config(c);        // reads and checks the options
 //   Alignment a = make({.query_size = 128, .key_size = 128}, gen);
 //   register_module("pool", a.module);
-//   auto [context, weights] = a.forward(query, keys, values, Tensor(), 0);
+//   auto [context, weights] = a.forward(query, keys, values, Tensor(), Tensor());
 
 #include <functional>
 #include <memory>
@@ -36,12 +36,13 @@ struct AlignmentShape {
 /// A built alignment: its module, which the owner registers (its parameters are the module's),
 /// and its call. query [batch, query_len, query_size], keys [batch, key_len, key_size], values
 /// [batch, key_len, value_size], key_padding_mask [batch, key_len] (nonzero = padding, undefined =
-/// none); query row t is step t + query_offset (local_m's window centre) -> output [batch,
-/// query_len, value_size], weights [batch, 1, query_len, key_len].
+/// none), query_offset int64 [batch] (undefined = 0): query row t of sequence b is its step
+/// query_offset[b] + t (local_m's window centre) -> output [batch, query_len, value_size],
+/// weights [batch, 1, query_len, key_len].
 struct Alignment {
   std::shared_ptr<Module> module;
   std::function<AttentionOutput(const Tensor& query, const Tensor& keys, const Tensor& values,
-                                const Tensor& key_padding_mask, int64_t query_offset)>
+                                const Tensor& key_padding_mask, const Tensor& query_offset)>
       forward;
 };
 

@@ -74,24 +74,35 @@ Tensor LuongAttention::score(const Tensor& query, const Tensor& keys) const {
 
 AttentionOutput LuongAttention::forward(const Tensor& query, const Tensor& keys,
                                         const Tensor& values, const Tensor& key_padding_mask,
-                                        int64_t query_offset) const {
+                                        const Tensor& query_offset) const {
   check_attention_inputs("LuongAttention", query, options.query_size, keys, options.key_size,
                          values, key_padding_mask);
+  HEED_CHECK(!query_offset.defined() || (query_offset.dtype() == Dtype::Int64 &&
+                                         query_offset.shape() == Shape({query.size(0)})),
+             "LuongAttention: query_offset must be int64 [batch] = [", query.size(0), "], got ",
+             dtype_name(query_offset.dtype()), " ", query_offset.shape());
   const AttentionOutput out = align(query, keys, values, key_padding_mask, query_offset);
   Inspector::record(*this, "weights", out.weights);
   return out;
 }
 
 AttentionOutput LuongAttention::align(const Tensor& query, const Tensor& keys, const Tensor& values,
-                                      const Tensor& key_padding_mask, int64_t query_offset) const {
+                                      const Tensor& key_padding_mask,
+                                      const Tensor& query_offset) const {
   const int64_t batch = query.size(0), len_q = query.size(1), len_k = keys.size(1);
   const Tensor scores = score(query, keys);
   if (options.align == "global")
     return attend(scores, values, key_padding_mask, Tensor(), Tensor(), options.dropout,
                   is_training(), *gen_);
   if (options.align == "local_m") {
-    Tensor centers = Tensor::empty({1, len_q});
-    for (int64_t t = 0; t < len_q; ++t) centers.data()[t] = static_cast<float>(t + query_offset);
+    // p_t = t + query_offset[b]: [batch, query_len] (or [1, query_len] when every offset is 0).
+    const std::vector<int64_t> offsets =
+        query_offset.defined() ? query_offset.to_vector_i64() : std::vector<int64_t>{0};
+    const int64_t rows = static_cast<int64_t>(offsets.size());
+    Tensor centers = Tensor::empty({rows, len_q});
+    for (int64_t b = 0; b < rows; ++b)
+      for (int64_t t = 0; t < len_q; ++t)
+        centers.data()[b * len_q + t] = static_cast<float>(t + offsets[b]);
     return attend(scores, values, key_padding_mask, window_mask(centers, len_k, options.window),
                   Tensor(), options.dropout, is_training(), *gen_);
   }
@@ -138,7 +149,7 @@ AlignmentFactory luong_factory(LuongOptions o) {
     with.query_size = s.query_size, with.key_size = s.key_size;
     auto m = std::make_shared<LuongAttention>(with, gen);
     return Alignment{m, [m](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
-                            int64_t offset) { return m->forward(q, k, v, mask, offset); }};
+                            const Tensor& offset) { return m->forward(q, k, v, mask, offset); }};
   };
 }
 

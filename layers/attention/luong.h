@@ -18,8 +18,9 @@
 //   query [batch, query_len, query_size], keys [batch, key_len, key_size],
 //   values [batch, key_len, value_size], key_padding_mask [batch, key_len] (nonzero = padding)
 //   -> output [batch, query_len, value_size], weights [batch, 1, query_len, key_len]
-// query_offset: query row t is step t + query_offset (local_m's p_t; a decoder calling with
-// query_len = 1 passes its step, pooling from the last encoder step passes key_len - 1).
+// query_offset int64 [batch] (undefined = 0): query row t of sequence b is its step
+// query_offset[b] + t (local_m's p_t; a decoder calling with query_len = 1 passes its step,
+// pooling from each sequence's last step passes lengths - 1).
 // Throws heed::Error naming LuongAttention and the shapes when they disagree, and on an unknown
 // score or alignment.
 //
@@ -49,7 +50,7 @@ class LuongAttention : public Module {
   LuongAttention(const LuongOptions& options, Generator& gen);
   AttentionOutput forward(const Tensor& query, const Tensor& keys, const Tensor& values,
                           const Tensor& key_padding_mask = Tensor(),
-                          int64_t query_offset = 0) const;
+                          const Tensor& query_offset = Tensor()) const;
   /// Scores [batch, query_len, key_len] before alignment (eq. 8).
   Tensor score(const Tensor& query, const Tensor& keys) const;
   std::string repr() const override;
@@ -62,7 +63,7 @@ class LuongAttention : public Module {
  private:
   // forward() after its checks: the global, local-m or local-p alignment.
   AttentionOutput align(const Tensor& query, const Tensor& keys, const Tensor& values,
-                        const Tensor& key_padding_mask, int64_t query_offset) const;
+                        const Tensor& key_padding_mask, const Tensor& query_offset) const;
   Generator* gen_;
 };
 

@@ -36,8 +36,13 @@ struct EncoderShape {
 
 class Encoder : public Part {
  public:
-  /// x [batch, seq, input_size] -> [batch, seq, shape.features].
-  virtual Tensor forward(const Tensor& x) const = 0;
+  /// x [batch, seq, input_size] -> [batch, seq, shape.features]. `lengths` int64 [batch], each
+  /// in [1, seq], gives each sequence's real steps (undefined: every step is real): the steps
+  /// t >= lengths[b] are padding, which no real step's output reads (an RNN stops at each
+  /// sequence's end, a Transformer masks padded keys); their own outputs are finite but
+  /// meaningless (an RNN's are zeros), for the pooling to skip. Throws heed::Error on a length
+  /// outside [1, seq].
+  virtual Tensor forward(const Tensor& x, const Tensor& lengths) const = 0;
   EncoderShape shape;
 };
 

@@ -54,8 +54,8 @@ RecurrentEncoder::RecurrentEncoder(const RecurrentEncoderOptions& options,
   shape.default_pooling = "last";
 }
 
-Tensor RecurrentEncoder::forward(const Tensor& x) const {
-  return output_dropout->forward(rnn->forward(input_dropout->forward(x)).output);
+Tensor RecurrentEncoder::forward(const Tensor& x, const Tensor& lengths) const {
+  return output_dropout->forward(rnn->forward(input_dropout->forward(x), lengths).output);
 }
 
 }  // namespace heed::nn

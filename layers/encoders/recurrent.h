@@ -30,7 +30,7 @@ class RecurrentEncoder : public Encoder {
   static EncoderFactory rnn_from_config(const Config& c);
   static EncoderFactory lstm_from_config(const Config& c);
   static EncoderFactory gru_from_config(const Config& c);
-  Tensor forward(const Tensor& x) const override;
+  Tensor forward(const Tensor& x, const Tensor& lengths) const override;
 
   std::shared_ptr<LockedDropout> input_dropout, output_dropout;
   std::shared_ptr<RNNBase> rnn;

@@ -1,5 +1,6 @@
 #include "layers/encoders/transformer.h"
 
+#include "framework/data.h"
 #include "layers/attention/registry.h"
 
 namespace heed::nn {
@@ -51,11 +52,12 @@ TransformerSequenceEncoder::TransformerSequenceEncoder(
   shape.default_pooling = "mean";
 }
 
-Tensor TransformerSequenceEncoder::forward(const Tensor& x) const {
+Tensor TransformerSequenceEncoder::forward(const Tensor& x, const Tensor& lengths) const {
+  if (lengths.defined()) check_lengths("transformer encoder", lengths, x.size(0), x.size(1));
   Tensor h = input_proj->forward(x);
   if (pos_embedding) h = pos_embedding->forward(h);
   if (sinusoidal) h = sinusoidal->forward(h);
-  return encoder->forward(h);
+  return encoder->forward(h, padding_mask(lengths, x.size(1)));
 }
 
 }  // namespace heed::nn

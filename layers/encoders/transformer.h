@@ -30,7 +30,7 @@ class TransformerSequenceEncoder : public Encoder {
   TransformerSequenceEncoder(const TransformerSequenceEncoderOptions& options,
                              const EncoderInput& input, Generator& gen);
   static EncoderFactory from_config(const Config& c);
-  Tensor forward(const Tensor& x) const override;
+  Tensor forward(const Tensor& x, const Tensor& lengths) const override;
 
   std::shared_ptr<Linear> input_proj;
   std::shared_ptr<LearnedPositionalEmbedding> pos_embedding;  // positional "learned"

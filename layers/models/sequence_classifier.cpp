@@ -31,12 +31,14 @@ void SequenceClassifier::adopt(const Part& part) {
   for (const auto& [name, module] : part.modules()) register_module(name, module);
 }
 
-Tensor SequenceClassifier::logits(const Tensor& input) const {
-  return fc_->forward(dropout_->forward(pooling_->forward(encoder_->forward(input))));
+Tensor SequenceClassifier::logits(const Tensor& input, const Tensor& lengths) const {
+  const Tensor h = encoder_->forward(input, lengths);
+  return fc_->forward(dropout_->forward(pooling_->forward(h, lengths)));
 }
 
 ModelOutput SequenceClassifier::forward(const Batch& batch) {
-  return classification_output(*this, logits(batch.input), batch.target, label_smoothing_);
+  return classification_output(*this, logits(batch.input, batch.input_lengths), batch.target,
+                               label_smoothing_);
 }
 
 std::string SequenceClassifier::repr() const {

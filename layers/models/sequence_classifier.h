@@ -26,8 +26,11 @@ class SequenceClassifier : public Model {
   /// Reads the recipe's model section (see docs/recipes.md); throws heed::Error on bad options.
   SequenceClassifier(const Config& config, const DataInfo& info, Generator& gen);
   ModelOutput forward(const Batch& batch) override;
-  /// logits [batch, num_classes] for input [batch, seq, input_size].
-  Tensor logits(const Tensor& input) const;
+  /// logits [batch, num_classes] for input [batch, seq, input_size]; `lengths` int64 [batch]
+  /// (undefined: every step is real) marks the steps t >= lengths[b] as padding, which change
+  /// nothing (as if each sequence were run alone). Throws heed::Error on a length outside
+  /// [1, seq].
+  Tensor logits(const Tensor& input, const Tensor& lengths = Tensor()) const;
   std::string repr() const override;
 
  private:

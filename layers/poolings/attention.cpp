@@ -1,5 +1,6 @@
 #include "layers/poolings/attention.h"
 
+#include "framework/data.h"
 #include "framework/ops.h"
 
 namespace heed::nn {
@@ -23,10 +24,17 @@ PoolingFactory AttentionPooling::from_config(const Config& c) {
   };
 }
 
-Tensor AttentionPooling::forward(const Tensor& h) const {
-  const int64_t seq = h.size(1);
-  const Tensor query = h.narrow(1, seq - 1, 1);  // [batch, 1, features]
-  const Tensor context = alignment_.forward(query, h, h, Tensor(), seq - 1).output.squeeze(1);
+Tensor AttentionPooling::forward(const Tensor& h, const Tensor& lengths) const {
+  const int64_t batch = h.size(0), seq = h.size(1);
+  const Tensor query = last_steps(h, lengths).unsqueeze(1);  // [batch, 1, features]
+  // The query is each sequence's last step (local_m centres its window there).
+  std::vector<int64_t> last_step =
+      lengths.defined() ? lengths.to_vector_i64() : std::vector<int64_t>(batch, seq);
+  for (int64_t& step : last_step) step -= 1;
+  const Tensor context = alignment_
+                             .forward(query, h, h, padding_mask(lengths, seq),
+                                      Tensor::from_vector_i64(last_step, {batch}))
+                             .output.squeeze(1);
   return concat_query_ ? ops::concat({context, query.squeeze(1)}, 1) : context;
 }
 

@@ -18,7 +18,7 @@ class AttentionPooling : public Pooling {
   AttentionPooling(const AlignmentFactory& alignment, bool concat_query,
                    const EncoderShape& encoder, Generator& gen);
   static PoolingFactory from_config(const Config& c);
-  Tensor forward(const Tensor& h) const override;
+  Tensor forward(const Tensor& h, const Tensor& lengths) const override;
 
  private:
   Alignment alignment_;

@@ -12,7 +12,7 @@ class LastPooling : public Pooling {
  public:
   explicit LastPooling(const EncoderShape& encoder);
   static PoolingFactory from_config(const Config& c);
-  Tensor forward(const Tensor& h) const override;
+  Tensor forward(const Tensor& h, const Tensor& lengths) const override;
 
  private:
   int64_t reverse_ = 0;  // the trailing reverse-direction features

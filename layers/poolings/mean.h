@@ -10,7 +10,7 @@ class MeanPooling : public Pooling {
  public:
   explicit MeanPooling(const EncoderShape& encoder) { width = encoder.features; }
   static PoolingFactory from_config(const Config& c);
-  Tensor forward(const Tensor& h) const override;
+  Tensor forward(const Tensor& h, const Tensor& lengths) const override;
 };
 
 }  // namespace heed::nn

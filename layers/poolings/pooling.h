@@ -20,10 +20,17 @@ namespace heed::nn {
 
 class Pooling : public Part {
  public:
-  /// h [batch, seq, features] -> [batch, width].
-  virtual Tensor forward(const Tensor& h) const = 0;
+  /// h [batch, seq, features] -> [batch, width]. `lengths` int64 [batch] (undefined: every step
+  /// is real) as the encoder's: steps t >= lengths[b] are padding, which change nothing in the
+  /// result nor receive gradient.
+  virtual Tensor forward(const Tensor& h, const Tensor& lengths) const = 0;
   int64_t width = 0;
 };
+
+/// Each sequence's last real step: h [batch, seq, features] -> [batch, features], h[b,
+/// lengths[b] - 1] (undefined lengths: the last step). A sum over steps of h with every other
+/// step zeroed, so the padding's gradient is zero and a NaN there cannot leak in.
+Tensor last_steps(const Tensor& h, const Tensor& lengths);
 
 using PoolingFactory = std::function<std::unique_ptr<Pooling>(const EncoderShape&, Generator&)>;
 

@@ -1,5 +1,6 @@
 #include "layers/poolings/query.h"
 
+#include "framework/data.h"
 #include "framework/ops.h"
 #include "framework/random.h"
 
@@ -22,9 +23,11 @@ PoolingFactory QueryPooling::from_config(const Config& c) {
   };
 }
 
-Tensor QueryPooling::forward(const Tensor& h) const {
+Tensor QueryPooling::forward(const Tensor& h, const Tensor& lengths) const {
   const Tensor query = pool_query.expand({h.size(0), 1, h.size(2)});
-  return pool_decoder->forward(query, h).squeeze(1);
+  return pool_decoder
+      ->forward(query, h, Tensor(), Tensor(), Tensor(), padding_mask(lengths, h.size(1)))
+      .squeeze(1);
 }
 
 }  // namespace heed::nn

@@ -15,7 +15,7 @@ class QueryPooling : public Pooling {
  public:
   QueryPooling(const TransformerEncoderLayerOptions& layer, Generator& gen);
   static PoolingFactory from_config(const Config& c);
-  Tensor forward(const Tensor& h) const override;
+  Tensor forward(const Tensor& h, const Tensor& lengths) const override;
 
   Tensor pool_query;
   std::shared_ptr<TransformerDecoderLayer> pool_decoder;

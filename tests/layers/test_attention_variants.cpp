@@ -93,12 +93,14 @@ TEST_CASE("attention variants: additive and Luong gradients, inputs and paramete
                                                             gen),
                        12, 0.7f);
         attn->eval();
+        const Tensor offset =
+            Tensor::from_vector_i64(std::vector<int64_t>(q.size(0), 1), {q.size(0)});
         // local_p's window edge moves with p_t; a small step keeps it from crossing a key.
         const float step = align == "local_p" ? 2e-3f : 1e-2f;
         check_module_gradients(
             {"luong " + score + " " + align + suffix,
              attn,
-             [&](V x) { return attn->forward(x[0], x[1], x[2], mask, 1).output; },
+             [&](V x) { return attn->forward(x[0], x[1], x[2], mask, offset).output; },
              {q, key_size == 4 ? k4 : k6, v},
              3e-3f,
              3e-2f,
@@ -250,8 +252,10 @@ TEST_CASE("LuongAttention matches the Luong references (attn_luong_*.json)") {
     attn.load_state_dict(f.params());
     Tensor q = f.input("query").requires_grad_(), k = f.input("keys").requires_grad_(),
            v = f.input("values").requires_grad_();
-    const auto a = attn.forward(q, k, v, f.input("key_padding_mask"),
-                                f.config.at("query_offset").get<int64_t>());
+    const int64_t offset = f.config.at("query_offset");
+    const auto a =
+        attn.forward(q, k, v, f.input("key_padding_mask"),
+                     Tensor::from_vector_i64(std::vector<int64_t>(q.size(0), offset), {q.size(0)}));
     check_fixture(f, a.output, a.weights, {{"query", q}, {"keys", k}, {"values", v}}, &attn);
   }
 }

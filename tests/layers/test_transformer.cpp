@@ -36,6 +36,18 @@ using V = const std::vector<Tensor>&;
 
 namespace {
 
+// The layer of the Transformer fixtures: d_model 8, 2 heads, feed-forward 16, no dropout.
+nn::TransformerEncoderLayerOptions fixture_layer(bool norm_first, const std::string& activation) {
+  return {.d_model = 8,
+          .nhead = 2,
+          .dim_feedforward = 16,
+          .dropout = 0.f,
+          .activation = activation,
+          .norm_first = norm_first};
+}
+
+using LayerCase = std::tuple<std::string, bool, std::string>;  // fixture, norm_first, activation
+
 constexpr float kAtol = 1e-5f, kRtol = 1e-4f;
 
 // nlohmann::json keeps object keys sorted, so the fixture gives the set of names, not the order.
@@ -114,19 +126,12 @@ TEST_CASE("MultiheadAttention without bias has no in_proj_bias and no out_proj.b
 TEST_CASE(
     "TransformerEncoderLayer pre-LN (transformer_encoder_layer.json) and post-LN with causal "
     "src_mask and padding (tf_encoder_post.json) match PyTorch") {
-  for (const auto& [name, norm_first, activation] :
-       std::vector<std::tuple<std::string, bool, std::string>>{
+  for (const auto& [name, norm_first, activation] : std::vector<LayerCase>{
            {"transformer_encoder_layer", true, "gelu"}, {"tf_encoder_post", false, "relu"}}) {
     INFO(name);
     const Fixture f = load_fixture(name);
     Generator gen(0);
-    nn::TransformerEncoderLayer layer({.d_model = 8,
-                                       .nhead = 2,
-                                       .dim_feedforward = 16,
-                                       .dropout = 0.f,
-                                       .activation = activation,
-                                       .norm_first = norm_first},
-                                      gen);
+    nn::TransformerEncoderLayer layer(fixture_layer(norm_first, activation), gen);
     layer.load_state_dict(f.params());
     const Tensor x = leaf(f, "input");
     const Tensor mask = f.json.at("inputs").contains("src_mask") ? f.input("src_mask") : Tensor();
@@ -140,19 +145,12 @@ TEST_CASE(
 TEST_CASE(
     "TransformerDecoderLayer pre-LN and post-LN with tgt_mask and both padding masks match "
     "PyTorch (tf_decoder_pre.json, tf_decoder_post.json)") {
-  for (const auto& [name, norm_first, activation] :
-       std::vector<std::tuple<std::string, bool, std::string>>{
+  for (const auto& [name, norm_first, activation] : std::vector<LayerCase>{
            {"tf_decoder_pre", true, "gelu"}, {"tf_decoder_post", false, "relu"}}) {
     INFO(name);
     const Fixture f = load_fixture(name);
     Generator gen(0);
-    nn::TransformerDecoderLayer layer({.d_model = 8,
-                                       .nhead = 2,
-                                       .dim_feedforward = 16,
-                                       .dropout = 0.f,
-                                       .activation = activation,
-                                       .norm_first = norm_first},
-                                      gen);
+    nn::TransformerDecoderLayer layer(fixture_layer(norm_first, activation), gen);
     CHECK(sorted(names(layer)) == fixture_param_names(f));
     CHECK(names(layer) ==  // PyTorch 1.13's state_dict order
           std::vector<std::string>{"self_attn.in_proj_weight", "self_attn.in_proj_bias",
