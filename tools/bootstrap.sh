@@ -21,6 +21,8 @@ packages=(
   libcli11-dev            # the heed command line
   zlib1g-dev              # gzipped IDX files
   dataset-fashion-mnist   # the data: /usr/share/datasets/fashion-mnist
+  festlex-cmu             # CMUdict for G2P: /usr/share/festival/dicts/cmu/cmudict-0.4.out
+  fortunes                # text for character LMs: /usr/share/games/fortunes
 )
 if [ "$preset" = torch ]; then
   packages+=(python3-torch)  # tools/torch_load.py, run by /usr/bin/python3

@@ -66,9 +66,12 @@ const json& values() {
       {"threshold_mode", "abs"},
       {"cooldown", 1},
       {"min_lr", 0.0},
-      // datasets (dataset_info reads no file)
+      // datasets: fashion_mnist's dataset_info reads no file, cmudict's reads the dictionary
+      // (its vocabularies are the file's letters and phonemes)
       {"bucket_by_length", false},
-      {"path", "/nonexistent"},
+      {"path", "/usr/share/festival/dicts/cmu/cmudict-0.4.out"},
+      {"stress", "keep"},
+      {"merge_ax", true},
       {"layout", "image"},
       {"dev_samples", 100},
       {"max_train_samples", 10},
