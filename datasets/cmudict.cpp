@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "datasets/utf8.h"
 #include "framework/error.h"
 
 namespace heed::data {
@@ -147,13 +148,13 @@ std::vector<Pronunciation> parse_cmudict(const std::string& text, const std::str
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos || line.rfind(";;;", 0) == 0) continue;
     const std::string where = name + ":" + std::to_string(number);
+    utf8_characters(line, name, number);  // words are UTF-8
     if (!decided) {
       decided = true;
       festival = line == "MNCL" || line[0] == '(';
       if (line == "MNCL") continue;
     }
     Pronunciation p = festival ? parse_festival(line, where) : parse_plain(line, where);
-    graphemes(p.word);  // the word must be UTF-8
     p.line = number;
     normalize(p, options);
     auto [it, added] = index.emplace(p.word, by_word.size());
@@ -189,22 +190,7 @@ Split cmudict_split(const std::string& word) {
 }
 
 std::vector<std::string> graphemes(const std::string& word) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < word.size();) {
-    const auto lead = static_cast<unsigned char>(word[i]);
-    const size_t n = lead < 0x80           ? 1
-                     : (lead >> 5) == 0x6  ? 2
-                     : (lead >> 4) == 0xE  ? 3
-                     : (lead >> 3) == 0x1E ? 4
-                                           : 0;
-    bool valid = n > 0 && i + n <= word.size();
-    for (size_t k = 1; valid && k < n; ++k)
-      valid = (static_cast<unsigned char>(word[i + k]) >> 6) == 0x2;
-    HEED_CHECK(valid, "\"", word, "\": invalid UTF-8 at byte ", i);
-    out.push_back(word.substr(i, n));
-    i += n;
-  }
-  return out;
+  return utf8_characters(word, "\"" + word + "\"");
 }
 
 G2PDataset::G2PDataset(const std::vector<Pronunciation>& pronunciations,

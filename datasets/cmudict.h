@@ -54,8 +54,8 @@ enum class Split { Train, Dev, Test };
 /// The split of `word` (lowercase): CRC-32 mod 100 below 90 train, below 95 dev, else test.
 Split cmudict_split(const std::string& word);
 
-/// A word's characters (UTF-8 code points, each one grapheme token). Throws heed::Error on
-/// invalid UTF-8.
+/// A word's characters (UTF-8 code points, each one grapheme token). Throws heed::Error naming
+/// the word on invalid UTF-8.
 std::vector<std::string> graphemes(const std::string& word);
 
 /// G2P examples: input = the word's graphemes, target = its phonemes then </s> (a decoder's

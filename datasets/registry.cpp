@@ -3,6 +3,7 @@
 #include "framework/registry.h"
 #include "datasets/cmudict.h"
 #include "datasets/fashion_mnist.h"
+#include "datasets/text.h"
 
 #include <algorithm>
 #include <set>
@@ -123,6 +124,76 @@ DataSplits cmudict(const Config& c) {
   return s;
 }
 
+struct TextRecipe {
+  std::string path;
+  int64_t bptt = 128;
+  int64_t max_train = 0;
+};
+
+TextRecipe text_options(const Config& c) {
+  TextRecipe o;
+  o.path = c.get<std::string>("path", "/usr/share/games/fortunes");
+  o.bptt = c.get<int64_t>("bptt", 128, range::size);
+  o.max_train = c.get<int64_t>("max_train_samples", 0, range::count_or_zero);
+  c.finish();
+  return o;
+}
+
+// The corpus cut 90 / 5 / 5 (datasets/text.h), as characters.
+struct TextCorpus {
+  std::vector<std::string> split[3];
+};
+
+TextCorpus read_text_splits(const std::string& path) {
+  std::vector<std::string> chars = data::read_text_corpus(path);
+  const auto n = static_cast<int64_t>(chars.size());
+  const int64_t train = n * 90 / 100, dev = n * 95 / 100 - train;
+  TextCorpus c;
+  c.split[0].assign(chars.begin(), chars.begin() + train);
+  c.split[1].assign(chars.begin() + train, chars.begin() + train + dev);
+  c.split[2].assign(chars.begin() + train + dev, chars.end());
+  return c;
+}
+
+// Train's characters in code-point order (UTF-8 byte order is code-point order), open.
+DataInfo text_info(const TextCorpus& corpus, int64_t bptt) {
+  const std::set<std::string> seen(corpus.split[0].begin(), corpus.split[0].end());
+  DataInfo info;
+  info.input_shape = {bptt};
+  info.input_kind = InputKind::Tokens;
+  info.target_kind = TargetKind::Tokens;
+  info.variable_length = true;
+  info.input_vocab = Vocabulary(std::vector<std::string>(seen.begin(), seen.end()));
+  info.target_vocab = info.input_vocab;
+  info.num_classes = info.input_vocab->size();
+  return info;
+}
+
+// The vocabulary is train's, so the info reads the corpus (2.6 MB for fortunes, well under 1 s).
+DataInfo text_info(const Config& c) {
+  const TextRecipe o = text_options(c);
+  return text_info(read_text_splits(o.path), o.bptt);
+}
+
+DataSplits text(const Config& c) {
+  const TextRecipe o = text_options(c);
+  const TextCorpus corpus = read_text_splits(o.path);
+  DataSplits s;
+  s.info = text_info(corpus, o.bptt);
+  std::shared_ptr<data::TextWindows> splits[3];
+  for (int i = 0; i < 3; ++i) {
+    HEED_CHECK(corpus.split[i].size() >= 2, o.path, ": the ",
+               i == 0   ? "train"
+               : i == 1 ? "dev"
+                        : "test",
+               " split holds ", corpus.split[i].size(), " characters; the corpus is too short");
+    splits[i] = std::make_shared<data::TextWindows>(s.info.input_vocab->encode(corpus.split[i]),
+                                                    o.bptt, i == 0 ? o.max_train : 0);
+  }
+  s.train = splits[0], s.dev = splits[1], s.test = splits[2];
+  return s;
+}
+
 struct Entry {
   RegistryEntry about;  // `options` is generated from `read` and `notes` (list_datasets)
   DataSplits (*build)(const Config&);
@@ -159,6 +230,17 @@ const std::vector<Entry>& entries() {
         {"stress", "", "\"strip\": AE1 -> AE; \"keep\": vowels carry their stress digit"},
         {"merge_ax", "", "Festival's reduced vowel AX becomes AH, as in CMUdict 0.7b"},
         {"max_train_samples", "", "0: all"}}},
+      {{"dataset", "text",
+        "character-level language modeling on UTF-8 text (Debian fortunes by default): windows "
+        "of bptt characters, target the next character; a contiguous 90% / 5% / 5% split",
+        ""},
+       text,
+       text_info,
+       [](const Config& c) { text_options(c); },
+       {{"bucket_by_length", "", "every window but the last has bptt characters"},
+        {"path", "", "a UTF-8 file, or a folder of them (links and .dat files skipped)"},
+        {"bptt", "", "characters per window (truncated backpropagation through time)"},
+        {"max_train_samples", "", "0: all windows of train"}}},
   };
   return list;
 }

@@ -66,12 +66,13 @@ const json& values() {
       {"threshold_mode", "abs"},
       {"cooldown", 1},
       {"min_lr", 0.0},
-      // datasets: fashion_mnist's dataset_info reads no file, cmudict's reads the dictionary
-      // (its vocabularies are the file's letters and phonemes)
+      // datasets: fashion_mnist's dataset_info reads no file; cmudict's reads the dictionary, as
+      // text's reads its corpus (their vocabularies come from the data), here the same file
       {"bucket_by_length", false},
       {"path", "/usr/share/festival/dicts/cmu/cmudict-0.4.out"},
       {"stress", "keep"},
       {"merge_ax", true},
+      {"bptt", 64},
       {"layout", "image"},
       {"dev_samples", 100},
       {"max_train_samples", 10},
