@@ -11,9 +11,25 @@
 
 namespace heed {
 
+/// One metric of one batch, as a sum over the items it counts (examples, real tokens) and their
+/// count, so that a split's value is its total sum over its total count: a split is never
+/// averaged batch by batch (a batch of 3 tokens would weigh as much as one of 300). `finish` maps
+/// that mean to the value reported (perplexity = exp(mean cross-entropy)); null: the mean itself.
+struct Metric {
+  double sum = 0;
+  double count = 0;
+  double (*finish)(double mean) = nullptr;
+  /// finish(sum / count); 0 when count is 0.
+  double value() const {
+    if (count == 0) return 0;
+    return finish ? finish(sum / count) : sum / count;
+  }
+};
+
 struct ModelOutput {
-  Tensor loss;                            // scalar, mean over the batch
-  std::map<std::string, double> metrics;  // batch means, e.g. {"accuracy", 0.91}
+  Tensor loss;            // scalar, the mean over loss_count items
+  double loss_count = 0;  // the examples (classifiers) or real tokens (token models) it averages
+  std::map<std::string, Metric> metrics;  // e.g. {"accuracy", {91, 100}}
 };
 
 class Model : public Module {

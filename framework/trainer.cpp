@@ -267,19 +267,25 @@ nlohmann::json Trainer::evaluate(const std::string& split) {
   Loader loader(split_data(split), options_.eval_batch_size, /*shuffle=*/false);
   NoGradGuard no_grad;
   model_->eval();
-  double loss = 0;
-  std::map<std::string, double> metrics;
+  // Sums and counts over the whole split (Metric), never means of batch means.
+  Metric loss;
+  std::map<std::string, Metric> metrics;
   int64_t seen = 0;
   while (!loader.epoch_done()) {
     const Batch batch = loader.next();
     const ModelOutput out = model_->forward(batch);
-    loss += out.loss.item() * batch.size();
-    for (const auto& [name, value] : out.metrics) metrics[name] += value * batch.size();
+    loss.sum += out.loss.item() * out.loss_count;
+    loss.count += out.loss_count;
+    for (const auto& [name, m] : out.metrics) {
+      Metric& total = metrics.try_emplace(name, Metric{0, 0, m.finish}).first->second;
+      total.sum += m.sum;
+      total.count += m.count;
+    }
     seen += batch.size();
   }
   model_->train();
-  nlohmann::json result = {{"split", split}, {"loss", loss / seen}, {"samples", seen}};
-  for (const auto& [name, value] : metrics) result[name] = value / seen;
+  nlohmann::json result = {{"split", split}, {"loss", loss.value()}, {"samples", seen}};
+  for (const auto& [name, m] : metrics) result[name] = m.value();
   return result;
 }
 
@@ -365,7 +371,9 @@ void Trainer::train_step(const Batch& batch) {
   optimizer_->zero_grad();
   scheduler_->on_step();
   ++progress_.step;
-  log_.add_step(loss, out.metrics, grad_norm, seconds());
+  std::map<std::string, double> values;  // the batch's; a train line averages its steps'
+  for (const auto& [name, m] : out.metrics) values[name] = m.value();
+  log_.add_step(loss, values, grad_norm, seconds());
 }
 
 void Trainer::log_window() {

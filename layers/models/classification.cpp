@@ -14,7 +14,8 @@ ModelOutput classification_output(const Module& model, const Tensor& logits, con
   const std::vector<int64_t> targets = target.to_vector_i64();
   int64_t correct = 0;
   for (size_t i = 0; i < targets.size(); ++i) correct += predicted[i] == targets[i];
-  result.metrics["accuracy"] = static_cast<double>(correct) / static_cast<double>(targets.size());
+  result.loss_count = static_cast<double>(targets.size());
+  result.metrics["accuracy"] = {static_cast<double>(correct), result.loss_count};
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "layers/models/token_loss.h"
 
+#include <cmath>
+
 #include "framework/ops.h"
 
 namespace heed::nn {
@@ -16,8 +18,19 @@ ModelOutput token_output(const Tensor& logits, const Tensor& target, float label
     ++counted;
     correct += predicted[i] == targets[i];
   }
-  result.metrics["token_accuracy"] =
-      counted ? static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
+  const auto tokens = static_cast<double>(counted);
+  result.loss_count = tokens;
+  result.metrics["token_accuracy"] = {static_cast<double>(correct), tokens};
+  // The unsmoothed cross-entropy in nats per token, which perplexity and bits derive from.
+  const double nats =
+      label_smoothing == 0.f
+          ? result.loss.item()
+          : ops::cross_entropy(logits.detach(), labels, Vocabulary::kPad, 0.f).item();
+  result.metrics["cross_entropy"] = {nats * tokens, tokens};
+  result.metrics["perplexity"] = {nats * tokens, tokens,
+                                  [](double mean) { return std::exp(mean); }};
+  result.metrics["bits_per_token"] = {nats * tokens, tokens,
+                                      [](double mean) { return mean / std::log(2.0); }};
   return result;
 }
 

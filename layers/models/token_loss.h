@@ -3,8 +3,12 @@
 // cross-entropy of logits [batch * len, vocab] against the target ids [batch, len], over the
 // positions that are not <pad> (Vocabulary::kPad is the ignore_index, so a padded batch and the
 // same sequences unpadded give the same loss: the mean runs over the real tokens only), with
-// optional label smoothing (Szegedy et al. 2016); and the metric "token_accuracy", the fraction
-// of those real positions whose argmax is the target.
+// optional label smoothing (Szegedy et al. 2016); and the metrics, each over the real positions
+// of a whole split (framework/model.h, Metric):
+//   token_accuracy   the fraction whose argmax is the target
+//   cross_entropy    nats per token, without label smoothing
+//   perplexity       exp(cross_entropy)
+//   bits_per_token   cross_entropy / ln 2: bits per character (bpc) on character data (`text`)
 
 #include "framework/model.h"
 

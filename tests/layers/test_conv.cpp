@@ -332,7 +332,7 @@ TEST_CASE("image_classifier: nn.Sequential names, inferred sizes, head and accur
   const Batch b{Tensor::randn({3, 1, 8, 8}, gen), Tensor::from_vector_i64({1, 2, 3}, {3})};
   const ModelOutput out = model->forward(b);
   CHECK(out.loss.dim() == 0);
-  CHECK(out.metrics.at("accuracy") >= 0.0);
+  CHECK(out.metrics.at("accuracy").value() >= 0.0);
   out.loss.backward();
   for (const auto& [name, p] : model->named_parameters())
     CHECK_MESSAGE(p.grad().defined(), name, " got no gradient");
