@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "datasets/utf8.h"
 #include "framework/error.h"
+#include "framework/utf8.h"
 
 namespace heed::data {
 

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "datasets/utf8.h"
 #include "framework/error.h"
+#include "framework/utf8.h"
 
 namespace heed::data {
 

@@ -37,4 +37,16 @@ class Model : public Module {
   virtual ModelOutput forward(const Batch& batch) = 0;
 };
 
+/// A model that predicts the token after a sequence (a language model), which `heed generate`
+/// samples from (framework/sampling.h).
+class NextTokenModel {
+ public:
+  virtual ~NextTokenModel() = default;
+  /// logits [batch, vocab] of the token after each row of `tokens` int64 [batch, len], in
+  /// 1 <= len <= max_context().
+  virtual Tensor next_token_logits(const Tensor& tokens) const = 0;
+  /// The longest context it reads: the length of the windows it was trained on.
+  virtual int64_t max_context() const = 0;
+};
+
 }  // namespace heed

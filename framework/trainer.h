@@ -89,6 +89,9 @@ class Trainer {
   /// to `path` with the checkpoint's name for provenance (framework/inspect.h, docs/inspect.md).
   nlohmann::json inspect(const std::string& split, const std::vector<int64_t>& indices,
                          const std::string& path, const std::string& checkpoint);
+  /// The model, and what it knows of its data (vocabularies), for `heed generate`.
+  Model& model() { return *model_; }
+  const DataInfo& data_info() const { return data_.info; }
 
  private:
   /// The dataset of "train", "dev" or "test"; throws heed::Error naming the valid splits

@@ -5,6 +5,8 @@
 //   heed eval RUN_DIR [--checkpoint FILE] [--split test|dev|train]
 //   heed inspect RUN_DIR [--checkpoint FILE] [--split test|dev|train] [--samples N | --index I ...]
 //                [--out FILE.h5]
+//   heed generate RUN_DIR --prompt TEXT [--length N] [--temperature T] [--top-k K] [--seed S]
+//                 [--checkpoint FILE]
 //   heed show PATH [--json]
 //   heed list
 //
@@ -23,8 +25,10 @@
 #include "framework/files.h"
 #include "framework/recipe.h"
 #include "framework/run_dir.h"
+#include "framework/sampling.h"
 #include "framework/signals.h"
 #include "framework/trainer.h"
+#include "framework/utf8.h"
 
 namespace fs = std::filesystem;
 using heed::Error;
@@ -46,6 +50,14 @@ struct InspectArgs {
   int64_t samples = 8;
   std::vector<int64_t> indices;
   std::string out;
+};
+
+struct GenerateArgs {
+  EvalArgs run;
+  std::string prompt;
+  int64_t length = 200;
+  heed::SamplingOptions sampling;
+  uint64_t seed = 0;
 };
 
 nlohmann::json read_json(const fs::path& path) {
@@ -195,6 +207,33 @@ int inspect(const InspectArgs& a) {
   return 0;
 }
 
+// The prompt's characters as the run's tokens, then --length sampled ones, printed as text.
+int generate(const GenerateArgs& a) {
+  std::string ckpt;
+  const std::unique_ptr<heed::Trainer> trainer = restored_run(a.run, ckpt);
+  auto* model = dynamic_cast<heed::NextTokenModel*>(&trainer->model());
+  if (model == nullptr)
+    throw Error("run " + a.run.run_dir + ": its model (" + trainer->model().repr() +
+                ") does not predict next tokens; heed generate needs a language_model");
+  const heed::Vocabulary& vocab = *trainer->data_info().input_vocab;
+  std::vector<int64_t> prompt;
+  for (const std::string& c : heed::utf8_characters(a.prompt, "--prompt")) {
+    if (!vocab.contains(c))
+      throw Error("--prompt: the character \"" + c + "\" is not in the run's vocabulary (" +
+                  std::to_string(vocab.size() - heed::Vocabulary::kNumSpecial) +
+                  " characters of its training text)");
+    prompt.push_back(vocab.id(c));
+  }
+  trainer->model().eval();
+  heed::Generator gen(a.seed);
+  std::cout << a.prompt;
+  for (const std::string& token :
+       vocab.decode(heed::generate_tokens(*model, prompt, a.length, a.sampling, gen)))
+    std::cout << token;
+  std::cout << "\n";
+  return 0;
+}
+
 int list_registered() {
   for (const auto& group : {heed::list_datasets(), heed::list_models(), heed::list_parts(),
                             heed::list_optimizers(), heed::list_schedules()})
@@ -304,6 +343,24 @@ int main(int argc, char** argv) {
   insp->add_option("--out", inspect_args.out,
                    "HDF5 file to write (default: RUN_DIR/inspect_<split>.h5)");
 
+  GenerateArgs gen_args;
+  CLI::App* gen = app.add_subcommand(
+      "generate", "continue a text with a language model run's samples (temperature, top-k)");
+  gen->add_option("run_dir", gen_args.run.run_dir, "run directory")->required();
+  gen->add_option("--checkpoint", gen_args.run.checkpoint,
+                  "checkpoint file (default: RUN_DIR/checkpoints/last.h5)");
+  gen->add_option("--prompt", gen_args.prompt, "the text to continue (at least one character)")
+      ->required();
+  gen->add_option("--length", gen_args.length, "characters to generate (200)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  gen->add_option("--temperature", gen_args.sampling.temperature,
+                  "softmax temperature; 0: always the most likely character (1)")
+      ->check(CLI::Range(0.f, 100.f));
+  gen->add_option("--top-k", gen_args.sampling.top_k,
+                  "draw among the K most likely characters only; 0: all (0)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  gen->add_option("--seed", gen_args.seed, "seed of the sampling (0)");
+
   heed::cli::ShowCommand show(app);
   app.add_subcommand(
       "list", "list the registered datasets, models, optimizers and schedules with their options");
@@ -317,6 +374,7 @@ int main(int argc, char** argv) {
     }
     if (eval->parsed()) return evaluate(eval_args);
     if (insp->parsed()) return inspect(inspect_args);
+    if (gen->parsed()) return generate(gen_args);
     if (show.parsed()) return show.run();
     return list_registered();
   } catch (const std::exception& e) {

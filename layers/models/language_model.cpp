@@ -1,6 +1,7 @@
 #include "layers/models/language_model.h"
 
 #include <cmath>
+#include <limits>
 
 #include "framework/ops.h"
 #include "layers/attention/scaled_dot_product.h"
@@ -25,6 +26,7 @@ LanguageModel::LanguageModel(const Config& c, const DataInfo& info, Generator& g
   HEED_CHECK(info.num_classes == vocab_, "language_model: the target vocabulary (",
              info.num_classes, " tokens) must be the input's (", vocab_, " tokens)");
   const int64_t max_len = info.input_shape.empty() ? 0 : info.input_shape[0];
+  max_context_ = max_len > 0 ? max_len : std::numeric_limits<int64_t>::max();
   const Config e = c.child("encoder");
   encoder_type_ = e.choice("type", "lstm", {"rnn", "lstm", "gru", "transformer"});
   const bool transformer = encoder_type_ == "transformer";
@@ -111,6 +113,13 @@ Tensor LanguageModel::logits(const Tensor& input, const Tensor& input_lengths) c
   }
   h = dropout_->forward(h);
   return head_ ? head_->forward(h) : ops::linear(h, embedding_->weight, head_bias_);
+}
+
+Tensor LanguageModel::next_token_logits(const Tensor& tokens) const {
+  HEED_CHECK(tokens.dim() == 2 && tokens.size(1) >= 1 && tokens.size(1) <= max_context_,
+             "language_model: next_token_logits needs tokens int64 [batch, 1..", max_context_,
+             "], got ", tokens.shape());
+  return logits(tokens).select(1, -1);
 }
 
 ModelOutput LanguageModel::forward(const Batch& batch) {

@@ -34,7 +34,7 @@
 
 namespace heed::nn {
 
-class LanguageModel : public Model {
+class LanguageModel : public Model, public NextTokenModel {
  public:
   /// Reads the recipe's model section (docs/recipes.md); throws heed::RecipeError on bad options
   /// and heed::Error when the data are not token sequences.
@@ -43,12 +43,17 @@ class LanguageModel : public Model {
   /// logits [batch, seq, vocab] for input [batch, seq]; input_lengths int64 [batch] or undefined.
   Tensor logits(const Tensor& input, const Tensor& input_lengths = Tensor()) const;
   std::string repr() const override;
+  /// logits [batch, vocab] of the token after tokens [batch, len] (`heed generate`).
+  Tensor next_token_logits(const Tensor& tokens) const override;
+  /// The data's window length (DataInfo::input_shape[0]), which the model was trained on; an RNN
+  /// language model without one reads any length.
+  int64_t max_context() const override { return max_context_; }
 
  private:
   int64_t make_rnn(const Config& e, int64_t embedding_size, Generator& gen);
   int64_t make_transformer(const Config& e, int64_t max_len, Generator& gen);
   std::string encoder_type_;
-  int64_t vocab_ = 0, width_ = 0;
+  int64_t vocab_ = 0, width_ = 0, max_context_ = 0;
   float label_smoothing_ = 0.f;
   std::shared_ptr<Embedding> embedding_;
   std::shared_ptr<Dropout> dropout_;

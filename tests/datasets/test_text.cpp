@@ -1,4 +1,4 @@
-// Tests of datasets/text.h and datasets/utf8.h: a corpus folder written here (file order, what is
+// Tests of datasets/text.h and framework/utf8.h: a corpus folder written here (file order, what is
 // skipped), invalid UTF-8 named by file and line, the windows, the splits and the vocabulary, and
 // the real fortunes corpus through the dataset registry.
 
@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include "datasets/text.h"
-#include "datasets/utf8.h"
 #include "framework/config.h"
 #include "framework/registry.h"
+#include "framework/utf8.h"
 #include "temp_dir.h"
 #include "testing.h"
 
@@ -32,16 +32,16 @@ std::string joined(const std::vector<std::string>& chars) {
 }  // namespace
 
 TEST_CASE("utf8: code points, and the line and byte of an invalid sequence") {
-  const auto chars = data::utf8_characters("a\xC3\xA9\n\xE2\x82\xAC\xF0\x9F\x98\x80", "t");
+  const auto chars = utf8_characters("a\xC3\xA9\n\xE2\x82\xAC\xF0\x9F\x98\x80", "t");
   CHECK(chars ==
         std::vector<std::string>{"a", "\xC3\xA9", "\n", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"});
   CHECK(error_of([] {
-          data::utf8_characters("ok\nab\xC3", "f.txt");
+          utf8_characters("ok\nab\xC3", "f.txt");
         }).find("f.txt:2: invalid UTF-8 at byte 3 of the line") != std::string::npos);
   CHECK(error_of([] {
-          data::utf8_characters("\x80", "f.txt", 7);
+          utf8_characters("\x80", "f.txt", 7);
         }).find("f.txt:7: invalid UTF-8 at byte 1") != std::string::npos);
-  CHECK(error_of([] { data::utf8_characters("\xE2\x28\xA1", "f"); }).find("invalid UTF-8") !=
+  CHECK(error_of([] { utf8_characters("\xE2\x28\xA1", "f"); }).find("invalid UTF-8") !=
         std::string::npos);
 }
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace heed::data {
+namespace heed {
 
 /// The code points of `text`, each as its UTF-8 bytes. Throws heed::Error
 /// "<name>:<line>: invalid UTF-8 at byte <b> of the line" (line counted from `first_line`, byte
@@ -13,4 +13,4 @@ namespace heed::data {
 std::vector<std::string> utf8_characters(const std::string& text, const std::string& name,
                                          int64_t first_line = 1);
 
-}  // namespace heed::data
+}  // namespace heed

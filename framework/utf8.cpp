@@ -1,8 +1,8 @@
-#include "datasets/utf8.h"
+#include "framework/utf8.h"
 
 #include "framework/error.h"
 
-namespace heed::data {
+namespace heed {
 
 namespace {
 
@@ -37,4 +37,4 @@ std::vector<std::string> utf8_characters(const std::string& text, const std::str
   return out;
 }
 
-}  // namespace heed::data
+}  // namespace heed
