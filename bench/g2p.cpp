@@ -26,9 +26,11 @@ void g2p(const Args& a, bool attention) {
          {"embedding_size", kEmbedding},
          {"hidden_size", kHidden},
          {"bidirectional", true}}},
-       {"decoder", {{"type", "lstm"}, {"embedding_size", kEmbedding}}},
-       {"attention", attention ? nlohmann::json{{"type", "additive"}, {"hidden_size", kAttention}}
-                               : nlohmann::json("none")}},
+       {"decoder",
+        {{"type", "lstm"},
+         {"embedding_size", kEmbedding},
+         {"attention", attention ? nlohmann::json{{"type", "additive"}, {"hidden_size", kAttention}}
+                                 : nlohmann::json("none")}}}},
       token_data_info(kSourceVocab, kTargetVocab, kSourceLen), gen);
   // Ids drawn as before the model moved to the registry (source in [0, vocab), target in
   // [1, vocab)); the source is not masked (no lengths), so its <pad> ids are ordinary tokens.

@@ -78,14 +78,13 @@ class PartRegistry {
   /// its name and every option. `type`, when given, receives the name.
   Factory from_config(const Config& parent, const std::string& key,
                       const std::string& fallback_type, std::string* type = nullptr) const {
-    Config part = parent.part(key, fallback_type);
-    const std::string name = part.choice("type", fallback_type, names());
-    const auto& entry = find_entry(entries_, name, kind(), part.path_of("type"));
-    part.set_part(kind(), name, [this, name](const std::string& k) { return owners_of(k, name); });
-    Factory factory = entry.from_config(part);
-    part.finish();
-    if (type) *type = name;
-    return factory;
+    return read(parent, key, fallback_type, type, false);
+  }
+
+  /// from_config that also takes the name "none": no part, with no options (an empty Factory).
+  Factory from_config_or_none(const Config& parent, const std::string& key,
+                              const std::string& fallback_type, std::string* type = nullptr) const {
+    return read(parent, key, fallback_type, type, true);
   }
 
   /// Every entry with the options its from_config reads, for `heed list`.
@@ -101,6 +100,20 @@ class PartRegistry {
 
  private:
   const std::string& kind() const { return entries_.front().about.kind; }
+  Factory read(const Config& parent, const std::string& key, const std::string& fallback_type,
+               std::string* type, bool none) const {
+    Config part = parent.part(key, fallback_type);
+    std::vector<std::string> valid = names();
+    if (none) valid.push_back("none");
+    const std::string name = part.choice("type", fallback_type, valid);
+    part.set_part(kind(), name, [this, name](const std::string& k) { return owners_of(k, name); });
+    Factory factory;
+    if (!none || name != "none")
+      factory = find_entry(entries_, name, kind(), part.path_of("type")).from_config(part);
+    part.finish();
+    if (type) *type = name;
+    return factory;
+  }
   // The entries other than `type` whose from_config reads `key` (or a nested part at `key`).
   std::vector<std::string> owners_of(const std::string& key, const std::string& type) const {
     std::vector<std::string> out;

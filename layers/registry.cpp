@@ -7,6 +7,7 @@
 #include "framework/registry.h"
 #include "layers/attention/alignment.h"
 #include "layers/attention/registry.h"
+#include "layers/decoders/decoder.h"
 #include "layers/encoders/encoder.h"
 #include "layers/models/image_classifier.h"
 #include "layers/models/language_model.h"
@@ -68,14 +69,13 @@ const std::vector<Entry>& entries() {
          return std::make_shared<nn::LanguageModel>(c, info, gen);
        }},
       {{"model", "seq2seq",
-        "tokens [batch, source_len] -> tokens [batch, target_len]; RNN encoder, RNN-cell "
-        "decoder with teacher forcing and additive attention or none; cross-entropy over the "
+        "tokens [batch, source_len] -> tokens [batch, target_len]; RNN encoder, decoder part "
+        "(RNN cell with any alignment or none) with teacher forcing; cross-entropy over the "
         "non-<pad> targets, token_accuracy",
         "encoder: type (\"lstm\" | \"gru\"), embedding_size (64, [1, 2^20]), hidden_size (128, "
         "[1, 2^20]), num_layers (1, [1, 1024]), dropout (0, [0, 1]), bidirectional (true); "
-        "decoder: type (\"lstm\" | \"gru\"), embedding_size (64, [1, 2^20]); attention "
-        "(\"additive\" | \"none\"; additive: hidden_size (the decoder's width, [1, 2^20]), "
-        "dropout (0, [0, 1])); label_smoothing (0, [0, 1])"},
+        "decoder (a decoder part, default \"lstm\", with its attention: an alignment or "
+        "\"none\"); label_smoothing (0, [0, 1]) (the parts and their options: below)"},
        [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
          return std::make_shared<nn::Seq2Seq>(c, info, gen);
        }},
@@ -157,8 +157,8 @@ std::vector<RegistryEntry> list_models() {
 
 std::vector<RegistryEntry> list_parts() {
   std::vector<RegistryEntry> out;
-  for (const auto& kind :
-       {nn::list_encoders(), nn::list_poolings(), nn::list_attention(), nn::list_alignments()})
+  for (const auto& kind : {nn::list_encoders(), nn::list_poolings(), nn::list_decoders(),
+                           nn::list_attention(), nn::list_alignments()})
     out.insert(out.end(), kind.begin(), kind.end());
   return out;
 }

@@ -101,8 +101,16 @@ AlignmentFactory additive_alignment_from_config(const Config& c) {
   return [hidden, dropout](const AlignmentShape& s, Generator& gen) {
     auto m = std::make_shared<AdditiveAttention>(s.query_size, s.key_size,
                                                  hidden > 0 ? hidden : s.query_size, dropout, gen);
-    return Alignment{m, [m](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
-                            const Tensor&) { return m->forward(q, k, v, mask); }};
+    Alignment a;
+    a.module = m;
+    a.forward = [m](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                    const Tensor&) { return m->forward(q, k, v, mask); };
+    a.bind_keys = [m](const Tensor& keys, const Tensor& values, const Tensor& mask) {
+      return [m, projected = m->project_keys(keys), values, mask](const Tensor& q, int64_t) {
+        return m->forward_projected(q, projected, values, mask);
+      };
+    };
+    return a;
   };
 }
 

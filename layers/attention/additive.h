@@ -51,7 +51,7 @@ class AdditiveAttention : public Module {
 };
 
 /// The registered alignment "additive" (alignment.h): options hidden_size (0: the query's width)
-/// and dropout on the weights.
+/// and dropout on the weights; Alignment::bind projects the keys once (project_keys).
 AlignmentFactory additive_alignment_from_config(const Config& c);
 
 /// Shared by the single-head attentions (additive, Luong): [batch, len, size] checks with the

@@ -31,9 +31,24 @@ const PartRegistry<AlignmentFactory>& registry() {
 
 }  // namespace
 
+BoundAlignment Alignment::bind(const Tensor& keys, const Tensor& values,
+                               const Tensor& key_padding_mask) const {
+  if (bind_keys) return bind_keys(keys, values, key_padding_mask);
+  return [f = forward, keys, values, key_padding_mask](const Tensor& query, int64_t step) {
+    const int64_t batch = query.size(0);  // every sequence of a decoder is at the same step
+    return f(query, keys, values, key_padding_mask,
+             Tensor::from_vector_i64(std::vector<int64_t>(batch, step), {batch}));
+  };
+}
+
 AlignmentFactory alignment_from_config(const Config& parent, const std::string& key,
                                        std::string* type) {
   return registry().from_config(parent, key, "additive", type);
+}
+
+AlignmentFactory alignment_or_none_from_config(const Config& parent, const std::string& key,
+                                               std::string* type) {
+  return registry().from_config_or_none(parent, key, "additive", type);
 }
 
 std::vector<std::string> alignment_names() {

@@ -1,7 +1,8 @@
 #pragma once
 // Alignments: the attentions of one query over a sequence of keys and values, Bahdanau et al.
 // 2015's "alignment model" and Luong et al. 2015's alignment functions, which attention pooling
-// and the RNN decoders use. One registry (alignment.cpp), one entry per variant beside its module:
+// and the RNN decoders (layers/decoders/) use. One registry (alignment.cpp), one entry per variant
+// beside its module:
 //   additive                                   AdditiveAttention (additive.h)
 //   luong_dot | luong_general | luong_concat   LuongAttention, global alignment (luong.h)
 //   local_m | local_p                          LuongAttention, local alignments (luong.h)
@@ -16,6 +17,8 @@
 //   Alignment a = make({.query_size = 128, .key_size = 128}, gen);
 //   register_module("pool", a.module);
 //   auto [context, weights] = a.forward(query, keys, values, Tensor(), Tensor());
+//   BoundAlignment step = a.bind(keys, values, mask);  // a decoder: once, then at step t
+//   auto [context_t, weights_t] = step(query_t, t);
 
 #include <functional>
 #include <memory>
@@ -33,6 +36,11 @@ struct AlignmentShape {
   int64_t key_size = 0;
 };
 
+/// An alignment whose keys, values and padding mask are fixed (Alignment::bind), called once per
+/// query step of a decoder: query [batch, query_len, query_size] whose row t is step t + step ->
+/// what Alignment::forward gives for those keys.
+using BoundAlignment = std::function<AttentionOutput(const Tensor& query, int64_t step)>;
+
 /// A built alignment: its module, which the owner registers (its parameters are the module's),
 /// and its call. query [batch, query_len, query_size], keys [batch, key_len, key_size], values
 /// [batch, key_len, value_size], key_padding_mask [batch, key_len] (nonzero = padding, undefined =
@@ -44,6 +52,17 @@ struct Alignment {
   std::function<AttentionOutput(const Tensor& query, const Tensor& keys, const Tensor& values,
                                 const Tensor& key_padding_mask, const Tensor& query_offset)>
       forward;
+  /// Optional, for a variant with work that does not depend on the query: does it once for the
+  /// keys and returns the per-step call (additive: U k_j, once per sequence; Bahdanau et al. 2015,
+  /// appendix A.1.2). Unset: bind() calls forward with the keys at every step.
+  std::function<BoundAlignment(const Tensor& keys, const Tensor& values,
+                               const Tensor& key_padding_mask)>
+      bind_keys = {};
+
+  /// The keys, values and mask fixed for many queries (a decoder's steps), each call giving what
+  /// forward would.
+  BoundAlignment bind(const Tensor& keys, const Tensor& values,
+                      const Tensor& key_padding_mask) const;
 };
 
 using AlignmentFactory = std::function<Alignment(const AlignmentShape&, Generator&)>;
@@ -52,6 +71,10 @@ using AlignmentFactory = std::function<Alignment(const AlignmentShape&, Generato
 /// option; throws heed::RecipeError naming the recipe path. `type` receives the name.
 AlignmentFactory alignment_from_config(const Config& parent, const std::string& key = "attention",
                                        std::string* type = nullptr);
+/// alignment_from_config that also takes "none" (no attention): then an empty factory.
+AlignmentFactory alignment_or_none_from_config(const Config& parent,
+                                               const std::string& key = "attention",
+                                               std::string* type = nullptr);
 
 std::vector<std::string> alignment_names();
 std::vector<RegistryEntry> list_alignments();

@@ -23,51 +23,35 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
   o.dropout = e.get<float>("dropout", 0.f, range::probability);
   o.bidirectional = e.get<bool>("bidirectional", true);
   e.finish();
-  decoder_hidden_ = (o.bidirectional ? 2 : 1) * o.hidden_size;
 
-  const Config d = c.child("decoder");
-  decoder_type_ = d.choice("type", "lstm", {"lstm", "gru"});
-  const int64_t target_embedding = d.get<int64_t>("embedding_size", 64, range::size);
-  d.finish();
+  // The alignment is the decoder's: a recipe written before it moved gets told where.
+  HEED_RECIPE_CHECK(!c.has("attention"), c.path_of("attention"),
+                    " is the decoder's option now: write it as \"", c.path_of("decoder"),
+                    ".attention\", e.g. \"decoder\": {\"type\": \"lstm\", \"attention\": "
+                    "\"additive\"}");
+  const DecoderFactory make_decoder = decoder_from_config(c, "decoder");
 
-  Config a = c.part("attention", "additive");
-  const std::string attention = a.choice("type", "additive", {"additive", "none"});
-  a.set_part("attention", attention);
-  const int64_t attention_hidden =
-      attention == "additive" ? a.get<int64_t>("hidden_size", decoder_hidden_, range::size) : 0;
-  const float attention_dropout =
-      attention == "additive" ? a.get<float>("dropout", 0.f, range::probability) : 0.f;
-  a.finish();
-
-  // Built in bench/g2p.cpp's order (embeddings, encoder, decoder, head, attention), so its
-  // initial weights are the ones it had as its own class.
+  // Built in bench/g2p.cpp's order (embeddings, encoder, decoder: its cell, head, attention), so
+  // its initial weights are the ones it had as its own class.
   with_recipe_path(c.path(), [&] {
     source_embedding_ = register_module(
         "source_embedding", std::make_shared<Embedding>(source_vocab, o.input_size, gen));
     target_embedding_ = register_module(
-        "target_embedding", std::make_shared<Embedding>(target_vocab_, target_embedding, gen));
+        "target_embedding",
+        std::make_shared<Embedding>(target_vocab_, make_decoder.embedding_size, gen));
   });
   with_recipe_path(e.path(), [&] {
     encoder_ = encoder_type_ == "lstm"
                    ? register_module<RNNBase>("encoder", std::make_shared<LSTM>(o, gen))
                    : register_module<RNNBase>("encoder", std::make_shared<GRU>(o, gen));
   });
-  const RNNCellOptions cell{
-      .input_size = target_embedding + (attention == "additive" ? decoder_hidden_ : 0),
-      .hidden_size = decoder_hidden_};
-  with_recipe_path(d.path(), [&] {
-    if (decoder_type_ == "lstm")
-      lstm_decoder_ = register_module("decoder", std::make_shared<LSTMCell>(cell, gen));
-    else
-      gru_decoder_ = register_module("decoder", std::make_shared<GRUCell>(cell, gen));
+  const int64_t width = (o.bidirectional ? 2 : 1) * o.hidden_size;
+  decoder_ = with_recipe_path(c.path_of("decoder"), [&] {
+    return make_decoder.build(
+        {.memory_size = width, .state_size = width, .target_vocab = target_vocab_}, gen);
   });
-  head_ = register_module("head", std::make_shared<Linear>(decoder_hidden_, target_vocab_, gen));
-  if (attention == "additive")
-    attention_ = register_module("attention", with_recipe_path(a.path(), [&] {
-                                   return std::make_shared<AdditiveAttention>(
-                                       decoder_hidden_, decoder_hidden_, attention_hidden,
-                                       attention_dropout, gen);
-                                 }));
+  for (const auto& [name, value] : decoder_->parameters()) register_parameter(name, value);
+  for (const auto& [name, module] : decoder_->modules()) register_module(name, module);
   c.finish();
 }
 
@@ -90,42 +74,16 @@ Tensor Seq2Seq::logits(const Batch& batch) const {
              batch.input.shape(), " and ", batch.target.shape());
   const RNNOutput enc =
       encoder_->forward(source_embedding_->forward(batch.input), batch.input_lengths);
-  // The LSTM's batch-first output is a transposed view of its time-major result; the attention's
-  // matmul would copy it to contiguous at every step and in every step's backward, so it is made
-  // contiguous once here.
-  const Tensor memory = attention_ ? enc.output.contiguous() : enc.output;
   // The last layer's final states, forward || reverse: rows (L - 1) * D + d of h_n.
   const int64_t D = encoder_->options.bidirectional ? 2 : 1;
   const int64_t last = (encoder_->options.num_layers - 1) * D;
   auto final_state = [&](const Tensor& s) {
     return D == 1 ? s.select(0, last) : ops::concat({s.select(0, last), s.select(0, last + 1)}, 1);
   };
-  Tensor h = final_state(enc.h_n);
-  Tensor cell = lstm_decoder_ && enc.c_n.defined() ? final_state(enc.c_n) : Tensor();
-  const Tensor padding = batch.input_padding_mask();
-  // U k_j, once per batch: it does not change over the steps.
-  const Tensor keys = attention_ ? attention_->project_keys(memory) : Tensor();
-  const int64_t len = batch.target.size(1);
-  const Tensor inputs = target_embedding_->forward(decoder_input(batch.target));
-  std::vector<Tensor> outputs;
-  outputs.reserve(len);
-  for (int64_t t = 0; t < len; ++t) {
-    Tensor x = inputs.select(1, t);  // [batch, embedding]
-    if (attention_) {
-      const Tensor context =
-          attention_->forward_projected(h.unsqueeze(1), keys, memory, padding).output.squeeze(1);
-      x = ops::concat({x, context}, 1);
-    }
-    if (lstm_decoder_) {
-      const LSTMState s = lstm_decoder_->forward(x, h, cell);
-      h = s.h;
-      cell = s.c;
-    } else {
-      h = gru_decoder_->forward(x, h);
-    }
-    outputs.push_back(h);
-  }
-  return head_->forward(ops::stack(outputs, 1));
+  const EncoderState state{final_state(enc.h_n),
+                           enc.c_n.defined() ? final_state(enc.c_n) : Tensor()};
+  return decoder_->forward(target_embedding_->forward(decoder_input(batch.target)), enc.output,
+                           batch.input_padding_mask(), state);
 }
 
 ModelOutput Seq2Seq::forward(const Batch& batch) {
@@ -133,8 +91,7 @@ ModelOutput Seq2Seq::forward(const Batch& batch) {
 }
 
 std::string Seq2Seq::repr() const {
-  return "Seq2Seq(encoder=" + encoder_type_ + ", decoder=" + decoder_type_ +
-         ", attention=" + (attention_ ? "additive" : "none") + ")";
+  return "Seq2Seq(encoder=" + encoder_type_ + ", decoder=" + decoder_->repr() + ")";
 }
 
 }  // namespace heed::nn

@@ -8,29 +8,29 @@
 // Encoder: source_embedding (Embedding [source_vocab, encoder.embedding_size]) -> "encoder",
 //   nn::LSTM or GRU (num_layers, dropout, bidirectional; reads input_lengths, so each sequence's
 //   final state is taken at its own end) -> memory [batch, source_len, D * hidden_size].
-// Decoder: "decoder", nn::LSTMCell or GRUCell of width D * hidden_size, started from the last
-//   encoder layer's final states, forward || reverse (c too when both are LSTMs, zeros
-//   otherwise). Step t reads target_embedding (Embedding [target_vocab, decoder.embedding_size]) of
-//   <s> (t = 0) or target[:, t-1] (teacher forcing) and, with attention, the context c_t of
-//   "attention" over the memory queried by the previous decoder state s_{t-1} (Bahdanau's eq. 5-6:
-//   AdditiveAttention [D * hidden, D * hidden, attention.hidden_size], with the padded source steps
-//   masked by the key_padding_mask from input_lengths), concatenated to the embedding:
+// Decoder: a decoder part (layers/decoders/decoder.h, built by name: "lstm" or "gru", an RNN
+//   cell of width D * hidden_size), started from the last encoder layer's final states, forward ||
+//   reverse (h; c too after an LSTM encoder). It reads target_embedding (Embedding [target_vocab,
+//   decoder.embedding_size]) of <s> and then target[:, :-1] (teacher forcing) and, through its
+//   alignment "decoder.attention" (any of layers/attention/alignment.h, or "none"), the encoder's
+//   outputs with the padded source steps masked (key_padding_mask from input_lengths):
 //     s_t = cell([E y_{t-1}; c_t], s_{t-1}),  logits_t = head(s_t)  ("head", Linear [vocab, D*hid])
-//   attention "none" leaves the decoder only the encoder's final states.
+//   with c_t the context queried by s_{t-1} (Bahdanau's eq. 5-6); attention "none" leaves the
+//   decoder only the encoder's final states.
 // Loss: mean cross-entropy over every target position that is not <pad> (token_loss.h), with
 // optional label smoothing; metric "token_accuracy" (teacher-forced).
-// Not here yet: a Transformer encoder-decoder, Luong attention and input feeding, beam search.
+// State dict: source_embedding, target_embedding, encoder, then the decoder's "decoder" (its
+// cell), "head" and "attention".
+// Not here yet: a Transformer encoder-decoder, input feeding, beam search.
 //
 //   {"type": "seq2seq", "encoder": {"type": "lstm", "hidden_size": 128, "bidirectional": true},
-//    "decoder": {"type": "lstm"}, "attention": {"type": "additive", "hidden_size": 128}}
+//    "decoder": {"type": "lstm", "attention": {"type": "additive", "hidden_size": 128}}}
 
 #include "framework/config.h"
 #include "framework/registry.h"
-#include "layers/attention/additive.h"
+#include "layers/decoders/decoder.h"
 #include "layers/embedding.h"
-#include "layers/linear.h"
 #include "layers/rnn.h"
-#include "layers/rnn_cell.h"
 
 namespace heed::nn {
 
@@ -47,15 +47,12 @@ class Seq2Seq : public Model {
  private:
   /// [batch, target_len]: <s>, then target[:, :-1].
   static Tensor decoder_input(const Tensor& target);
-  std::string encoder_type_, decoder_type_;
-  int64_t target_vocab_ = 0, decoder_hidden_ = 0;
+  std::string encoder_type_;
+  int64_t target_vocab_ = 0;
   float label_smoothing_ = 0.f;
   std::shared_ptr<Embedding> source_embedding_, target_embedding_;
   std::shared_ptr<RNNBase> encoder_;
-  std::shared_ptr<LSTMCell> lstm_decoder_;  // decoder.type "lstm"
-  std::shared_ptr<GRUCell> gru_decoder_;    // decoder.type "gru"
-  std::shared_ptr<Linear> head_;
-  std::shared_ptr<AdditiveAttention> attention_;  // null with attention "none"
+  std::unique_ptr<Decoder> decoder_;
 };
 
 }  // namespace heed::nn

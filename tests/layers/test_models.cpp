@@ -4,8 +4,9 @@
 // loss against a hand computation from the model's own parts (loaded into stand-alone layers, with
 // the cross-entropy over the non-<pad> positions written out in double), that padding changes
 // nothing (a padded batch's loss and gradients equal the token-weighted ones of its sequences
-// run alone), causality of the Transformer language model under every attention variant, finite
-// differences on tiny models, and the recipe errors of bad options.
+// run alone; for seq2seq under every decoder cell and alignment), causality of the Transformer
+// language model under every attention variant, finite differences on tiny models, and the recipe
+// errors of bad options.
 
 #include <doctest/doctest.h>
 
@@ -17,7 +18,9 @@
 #include "framework/registry.h"
 #include "gradcheck.h"
 #include "layers/attention/additive.h"
+#include "layers/attention/alignment.h"
 #include "layers/attention/registry.h"
+#include "layers/decoders/decoder.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"
 #include "layers/models/language_model.h"
@@ -165,8 +168,10 @@ const json kTinyTransformerLM = {{"type", "language_model"},
 const json kTinySeq2Seq = {
     {"type", "seq2seq"},
     {"encoder", {{"type", "lstm"}, {"embedding_size", 3}, {"hidden_size", 4}}},
-    {"decoder", {{"type", "lstm"}, {"embedding_size", 3}}},
-    {"attention", {{"type", "additive"}, {"hidden_size", 5}}}};
+    {"decoder",
+     {{"type", "lstm"},
+      {"embedding_size", 3},
+      {"attention", {{"type", "additive"}, {"hidden_size", 5}}}}}};
 
 }  // namespace
 
@@ -234,10 +239,12 @@ TEST_CASE("seq2seq: parameter names and counts, bench/'s sizes included") {
   // and 544749 (g2p_noattn).
   json g2p = {{"type", "seq2seq"},
               {"encoder", {{"type", "lstm"}, {"embedding_size", 64}, {"hidden_size", 128}}},
-              {"decoder", {{"type", "lstm"}, {"embedding_size", 64}}},
-              {"attention", {{"type", "additive"}, {"hidden_size", 128}}}};
+              {"decoder",
+               {{"type", "lstm"},
+                {"embedding_size", 64},
+                {"attention", {{"type", "additive"}, {"hidden_size", 128}}}}}};
   CHECK(count(*build(g2p, token_info(30, 45, 12))) == 872557);
-  g2p["attention"] = "none";
+  g2p["decoder"]["attention"] = "none";
   CHECK(count(*build(g2p, token_info(30, 45, 12))) == 544749);
 }
 
@@ -275,7 +282,7 @@ TEST_CASE("seq2seq: the loss is the teacher-forced cross-entropy of its parts") 
   for (const bool attention : {false, true}) {
     INFO("attention ", attention);
     json c = kTinySeq2Seq;
-    if (!attention) c["attention"] = "none";
+    if (!attention) c["decoder"]["attention"] = "none";
     const auto model = build(c, token_info(9, 7, 5));
     Generator gen(1);
     nn::Embedding source(9, 3, gen), target(7, 3, gen);
@@ -349,8 +356,8 @@ TEST_CASE("token models: padding changes neither the loss nor the gradients") {
   const std::vector<std::vector<int64_t>> source = {{4, 5, 6, 7}, {8, 4}, {5}};
   const std::vector<std::vector<int64_t>> target = {{5, 6, 2}, {4, 5, 6, 2}, {2}};
   json s2s = kTinySeq2Seq;
-  for (const json& attention : {json("none"), s2s["attention"]}) {
-    s2s["attention"] = attention;
+  for (const json& attention : {json("none"), s2s["decoder"]["attention"]}) {
+    s2s["decoder"]["attention"] = attention;
     INFO(s2s.dump());
     check_padding_changes_nothing(*build(s2s, token_info(9, 7, 8)), source, target);
   }
@@ -360,9 +367,27 @@ TEST_CASE("token models: padding changes neither the loss nor the gradients") {
                         {"hidden_size", 3},
                         {"num_layers", 2},
                         {"bidirectional", false}};
-  gru_s2s["decoder"] = {{"type", "gru"}, {"embedding_size", 2}};
+  gru_s2s["decoder"] = {{"type", "gru"},
+                        {"embedding_size", 2},
+                        {"attention", {{"type", "additive"}, {"hidden_size", 5}}}};
   INFO(gru_s2s.dump());
   check_padding_changes_nothing(*build(gru_s2s, token_info(9, 7, 8)), source, target);
+}
+
+TEST_CASE("seq2seq: under every decoder cell and alignment, padding changes nothing") {
+  const std::vector<std::vector<int64_t>> source = {{4, 5, 6, 7}, {8, 4}, {5}};
+  const std::vector<std::vector<int64_t>> target = {{5, 6, 2}, {4, 5, 6, 2}, {2}};
+  std::vector<std::string> attentions = nn::alignment_names();
+  attentions.push_back("none");
+  for (const std::string& cell : nn::decoder_names())
+    for (const std::string& attention : attentions) {
+      json c = kTinySeq2Seq;
+      c["decoder"] = {{"type", cell}, {"embedding_size", 3}, {"attention", attention}};
+      INFO(c.dump());
+      const auto model = build(c, token_info(9, 7, 8));
+      CHECK(std::isfinite(model->forward(padded(source, target)).loss.item()));
+      check_padding_changes_nothing(*model, source, target);
+    }
 }
 
 TEST_CASE("language_model: the Transformer is causal under every attention variant") {
@@ -391,6 +416,10 @@ TEST_CASE("token models: finite differences on tiny models") {
   tied["encoder"] = {{"type", "gru"}, {"hidden_size", 4}};
   json s2s_gru = kTinySeq2Seq;
   s2s_gru["decoder"]["type"] = "gru";
+  json s2s_luong = kTinySeq2Seq;
+  s2s_luong["decoder"]["attention"] = "luong_general";
+  json s2s_local = kTinySeq2Seq;
+  s2s_local["decoder"]["attention"] = {{"type", "local_m"}, {"window", 1}};
   const Batch s2s_batch = padded({{4, 5, 6}, {7, 8}}, {{5, 2}, {4, 6, 2}});
   const std::vector<std::tuple<std::string, json, DataInfo, Batch>> cases = {
       {"lstm language model", kTinyLstmLM, token_info(10, 10, 4), lm_batch},
@@ -398,6 +427,8 @@ TEST_CASE("token models: finite differences on tiny models") {
       {"transformer language model", kTinyTransformerLM, token_info(10, 10, 4), lm_batch},
       {"seq2seq, additive attention", kTinySeq2Seq, token_info(9, 7, 4), s2s_batch},
       {"seq2seq, gru decoder", s2s_gru, token_info(9, 7, 4), s2s_batch},
+      {"seq2seq, luong_general attention", s2s_luong, token_info(9, 7, 4), s2s_batch},
+      {"seq2seq, local_m attention", s2s_local, token_info(9, 7, 4), s2s_batch},
   };
   for (const auto& [name, c, info, batch] : cases) {
     const auto model = build(c, info);
@@ -436,11 +467,16 @@ TEST_CASE("token models: bad options and data are recipe errors naming the key")
         }).find("language_model: needs token inputs") != std::string::npos);
 
   json s = kTinySeq2Seq;
-  s["attention"] = {{"type", "none"}, {"hidden_size", 5}};
+  s["decoder"]["attention"] = {{"type", "none"}, {"hidden_size", 5}};
   CHECK(error_of([&] {
           build(s, token_info(9, 7, 5));
-        }).find("\"model.attention.hidden_size\" is not an option of attention \"none\"") !=
+        }).find("\"model.decoder.attention.hidden_size\" is not an option of alignment \"none\"") !=
         std::string::npos);
+  s = kTinySeq2Seq;
+  s["attention"] = "additive";  // where it was before it moved into the decoder
+  CHECK(error_of([&] { build(s, token_info(9, 7, 5)); })
+            .find("\"model.attention\" is the decoder's option now: write it as "
+                  "\"model.decoder.attention\"") != std::string::npos);
   s = kTinySeq2Seq;
   s["encoder"]["type"] = "transformer";
   CHECK(error_of([&] { build(s, token_info(9, 7, 5)); }).find("model.encoder.type") !=

@@ -1,0 +1,160 @@
+// The decoders of layers/decoders/ as parts, on their own (the seq2seq model around them:
+// test_models.cpp). Checked: every cell x alignment (and none) builds with the module names the
+// model's state dict has, gives logits of the right shape and finite gradients on a padded batch,
+// and has padded source steps change nothing; a bound alignment (Alignment::bind, what a decoder
+// calls at each step) gives exactly what its forward gives; each rejects the options it does not
+// read, naming the key and the part; `heed list` prints both decoders with their options.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "framework/config.h"
+#include "framework/ops.h"
+#include "framework/random.h"
+#include "framework/registry.h"
+#include "layers/attention/alignment.h"
+#include "layers/decoders/decoder.h"
+#include "testing.h"
+
+using namespace heed;
+using namespace heed::testing;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int64_t kBatch = 2, kTarget = 3, kSource = 4, kEmbedding = 3, kWidth = 6, kVocab = 5;
+
+nn::DecoderFactory read(const json& decoder) {
+  return nn::decoder_from_config(Config({{"decoder", decoder}}, "model"));
+}
+
+// `gen` outlives the decoder: its alignment's dropout keeps it.
+std::unique_ptr<nn::Decoder> build(const json& decoder, Generator& gen) {
+  return read(decoder).build({.memory_size = kWidth, .state_size = kWidth, .target_vocab = kVocab},
+                             gen);
+}
+
+std::string error_reading(const json& decoder) {
+  return error_of([&] { read(decoder); });
+}
+
+// Every alignment by name, and "none".
+std::vector<std::string> attentions() {
+  std::vector<std::string> out = nn::alignment_names();
+  out.push_back("none");
+  return out;
+}
+
+// Source padding: example 1 has 2 real steps of 4.
+Tensor source_padding() {
+  return Tensor::from_vector_i64({0, 0, 0, 0, 0, 0, 1, 1}, {kBatch, kSource});
+}
+
+}  // namespace
+
+TEST_CASE("decoders: every cell x alignment builds, runs and backpropagates on a padded batch") {
+  for (const std::string& cell : nn::decoder_names())
+    for (const std::string& attention : attentions()) {
+      INFO(cell, " with attention ", attention);
+      Generator gen(3);
+      const auto decoder =
+          build({{"type", cell}, {"embedding_size", kEmbedding}, {"attention", attention}}, gen);
+      std::vector<std::string> modules;
+      for (const auto& [name, m] : decoder->modules()) modules.push_back(name);
+      CHECK(modules == (attention == "none"
+                            ? std::vector<std::string>{"decoder", "head"}
+                            : std::vector<std::string>{"decoder", "head", "attention"}));
+      CHECK(decoder->repr() == cell + ", attention=" + attention);
+
+      Tensor inputs = rnd({kBatch, kTarget, kEmbedding}, 1).requires_grad_();
+      Tensor memory = rnd({kBatch, kSource, kWidth}, 2).requires_grad_();
+      Tensor h = rnd({kBatch, kWidth}, 3).requires_grad_();
+      Tensor c = rnd({kBatch, kWidth}, 4).requires_grad_();
+      const Tensor logits = decoder->forward(inputs, memory, source_padding(), {h, c});
+      REQUIRE(logits.shape() == Shape({kBatch, kTarget, kVocab}));
+      ops::sum(logits * rnd(logits.shape(), 5)).backward();
+      for (const float v : logits.to_vector()) CHECK(std::isfinite(v));
+      for (const Tensor& x : {inputs, h}) {
+        REQUIRE(x.grad().defined());
+        for (const float v : x.grad().to_vector()) CHECK(std::isfinite(v));
+      }
+      // The memory reaches the logits only through the alignment; a GRU reads no cell state.
+      CHECK(memory.grad().defined() == (attention != "none"));
+      CHECK(c.grad().defined() == (cell == "lstm"));
+      if (attention != "none") {
+        // Padded source steps get no gradient: no step attended to them.
+        const std::vector<float> g = memory.grad().to_vector();
+        for (int64_t s = 2; s < kSource; ++s)
+          for (int64_t f = 0; f < kWidth; ++f) CHECK(g[(kSource + s) * kWidth + f] == 0.f);
+      }
+      for (const auto& [name, m] : decoder->modules())
+        for (const auto& [key, p] : m->named_parameters()) {
+          INFO(name, ".", key);
+          REQUIRE(p.grad().defined());
+          for (const float v : p.grad().to_vector()) CHECK(std::isfinite(v));
+        }
+    }
+}
+
+TEST_CASE("decoders: a bound alignment gives exactly what its forward gives, at every step") {
+  const Tensor keys = rnd({kBatch, kSource, kWidth}, 1);
+  const Tensor values = rnd({kBatch, kSource, kWidth}, 2);
+  const Tensor query = rnd({kBatch, 1, kWidth}, 3);
+  for (const std::string& name : nn::alignment_names()) {
+    INFO("alignment ", name);
+    Generator gen(4);
+    const nn::Alignment a = nn::alignment_from_config(Config({{"attention", name}}, "model"))(
+        {.query_size = kWidth, .key_size = kWidth}, gen);
+    const nn::BoundAlignment bound = a.bind(keys, values, source_padding());
+    for (const int64_t step : {0, 3}) {
+      INFO("step ", step);
+      const Tensor steps = Tensor::from_vector_i64(std::vector<int64_t>(kBatch, step), {kBatch});
+      const nn::AttentionOutput want = a.forward(query, keys, values, source_padding(), steps);
+      const nn::AttentionOutput got = bound(query, step);
+      CHECK(got.output.to_vector() == want.output.to_vector());
+      CHECK(got.weights.to_vector() == want.weights.to_vector());
+    }
+  }
+}
+
+TEST_CASE("decoders: options a decoder does not read are errors naming the key and the part") {
+  CHECK(error_reading({{"type", "gru"}, {"hidden_size", 8}})
+            .find("\"model.decoder.hidden_size\" is not an option of decoder \"gru\"") !=
+        std::string::npos);
+  CHECK(
+      error_reading({{"type", "lstm"}, {"attention", {{"type", "luong_dot"}, {"hidden_size", 4}}}})
+          .find("\"model.decoder.attention.hidden_size\" is not an option of alignment "
+                "\"luong_dot\"") != std::string::npos);
+  const std::string window =
+      error_reading({{"type", "lstm"}, {"attention", {{"type", "additive"}, {"window", 4}}}});
+  CHECK(window.find("\"model.decoder.attention.window\" is not an option of alignment "
+                    "\"additive\"") != std::string::npos);
+  CHECK(window.find("\"window\" is an option of alignment \"local_m\", \"local_p\"") !=
+        std::string::npos);
+  CHECK(error_reading({{"type", "gru"}, {"attention", {{"type", "none"}, {"dropout", 0.1}}}})
+            .find("\"model.decoder.attention.dropout\" is not an option of alignment \"none\"") !=
+        std::string::npos);
+  const std::string unknown = error_reading("transformer");
+  CHECK(unknown.find("\"transformer\" at \"model.decoder\"") != std::string::npos);
+  CHECK(unknown.find("lstm, gru") != std::string::npos);
+  CHECK(error_reading({{"attention", "luong"}}).find("none") != std::string::npos);
+  CHECK(error_reading({{"embedding_size", 0}})
+            .find("\"model.decoder.embedding_size\" must be in [1, 1048576], got 0") !=
+        std::string::npos);
+}
+
+TEST_CASE("decoders: heed list prints each decoder with its options and attention choices") {
+  const std::vector<RegistryEntry> parts = list_parts();
+  for (const std::string& name : nn::decoder_names()) {
+    INFO("decoder ", name);
+    const auto it = std::find_if(parts.begin(), parts.end(), [&](const RegistryEntry& e) {
+      return e.kind == "decoder" && e.name == name;
+    });
+    REQUIRE(it != parts.end());
+    CHECK(it->options.find("embedding_size (64, in [1, 1048576])") != std::string::npos);
+    CHECK(it->options.find("attention.type (\"additive\"") != std::string::npos);
+    CHECK(it->options.find("\"none\"") != std::string::npos);
+  }
+}
