@@ -55,8 +55,13 @@ class Part {
 /// One registered part: its name and description for `heed list`, and its from_config.
 template <class Factory>
 struct PartEntry {
+  // A constructor, not a default member initializer: GCC 12 fails on the latter in a template.
+  PartEntry(RegistryEntry about, Factory (*from_config)(const Config&),
+            std::vector<OptionNote> notes = {})
+      : about(std::move(about)), from_config(from_config), notes(std::move(notes)) {}
   RegistryEntry about;  // kind, name, description (options: generated)
   Factory (*from_config)(const Config&);
+  std::vector<OptionNote> notes;  // what the recorded defaults and ranges do not say
 };
 
 /// The parts of one kind, in the list's order.
@@ -80,12 +85,15 @@ class PartRegistry {
                       const std::string& fallback_type, std::string* type = nullptr) const {
     Config part = parent.part(key, fallback_type);
     const std::string name = part.choice("type", fallback_type, names());
-    const auto& entry = find_entry(entries_, name, kind(), part.path_of("type"));
-    part.set_part(kind(), name, [this, name](const std::string& k) { return owners_of(k, name); });
-    Factory factory = entry.from_config(part);
-    part.finish();
-    if (type) *type = name;
-    return factory;
+    return read(part, find_entry(entries_, name, kind(), part.path_of("type")), type);
+  }
+
+  /// Reads the part that is the object `part` itself, whose "type" is required (an element of a
+  /// list, such as one of the image classifier's layers): its name and every option. An unknown
+  /// name is `unknown <kind> type "convv2d" at "<path>.type"; did you mean "conv2d"?`.
+  Factory from_object(Config part, std::string* type = nullptr) const {
+    const std::string name = part.require<std::string>("type");
+    return read(part, find_entry(entries_, name, kind() + " type", part.path_of("type")), type);
   }
 
   /// Every entry with the options its from_config reads, for `heed list`.
@@ -93,7 +101,7 @@ class PartRegistry {
     std::vector<RegistryEntry> out;
     for (size_t i = 0; i < entries_.size(); ++i) {
       RegistryEntry about = entries_[i].about;
-      about.options = options_text(described_[i]);
+      about.options = options_text(with_notes(described_[i], entries_[i].notes));
       out.push_back(about);
     }
     return out;
@@ -101,6 +109,14 @@ class PartRegistry {
 
  private:
   const std::string& kind() const { return entries_.front().about.kind; }
+  Factory read(Config& part, const PartEntry<Factory>& entry, std::string* type) const {
+    const std::string& name = entry.about.name;
+    part.set_part(kind(), name, [this, name](const std::string& k) { return owners_of(k, name); });
+    Factory factory = entry.from_config(part);
+    part.finish();
+    if (type) *type = name;
+    return factory;
+  }
   // The entries other than `type` whose from_config reads `key` (or a nested part at `key`).
   std::vector<std::string> owners_of(const std::string& key, const std::string& type) const {
     std::vector<std::string> out;

@@ -9,6 +9,7 @@
 #include "layers/attention/registry.h"
 #include "layers/encoders/encoder.h"
 #include "layers/models/image_classifier.h"
+#include "layers/models/image_layers.h"
 #include "layers/models/language_model.h"
 #include "layers/models/seq2seq.h"
 #include "layers/models/sequence_classifier.h"
@@ -37,16 +38,8 @@ const std::vector<Entry>& entries() {
       {{"model", "image_classifier",
         "[batch, *input] -> class; a list of layers (conv, pooling, batch norm, SE, CBAM, "
         "linear, ...) as nn.Sequential, then a Linear head; cross-entropy",
-        "layers (list of {type, options}: conv1d, conv2d: out_channels, kernel_size (required, "
-        "[1, 2^20]), stride (1, [1, 2^20]), padding (0, [0, 2^20]), dilation (1, [1, 2^20]), "
-        "groups (1, [1, 2^20], divides the channels), bias (true); batch_norm1d, batch_norm2d: "
-        "eps (1e-5, > 0), momentum (0.1, [0, 1]), affine, track_running_stats (true); relu, gelu, "
-        "tanh, sigmoid; max_pool1d, max_pool2d, avg_pool1d, avg_pool2d: kernel_size (required, "
-        "[1, 2^20]), stride (kernel_size, [1, 2^20]), padding (0, [0, kernel_size / 2]), "
-        "count_include_pad (avg: true); adaptive_avg_pool2d: output_size (1, [1, 2^20]); flatten: "
-        "start_dim (1), end_dim (-1) (each [-8, 7]); linear: out_features (required, [1, 2^20]), "
-        "bias (true); dropout: p (0.5, [0, 1]); se: reduction (16, [1, 2^20]); cbam: reduction "
-        "(16, [1, 2^20]), kernel_size (7, odd, [1, 2^20])), label_smoothing (0, [0, 1])"},
+        "layers (required, a list of {\"type\": a part of kind layer, its options}: listed "
+        "below), label_smoothing (0, [0, 1])"},
        [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
          return std::make_shared<nn::ImageClassifier>(c, info, gen);
        }},
@@ -157,8 +150,8 @@ std::vector<RegistryEntry> list_models() {
 
 std::vector<RegistryEntry> list_parts() {
   std::vector<RegistryEntry> out;
-  for (const auto& kind :
-       {nn::list_encoders(), nn::list_poolings(), nn::list_attention(), nn::list_alignments()})
+  for (const auto& kind : {nn::list_encoders(), nn::list_poolings(), nn::list_attention(),
+                           nn::list_alignments(), nn::list_image_layers()})
     out.insert(out.end(), kind.begin(), kind.end());
   return out;
 }
