@@ -87,14 +87,12 @@ const std::vector<Entry>& entries() {
         "tokens [batch, source_len] -> tokens [batch, target_len]; RNN encoder, RNN-cell "
         "decoder with teacher forcing and additive attention or none; cross-entropy over the "
         "non-<pad> targets, token_accuracy",
-        "encoder: type (\"lstm\" | \"gru\"), embedding_size (64, [1, 2^20]), hidden_size (128, "
-        "[1, 2^20]), num_layers (1, [1, 1024]), dropout (0, [0, 1]), bidirectional (true); "
-        "decoder: type (\"lstm\" | \"gru\"), embedding_size (64, [1, 2^20]); attention "
-        "(\"additive\" | \"none\"; additive: hidden_size (the decoder's width, [1, 2^20]), "
-        "dropout (0, [0, 1])); label_smoothing (0, [0, 1])"},
+        ""},
        build<nn::Seq2Seq>,
-       nullptr,  // its options, hand-typed above until its reader is split
-       {}},
+       read_only<nn::Seq2SeqOptions>,
+       {.variant_key = "attention",
+        .variants = {"additive", "none"},
+        .notes = {{"attention.hidden_size", "the decoder's width", ""}}}},
   };
   return list;
 }

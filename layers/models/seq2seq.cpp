@@ -5,6 +5,38 @@
 
 namespace heed::nn {
 
+Seq2SeqOptions Seq2SeqOptions::from_config(const Config& c) {
+  Seq2SeqOptions s;
+  s.label_smoothing = c.get<float>("label_smoothing", 0.f, range::probability);
+
+  const Config e = c.child("encoder");
+  s.encoder_type = e.choice("type", "lstm", {"lstm", "gru"});
+  RNNOptions& o = s.encoder;
+  o.input_size = e.get<int64_t>("embedding_size", 64, range::size);
+  o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
+  o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
+  o.dropout = e.get<float>("dropout", 0.f, range::probability);
+  o.bidirectional = e.get<bool>("bidirectional", true);
+  e.finish();
+  const int64_t decoder_hidden = (o.bidirectional ? 2 : 1) * o.hidden_size;
+
+  const Config d = c.child("decoder");
+  s.decoder_type = d.choice("type", "lstm", {"lstm", "gru"});
+  s.target_embedding = d.get<int64_t>("embedding_size", 64, range::size);
+  d.finish();
+
+  Config a = c.part("attention", "additive");
+  s.attention = a.choice("type", "additive", {"additive", "none"});
+  a.set_part("attention", s.attention);
+  s.attention_hidden =
+      s.attention == "additive" ? a.get<int64_t>("hidden_size", decoder_hidden, range::size) : 0;
+  s.attention_dropout =
+      s.attention == "additive" ? a.get<float>("dropout", 0.f, range::probability) : 0.f;
+  a.finish();
+  c.finish();
+  return s;
+}
+
 Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
   HEED_CHECK(info.input_kind == InputKind::Tokens && info.target_kind == TargetKind::Tokens &&
                  info.input_vocab.has_value(),
@@ -12,32 +44,13 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
              "transduction dataset)");
   const int64_t source_vocab = info.input_vocab->size();
   target_vocab_ = info.num_classes;
-  label_smoothing_ = c.get<float>("label_smoothing", 0.f, range::probability);
-
-  const Config e = c.child("encoder");
-  encoder_type_ = e.choice("type", "lstm", {"lstm", "gru"});
-  RNNOptions o;
-  o.input_size = e.get<int64_t>("embedding_size", 64, range::size);
-  o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
-  o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
-  o.dropout = e.get<float>("dropout", 0.f, range::probability);
-  o.bidirectional = e.get<bool>("bidirectional", true);
-  e.finish();
+  const Seq2SeqOptions s = Seq2SeqOptions::from_config(c);
+  label_smoothing_ = s.label_smoothing;
+  encoder_type_ = s.encoder_type, decoder_type_ = s.decoder_type;
+  const RNNOptions& o = s.encoder;
   decoder_hidden_ = (o.bidirectional ? 2 : 1) * o.hidden_size;
-
-  const Config d = c.child("decoder");
-  decoder_type_ = d.choice("type", "lstm", {"lstm", "gru"});
-  const int64_t target_embedding = d.get<int64_t>("embedding_size", 64, range::size);
-  d.finish();
-
-  Config a = c.part("attention", "additive");
-  const std::string attention = a.choice("type", "additive", {"additive", "none"});
-  a.set_part("attention", attention);
-  const int64_t attention_hidden =
-      attention == "additive" ? a.get<int64_t>("hidden_size", decoder_hidden_, range::size) : 0;
-  const float attention_dropout =
-      attention == "additive" ? a.get<float>("dropout", 0.f, range::probability) : 0.f;
-  a.finish();
+  const int64_t target_embedding = s.target_embedding;
+  const std::string& attention = s.attention;
 
   // Built in bench/g2p.cpp's order (embeddings, encoder, decoder, head, attention), so its
   // initial weights are the ones it had as its own class.
@@ -47,7 +60,7 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
     target_embedding_ = register_module(
         "target_embedding", std::make_shared<Embedding>(target_vocab_, target_embedding, gen));
   });
-  with_recipe_path(e.path(), [&] {
+  with_recipe_path(c.path_of("encoder"), [&] {
     encoder_ = encoder_type_ == "lstm"
                    ? register_module<RNNBase>("encoder", std::make_shared<LSTM>(o, gen))
                    : register_module<RNNBase>("encoder", std::make_shared<GRU>(o, gen));
@@ -55,7 +68,7 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
   const RNNCellOptions cell{
       .input_size = target_embedding + (attention == "additive" ? decoder_hidden_ : 0),
       .hidden_size = decoder_hidden_};
-  with_recipe_path(d.path(), [&] {
+  with_recipe_path(c.path_of("decoder"), [&] {
     if (decoder_type_ == "lstm")
       lstm_decoder_ = register_module("decoder", std::make_shared<LSTMCell>(cell, gen));
     else
@@ -63,12 +76,11 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
   });
   head_ = register_module("head", std::make_shared<Linear>(decoder_hidden_, target_vocab_, gen));
   if (attention == "additive")
-    attention_ = register_module("attention", with_recipe_path(a.path(), [&] {
+    attention_ = register_module("attention", with_recipe_path(c.path_of("attention"), [&] {
                                    return std::make_shared<AdditiveAttention>(
-                                       decoder_hidden_, decoder_hidden_, attention_hidden,
-                                       attention_dropout, gen);
+                                       decoder_hidden_, decoder_hidden_, s.attention_hidden,
+                                       s.attention_dropout, gen);
                                  }));
-  c.finish();
 }
 
 Tensor Seq2Seq::decoder_input(const Tensor& target) {
