@@ -183,6 +183,14 @@ namespace {
 
 template <class T>
 std::string json_text(const T& value) {
+  if constexpr (std::is_same_v<T, float>) {
+    // A float32 default as the code writes it (0.1), not as its double (0.10000000149011612).
+    char buf[32];
+    double shortest = 0;
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    if (ec == std::errc() && std::from_chars(buf, end, shortest).ec == std::errc())
+      return nlohmann::json(shortest).dump();
+  }
   return nlohmann::json(value).dump();
 }
 
@@ -211,8 +219,9 @@ void Config::record(const std::string& key, const std::string& fallback,
   docs_->push_back({full, fallback, constraint});
 }
 
-std::vector<OptionDoc> Config::describe(const std::function<void(const Config&)>& read) {
-  Config c(nlohmann::json::object(), "");
+std::vector<OptionDoc> Config::describe(const std::function<void(const Config&)>& read,
+                                        const nlohmann::json& given) {
+  Config c(given, "");
   c.docs_ = std::make_shared<std::vector<OptionDoc>>();
   read(c);
   return *c.docs_;

@@ -140,7 +140,10 @@ class Config {
   /// The options `read` asks a Config for, with their defaults and ranges, without any recipe:
   /// `read` runs on an empty object whose every get returns its fallback (require: a value in its
   /// range) while recording it. So `heed list` prints what the code reads, not a copy of it.
-  static std::vector<OptionDoc> describe(const std::function<void(const Config&)>& read);
+  /// `given` holds the values of keys that choose what else is read ({"encoder": {"type":
+  /// "transformer"}}): a get of one of them returns it, and still records the code's default.
+  static std::vector<OptionDoc> describe(const std::function<void(const Config&)>& read,
+                                         const nlohmann::json& given = nlohmann::json::object());
   /// True inside describe(): the values read are placeholders, not a recipe's.
   bool describing() const { return docs_ != nullptr; }
 

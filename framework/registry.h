@@ -95,10 +95,11 @@ std::unique_ptr<EarlyStopping> build_early_stopping(const Config& config,
                                                     const std::vector<std::string>& metrics = {});
 
 std::vector<RegistryEntry> list_datasets();
+/// Every model with the options its reader records (Config::describe): layers/registry.cpp.
 std::vector<RegistryEntry> list_models();
 /// The parts models are assembled from, kind by kind (encoders, poolings, attention variants,
-/// alignments), each with the options its own from_config reads (Config::describe):
-/// layers/registry.cpp.
+/// alignments, the image classifier's layers), each with the options its own from_config reads
+/// (Config::describe): layers/registry.cpp.
 std::vector<RegistryEntry> list_parts();
 std::vector<RegistryEntry> list_optimizers();
 std::vector<RegistryEntry> list_schedules();

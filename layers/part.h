@@ -55,8 +55,13 @@ class Part {
 /// One registered part: its name and description for `heed list`, and its from_config.
 template <class Factory>
 struct PartEntry {
+  // A constructor, not a default member initializer: GCC 12 fails on the latter in a template.
+  PartEntry(RegistryEntry about, Factory (*from_config)(const Config&),
+            std::vector<OptionNote> notes = {})
+      : about(std::move(about)), from_config(from_config), notes(std::move(notes)) {}
   RegistryEntry about;  // kind, name, description (options: generated)
   Factory (*from_config)(const Config&);
+  std::vector<OptionNote> notes;  // what the recorded defaults and ranges do not say
 };
 
 /// The parts of one kind, in the list's order.
@@ -78,13 +83,22 @@ class PartRegistry {
   /// its name and every option. `type`, when given, receives the name.
   Factory from_config(const Config& parent, const std::string& key,
                       const std::string& fallback_type, std::string* type = nullptr) const {
-    return read(parent, key, fallback_type, type, false);
+    return read_named(parent, key, fallback_type, type, false);
   }
 
   /// from_config that also takes the name "none": no part, with no options (an empty Factory).
   Factory from_config_or_none(const Config& parent, const std::string& key,
                               const std::string& fallback_type, std::string* type = nullptr) const {
-    return read(parent, key, fallback_type, type, true);
+    return read_named(parent, key, fallback_type, type, true);
+  }
+
+  /// Reads the part that is the object `part` itself, whose "type" is required (an element of a
+  /// list, such as one of the image classifier's layers): its name and every option. An unknown
+  /// name is `unknown <kind> type "convv2d" at "<path>.type"; did you mean "conv2d"?`.
+  Factory from_object(Config part, std::string* type = nullptr) const {
+    const std::string name = part.require<std::string>("type");
+    return read(part, &find_entry(entries_, name, kind() + " type", part.path_of("type")), name,
+                type);
   }
 
   /// Every entry with the options its from_config reads, for `heed list`.
@@ -92,7 +106,7 @@ class PartRegistry {
     std::vector<RegistryEntry> out;
     for (size_t i = 0; i < entries_.size(); ++i) {
       RegistryEntry about = entries_[i].about;
-      about.options = options_text(described_[i]);
+      about.options = options_text(with_notes(described_[i], entries_[i].notes));
       out.push_back(about);
     }
     return out;
@@ -100,16 +114,24 @@ class PartRegistry {
 
  private:
   const std::string& kind() const { return entries_.front().about.kind; }
-  Factory read(const Config& parent, const std::string& key, const std::string& fallback_type,
-               std::string* type, bool none) const {
+  // The part at `parent`.`key`, by name (with `none`, the name "none" too: no entry).
+  Factory read_named(const Config& parent, const std::string& key, const std::string& fallback_type,
+                     std::string* type, bool none) const {
     Config part = parent.part(key, fallback_type);
     std::vector<std::string> valid = names();
     if (none) valid.push_back("none");
     const std::string name = part.choice("type", fallback_type, valid);
+    const PartEntry<Factory>* entry =
+        none && name == "none" ? nullptr
+                               : &find_entry(entries_, name, kind(), part.path_of("type"));
+    return read(part, entry, name, type);
+  }
+  // The options of `entry` (null: "none", which has none) at `part`, every other key an error.
+  Factory read(Config& part, const PartEntry<Factory>* entry, const std::string& name,
+               std::string* type) const {
     part.set_part(kind(), name, [this, name](const std::string& k) { return owners_of(k, name); });
     Factory factory;
-    if (!none || name != "none")
-      factory = find_entry(entries_, name, kind(), part.path_of("type")).from_config(part);
+    if (entry) factory = entry->from_config(part);
     part.finish();
     if (type) *type = name;
     return factory;

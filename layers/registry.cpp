@@ -1,5 +1,6 @@
 // The model registry: every model a recipe can name under "model.type", one explicit list.
 
+#include <algorithm>
 #include <cmath>
 
 #include "framework/autograd.h"
@@ -10,6 +11,7 @@
 #include "layers/decoders/decoder.h"
 #include "layers/encoders/encoder.h"
 #include "layers/models/image_classifier.h"
+#include "layers/models/image_layers.h"
 #include "layers/models/language_model.h"
 #include "layers/models/seq2seq.h"
 #include "layers/models/sequence_classifier.h"
@@ -19,68 +21,136 @@ namespace heed {
 
 namespace {
 
-struct Entry {
-  RegistryEntry about;
-  std::shared_ptr<Model> (*build)(const Config&, const DataInfo&, Generator&);
+// How `heed list` shows a model's options beyond what Config::describe records.
+struct Listing {
+  /// Nested parts ({key, kind}: {"encoder", "encoder"}), each shown as one option (its default
+  /// and the names of its kind) rather than as its default's options: the parts' own are listed
+  /// with their kind.
+  std::vector<std::pair<std::string, std::string>> parts = {};
+  /// An object whose "type" changes what else is read ("encoder"), and its types: the options of
+  /// each type are listed, an option that only some read marked with them.
+  std::string variant_key = "";
+  std::vector<std::string> variants = {};
+  std::vector<OptionNote> notes = {};  // what the recorded defaults and ranges do not say
 };
+
+struct Entry {
+  RegistryEntry about;  // `options` is generated from `read` and `listing` (list_models)
+  std::shared_ptr<Model> (*build)(const Config&, const DataInfo&, Generator&);
+  void (*read)(const Config&);  // the options `build` reads, and nothing else
+  Listing listing;
+};
+
+template <class M>
+std::shared_ptr<Model> build(const Config& c, const DataInfo& info, Generator& gen) {
+  return std::make_shared<M>(c, info, gen);
+}
+
+template <class Options>
+void read_only(const Config& c) {
+  Options::from_config(c);
+}
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
       {{"model", "sequence_classifier",
         "[batch, seq, features] -> class; RNN, LSTM, GRU or Transformer encoder, pooled, Linear "
         "head; cross-entropy",
-        "encoder (an encoder part, default \"lstm\"); pooling (a pooling part, default the "
-        "encoder's: \"last\" after rnn/lstm/gru, \"mean\" after transformer); dropout (0, [0, 1]); "
-        "label_smoothing (0, [0, 1]) (the parts and their options: below)"},
-       [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
-         return std::make_shared<nn::SequenceClassifier>(c, info, gen);
-       }},
+        ""},
+       build<nn::SequenceClassifier>,
+       read_only<nn::SequenceClassifierOptions>,
+       {.parts = {{"encoder", "encoder"}, {"pooling", "pooling"}},
+        .notes = {{"pooling",
+                   "the encoder's: \"last\" after rnn/lstm/gru, \"mean\" after transformer", ""}}}},
       {{"model", "image_classifier",
         "[batch, *input] -> class; a list of layers (conv, pooling, batch norm, SE, CBAM, "
         "linear, ...) as nn.Sequential, then a Linear head; cross-entropy",
-        "layers (list of {type, options}: conv1d, conv2d: out_channels, kernel_size (required, "
-        "[1, 2^20]), stride (1, [1, 2^20]), padding (0, [0, 2^20]), dilation (1, [1, 2^20]), "
-        "groups (1, [1, 2^20], divides the channels), bias (true); batch_norm1d, batch_norm2d: "
-        "eps (1e-5, > 0), momentum (0.1, [0, 1]), affine, track_running_stats (true); relu, gelu, "
-        "tanh, sigmoid; max_pool1d, max_pool2d, avg_pool1d, avg_pool2d: kernel_size (required, "
-        "[1, 2^20]), stride (kernel_size, [1, 2^20]), padding (0, [0, kernel_size / 2]), "
-        "count_include_pad (avg: true); adaptive_avg_pool2d: output_size (1, [1, 2^20]); flatten: "
-        "start_dim (1), end_dim (-1) (each [-8, 7]); linear: out_features (required, [1, 2^20]), "
-        "bias (true); dropout: p (0.5, [0, 1]); se: reduction (16, [1, 2^20]); cbam: reduction "
-        "(16, [1, 2^20]), kernel_size (7, odd, [1, 2^20])), label_smoothing (0, [0, 1])"},
-       [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
-         return std::make_shared<nn::ImageClassifier>(c, info, gen);
-       }},
+        ""},
+       build<nn::ImageClassifier>,
+       read_only<nn::ImageClassifierOptions>,
+       {.notes = {{"layers", "required",
+                   "each {\"type\": a part of kind layer, its options}, listed below"}}}},
       {{"model", "language_model",
         "tokens [batch, seq] -> the next token at each position; Embedding, LSTM, GRU, RNN or "
         "causal Transformer encoder, Linear head or tied to the embedding; cross-entropy over "
         "the non-<pad> targets, token_accuracy",
-        "embedding_size (rnn/lstm/gru: 128, [1, 2^20]), dropout (0, [0, 1]), tie_weights "
-        "(false; needs the encoder's width == embedding_size), label_smoothing (0, [0, 1]); "
-        "encoder.type (\"lstm\" | \"gru\" | \"rnn\" | \"transformer\"); rnn/lstm/gru: "
-        "hidden_size (128, [1, 2^20]), num_layers (1, [1, 1024]), dropout (0, [0, 1]), "
-        "locked_dropout (false), weight_drop (0, [0, 1)), nonlinearity (rnn: \"tanh\" | "
-        "\"relu\"); transformer: d_model (64, [1, 2^20], divisible by nhead), nhead (4, "
-        "[1, 2^20]), num_layers (2, [1, 1024]), dim_feedforward (4 d_model, [1, 2^20]), dropout "
-        "(0.1, [0, 1]), activation (\"gelu\" | \"relu\"), norm_first (true), final_norm "
-        "(norm_first), attention (any variant, under a causal mask), positional (\"learned\" | "
-        "\"sinusoidal\" | \"rope\" | \"alibi\" | \"none\")"},
-       [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
-         return std::make_shared<nn::LanguageModel>(c, info, gen);
-       }},
+        ""},
+       build<nn::LanguageModel>,
+       read_only<nn::LanguageModelOptions>,
+       {.parts = {{"encoder.attention", "attention"}},
+        .variant_key = "encoder",
+        .variants = {"lstm", "gru", "rnn", "transformer"},
+        .notes = {{"tie_weights", "", "needs the encoder's width == embedding_size"},
+                  {"encoder.dim_feedforward", "4 d_model", ""},
+                  {"encoder.final_norm", "norm_first", ""},
+                  {"encoder.attention", "", "under a causal mask"}}}},
       {{"model", "seq2seq",
         "tokens [batch, source_len] -> tokens [batch, target_len]; RNN encoder, decoder part "
         "(RNN cell with any alignment or none) with teacher forcing; cross-entropy over the "
         "non-<pad> targets, token_accuracy",
-        "encoder: type (\"lstm\" | \"gru\"), embedding_size (64, [1, 2^20]), hidden_size (128, "
-        "[1, 2^20]), num_layers (1, [1, 1024]), dropout (0, [0, 1]), bidirectional (true); "
-        "decoder (a decoder part, default \"lstm\", with its attention: an alignment or "
-        "\"none\"); label_smoothing (0, [0, 1]) (the parts and their options: below)"},
-       [](const Config& c, const DataInfo& info, Generator& gen) -> std::shared_ptr<Model> {
-         return std::make_shared<nn::Seq2Seq>(c, info, gen);
-       }},
+        ""},
+       build<nn::Seq2Seq>,
+       read_only<nn::Seq2SeqOptions>,
+       {.parts = {{"decoder", "decoder"}}}},
   };
   return list;
+}
+
+// `docs` with each of `parts` ("encoder") folded into one option: its type's default and choices.
+std::vector<OptionDoc> fold_parts(const std::vector<OptionDoc>& docs,
+                                  const std::vector<std::pair<std::string, std::string>>& parts) {
+  std::vector<OptionDoc> out;
+  for (const OptionDoc& d : docs) {
+    bool inside = false;
+    for (const auto& [key, kind] : parts) {
+      if (d.key == key + ".type")
+        out.push_back({key, d.fallback, "a part of kind " + kind + ": " + d.constraint});
+      inside = inside || d.key.rfind(key + ".", 0) == 0;
+    }
+    if (!inside) out.push_back(d);
+  }
+  return out;
+}
+
+// The options `e` reads; with variants (Listing::variants), those of the first, then the others'
+// in the order they come, an option that not every variant reads marked with those that do, and
+// a default that differs by variant given for each: "num_layers (1 (transformer: 2), ...)".
+std::vector<OptionDoc> model_options(const Entry& e) {
+  const Listing& l = e.listing;
+  if (l.variants.empty()) return fold_parts(Config::describe(e.read), l.parts);
+  struct Seen {
+    OptionDoc doc;
+    std::vector<std::string> readers;
+    std::vector<std::pair<std::string, std::string>> other_defaults;  // {variant, default}
+  };
+  std::vector<Seen> seen;
+  for (const std::string& variant : l.variants) {
+    const nlohmann::json given = {{l.variant_key, {{"type", variant}}}};
+    for (const OptionDoc& d : fold_parts(Config::describe(e.read, given), l.parts)) {
+      auto it =
+          std::find_if(seen.begin(), seen.end(), [&](const Seen& s) { return s.doc.key == d.key; });
+      if (it == seen.end()) {
+        seen.push_back({d, {variant}, {}});
+        continue;
+      }
+      it->readers.push_back(variant);
+      if (d.fallback != it->doc.fallback) it->other_defaults.emplace_back(variant, d.fallback);
+    }
+  }
+  std::vector<OptionDoc> out;
+  for (Seen& s : seen) {
+    std::string others;
+    for (const auto& [variant, fallback] : s.other_defaults)
+      others += (others.empty() ? "" : ", ") + variant + ": " + fallback;
+    if (!others.empty()) s.doc.fallback += " (" + others + ")";
+    if (s.readers.size() < l.variants.size()) {
+      std::string which;
+      for (const std::string& v : s.readers) which += (which.empty() ? "" : ", ") + v;
+      s.doc.constraint += (s.doc.constraint.empty() ? "" : "; ") + which + " only";
+    }
+    out.push_back(s.doc);
+  }
+  return out;
 }
 
 // Two examples shaped as `info` says: features are zeros [2, *input_shape]; token inputs and
@@ -152,13 +222,19 @@ std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, 
 }
 
 std::vector<RegistryEntry> list_models() {
-  return abouts(entries());
+  std::vector<RegistryEntry> out;
+  for (const Entry& e : entries()) {
+    RegistryEntry about = e.about;
+    if (e.read) about.options = options_text(with_notes(model_options(e), e.listing.notes));
+    out.push_back(about);
+  }
+  return out;
 }
 
 std::vector<RegistryEntry> list_parts() {
   std::vector<RegistryEntry> out;
   for (const auto& kind : {nn::list_encoders(), nn::list_poolings(), nn::list_decoders(),
-                           nn::list_attention(), nn::list_alignments()})
+                           nn::list_attention(), nn::list_alignments(), nn::list_image_layers()})
     out.insert(out.end(), kind.begin(), kind.end());
   return out;
 }

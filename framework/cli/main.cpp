@@ -256,7 +256,7 @@ int usage_error(const std::string& message, const std::string& command) {
 
 // The first argument names a command; CLI11 would call an unknown one an unexpected argument.
 std::string unknown_command(int argc, char** argv, const CLI::App& app) {
-  if (argc < 2) return "no command given; give one of train, eval, inspect, list";
+  if (argc < 2) return "no command given; give one of train, eval, inspect, generate, show, list";
   const std::string first = argv[1];
   if (first.empty() || first[0] == '-') return "";
   std::vector<std::string> names;

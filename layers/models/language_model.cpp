@@ -21,33 +21,58 @@ const Vocabulary& token_vocabulary(const DataInfo& info, const char* model) {
 
 }  // namespace
 
+LanguageModelOptions LanguageModelOptions::from_config(const Config& c) {
+  LanguageModelOptions o;
+  o.path = c.path();
+  const Config e = c.child("encoder");
+  o.encoder_path = e.path();
+  o.encoder_type = e.choice("type", "lstm", {"rnn", "lstm", "gru", "transformer"});
+  const bool transformer = o.encoder_type == "transformer";
+  // A Transformer's embedding is d_model wide; only an RNN's has a size of its own.
+  o.embedding_size = transformer ? 0 : c.get<int64_t>("embedding_size", 128, range::size);
+  o.dropout = c.get<float>("dropout", 0.f, range::probability);
+  o.tie_weights = c.get<bool>("tie_weights", false);
+  o.label_smoothing = c.get<float>("label_smoothing", 0.f, range::probability);
+  if (transformer) {
+    o.transformer = transformer_encoder_options(e);
+    o.final_norm = e.get<bool>("final_norm", o.transformer.layer.norm_first);
+  } else {
+    o.rnn.input_size = o.embedding_size;
+    o.rnn.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
+    o.rnn.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
+    o.rnn.dropout = e.get<float>("dropout", 0.f, range::probability);
+    o.rnn.locked_dropout = e.get<bool>("locked_dropout", false);
+    o.rnn.weight_drop = e.get<float>("weight_drop", 0.f, range::below_one);
+    if (o.encoder_type == "rnn")
+      o.rnn.nonlinearity = e.choice("nonlinearity", "tanh", {"tanh", "relu"});
+  }
+  e.finish();
+  c.finish();
+  return o;
+}
+
 LanguageModel::LanguageModel(const Config& c, const DataInfo& info, Generator& gen) {
   vocab_ = token_vocabulary(info, "language_model").size();
   HEED_CHECK(info.num_classes == vocab_, "language_model: the target vocabulary (",
              info.num_classes, " tokens) must be the input's (", vocab_, " tokens)");
   const int64_t max_len = info.input_shape.empty() ? 0 : info.input_shape[0];
   max_context_ = max_len > 0 ? max_len : std::numeric_limits<int64_t>::max();
-  const Config e = c.child("encoder");
-  encoder_type_ = e.choice("type", "lstm", {"rnn", "lstm", "gru", "transformer"});
+  const LanguageModelOptions o = LanguageModelOptions::from_config(c);
+  encoder_type_ = o.encoder_type;
   const bool transformer = encoder_type_ == "transformer";
-  // A Transformer's embedding is d_model wide; only an RNN's has a size of its own.
-  const int64_t embedding_size =
-      transformer ? 0 : c.get<int64_t>("embedding_size", 128, range::size);
-  const float dropout = c.get<float>("dropout", 0.f, range::probability);
-  const bool tie = c.get<bool>("tie_weights", false);
-  label_smoothing_ = c.get<float>("label_smoothing", 0.f, range::probability);
+  label_smoothing_ = o.label_smoothing;
   // Built in this order (embedding, encoder, head), so a run's initial weights follow the
   // generator in the order the parameters are listed.
   if (!transformer)
-    embedding_ = register_module("embedding", with_recipe_path(c.path(), [&] {
-                                   return std::make_shared<Embedding>(vocab_, embedding_size, gen);
-                                 }));
-  dropout_ = register_module("dropout", std::make_shared<Dropout>(dropout, gen));
-  with_recipe_path(e.path(), [&] {
-    width_ = transformer ? make_transformer(e, max_len, gen) : make_rnn(e, embedding_size, gen);
+    embedding_ =
+        register_module("embedding", with_recipe_path(o.path, [&] {
+                          return std::make_shared<Embedding>(vocab_, o.embedding_size, gen);
+                        }));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(o.dropout, gen));
+  with_recipe_path(o.encoder_path, [&] {
+    width_ = transformer ? make_transformer(o, max_len, gen) : make_rnn(o, gen);
   });
-  e.finish();
-  if (tie) {
+  if (o.tie_weights) {
     HEED_RECIPE_CHECK(width_ == embedding_->embedding_dim, c.path_of("tie_weights"),
                       " needs the encoder's width (", width_, ") equal to the embedding size (",
                       embedding_->embedding_dim,
@@ -57,34 +82,24 @@ LanguageModel::LanguageModel(const Config& c, const DataInfo& info, Generator& g
   } else {
     head_ = register_module("head", std::make_shared<Linear>(width_, vocab_, gen));
   }
-  c.finish();
 }
 
-int64_t LanguageModel::make_rnn(const Config& e, int64_t embedding_size, Generator& gen) {
-  RNNOptions o;
-  o.input_size = embedding_size;
-  o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
-  o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
-  o.dropout = e.get<float>("dropout", 0.f, range::probability);
-  o.locked_dropout = e.get<bool>("locked_dropout", false);
-  o.weight_drop = e.get<float>("weight_drop", 0.f, range::below_one);
-  if (encoder_type_ == "rnn") {
-    o.nonlinearity = e.choice("nonlinearity", "tanh", {"tanh", "relu"});
+int64_t LanguageModel::make_rnn(const LanguageModelOptions& options, Generator& gen) {
+  const RNNOptions& o = options.rnn;
+  if (encoder_type_ == "rnn")
     rnn_ = register_module<RNNBase>("rnn", std::make_shared<RNN>(o, gen));
-  } else if (encoder_type_ == "lstm") {
+  else if (encoder_type_ == "lstm")
     rnn_ = register_module<RNNBase>("lstm", std::make_shared<LSTM>(o, gen));
-  } else {
+  else
     rnn_ = register_module<RNNBase>("gru", std::make_shared<GRU>(o, gen));
-  }
   return o.hidden_size;
 }
 
-int64_t LanguageModel::make_transformer(const Config& e, int64_t max_len, Generator& gen) {
-  const TransformerSequenceEncoderOptions options = transformer_encoder_options(e);
-  const TransformerEncoderLayerOptions& o = options.layer;
-  const std::string& positional = options.positional;
-  const int64_t num_layers = options.num_layers;
-  const bool final_norm = e.get<bool>("final_norm", o.norm_first);
+int64_t LanguageModel::make_transformer(const LanguageModelOptions& options, int64_t max_len,
+                                        Generator& gen) {
+  const TransformerEncoderLayerOptions& o = options.transformer.layer;
+  const std::string& positional = options.transformer.positional;
+  const int64_t num_layers = options.transformer.num_layers;
   HEED_CHECK((positional != "learned" && positional != "sinusoidal") || max_len > 0,
              "language_model: positional \"", positional,
              "\" needs the data's longest input (DataInfo::input_shape [max_len])");
@@ -94,8 +109,8 @@ int64_t LanguageModel::make_transformer(const Config& e, int64_t max_len, Genera
         "pos_embedding", std::make_shared<LearnedPositionalEmbedding>(max_len, o.d_model, gen));
   if (positional == "sinusoidal")
     sinusoidal_ = std::make_shared<SinusoidalPositionalEncoding>(o.d_model, max_len);
-  encoder_ = register_module("encoder",
-                             std::make_shared<TransformerEncoder>(o, num_layers, final_norm, gen));
+  encoder_ = register_module(
+      "encoder", std::make_shared<TransformerEncoder>(o, num_layers, options.final_norm, gen));
   return o.d_model;
 }
 

@@ -27,12 +27,28 @@
 #include "framework/registry.h"
 #include "layers/dropout.h"
 #include "layers/embedding.h"
+#include "layers/encoders/transformer.h"
 #include "layers/linear.h"
 #include "layers/positional.h"
 #include "layers/rnn.h"
 #include "layers/transformer.h"
 
 namespace heed::nn {
+
+/// The model section's options, read without building anything (`heed list` describes them).
+struct LanguageModelOptions {
+  std::string encoder_type;    // "rnn" | "lstm" | "gru" | "transformer"
+  int64_t embedding_size = 0;  // rnn/lstm/gru (a Transformer's embedding is d_model wide)
+  float dropout = 0.f;
+  bool tie_weights = false;
+  float label_smoothing = 0.f;
+  RNNOptions rnn;                                 // rnn/lstm/gru, input_size = embedding_size
+  TransformerSequenceEncoderOptions transformer;  // transformer
+  bool final_norm = false;                        // transformer
+  std::string path, encoder_path;                 // "model", "model.encoder"
+  /// Reads the model's options and its encoder's; throws heed::RecipeError naming the recipe path.
+  static LanguageModelOptions from_config(const Config& c);
+};
 
 class LanguageModel : public Model, public NextTokenModel {
  public:
@@ -50,8 +66,8 @@ class LanguageModel : public Model, public NextTokenModel {
   int64_t max_context() const override { return max_context_; }
 
  private:
-  int64_t make_rnn(const Config& e, int64_t embedding_size, Generator& gen);
-  int64_t make_transformer(const Config& e, int64_t max_len, Generator& gen);
+  int64_t make_rnn(const LanguageModelOptions& o, Generator& gen);
+  int64_t make_transformer(const LanguageModelOptions& o, int64_t max_len, Generator& gen);
   std::string encoder_type_;
   int64_t vocab_ = 0, width_ = 0, max_context_ = 0;
   float label_smoothing_ = 0.f;

@@ -5,6 +5,29 @@
 
 namespace heed::nn {
 
+Seq2SeqOptions Seq2SeqOptions::from_config(const Config& c) {
+  Seq2SeqOptions s;
+  s.label_smoothing = c.get<float>("label_smoothing", 0.f, range::probability);
+  const Config e = c.child("encoder");
+  s.encoder_type = e.choice("type", "lstm", {"lstm", "gru"});
+  RNNOptions& o = s.encoder;
+  o.input_size = e.get<int64_t>("embedding_size", 64, range::size);
+  o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
+  o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
+  o.dropout = e.get<float>("dropout", 0.f, range::probability);
+  o.bidirectional = e.get<bool>("bidirectional", true);
+  e.finish();
+  // The alignment is the decoder's: a recipe written before it moved gets told where.
+  // (Read from the raw JSON: "attention" is not an option here, so the error lists no such key.)
+  HEED_RECIPE_CHECK(!c.json().contains("attention"), c.path_of("attention"),
+                    " is the decoder's option now: write it as \"", c.path_of("decoder"),
+                    ".attention\", e.g. \"decoder\": {\"type\": \"lstm\", \"attention\": "
+                    "\"additive\"}");
+  s.decoder = decoder_from_config(c, "decoder");
+  c.finish();
+  return s;
+}
+
 Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
   HEED_CHECK(info.input_kind == InputKind::Tokens && info.target_kind == TargetKind::Tokens &&
                  info.input_vocab.has_value(),
@@ -12,24 +35,11 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
              "transduction dataset)");
   const int64_t source_vocab = info.input_vocab->size();
   target_vocab_ = info.num_classes;
-  label_smoothing_ = c.get<float>("label_smoothing", 0.f, range::probability);
-
-  const Config e = c.child("encoder");
-  encoder_type_ = e.choice("type", "lstm", {"lstm", "gru"});
-  RNNOptions o;
-  o.input_size = e.get<int64_t>("embedding_size", 64, range::size);
-  o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
-  o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
-  o.dropout = e.get<float>("dropout", 0.f, range::probability);
-  o.bidirectional = e.get<bool>("bidirectional", true);
-  e.finish();
-
-  // The alignment is the decoder's: a recipe written before it moved gets told where.
-  HEED_RECIPE_CHECK(!c.has("attention"), c.path_of("attention"),
-                    " is the decoder's option now: write it as \"", c.path_of("decoder"),
-                    ".attention\", e.g. \"decoder\": {\"type\": \"lstm\", \"attention\": "
-                    "\"additive\"}");
-  const DecoderFactory make_decoder = decoder_from_config(c, "decoder");
+  const Seq2SeqOptions s = Seq2SeqOptions::from_config(c);
+  label_smoothing_ = s.label_smoothing;
+  encoder_type_ = s.encoder_type;
+  const RNNOptions& o = s.encoder;
+  const DecoderFactory& make_decoder = s.decoder;
 
   // Built in bench/g2p.cpp's order (embeddings, encoder, decoder: its cell, head, attention), so
   // its initial weights are the ones it had as its own class.
@@ -40,7 +50,7 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
         "target_embedding",
         std::make_shared<Embedding>(target_vocab_, make_decoder.embedding_size, gen));
   });
-  with_recipe_path(e.path(), [&] {
+  with_recipe_path(c.path_of("encoder"), [&] {
     encoder_ = encoder_type_ == "lstm"
                    ? register_module<RNNBase>("encoder", std::make_shared<LSTM>(o, gen))
                    : register_module<RNNBase>("encoder", std::make_shared<GRU>(o, gen));
@@ -52,7 +62,6 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
   });
   for (const auto& [name, value] : decoder_->parameters()) register_parameter(name, value);
   for (const auto& [name, module] : decoder_->modules()) register_module(name, module);
-  c.finish();
 }
 
 Tensor Seq2Seq::decoder_input(const Tensor& target) {

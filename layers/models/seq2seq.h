@@ -34,6 +34,16 @@
 
 namespace heed::nn {
 
+/// The model section's options, read without building anything (`heed list` describes them).
+struct Seq2SeqOptions {
+  std::string encoder_type;  // "lstm" | "gru"
+  RNNOptions encoder;        // input_size: the source embedding's size
+  DecoderFactory decoder;    // the decoder part, with its alignment
+  float label_smoothing = 0.f;
+  /// Throws heed::RecipeError naming the recipe path.
+  static Seq2SeqOptions from_config(const Config& c);
+};
+
 class Seq2Seq : public Model {
  public:
   /// Reads the recipe's model section (docs/recipes.md); throws heed::RecipeError on bad options

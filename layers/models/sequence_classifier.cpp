@@ -4,26 +4,40 @@
 
 namespace heed::nn {
 
+SequenceClassifierOptions SequenceClassifierOptions::from_config(const Config& c) {
+  SequenceClassifierOptions o;
+  o.encoder = encoder_from_config(c, "encoder", &o.encoder_type);
+  // heed list describes the pooling with its own default (list_models notes the encoder's).
+  if (c.has("pooling") || c.describing())
+    o.pooling = pooling_from_config(c, "last", "pooling", &o.pooling_type);
+  o.label_smoothing = c.get<float>("label_smoothing", 0.f, range::probability);
+  o.dropout = c.get<float>("dropout", 0.f, range::probability);
+  c.finish();
+  return o;
+}
+
 SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Generator& gen) {
   HEED_CHECK(info.input_shape.size() == 2,
              "sequence_classifier: needs inputs of [seq, features] per example, got ",
              info.input_shape, " (for images, use data.layout \"rows\")");
-  const EncoderFactory make_encoder = encoder_from_config(c, "encoder", &encoder_type_);
+  const SequenceClassifierOptions o = SequenceClassifierOptions::from_config(c);
+  encoder_type_ = o.encoder_type;
   encoder_ = with_recipe_path(c.path_of("encoder"), [&] {
-    return make_encoder({info.input_shape[0], info.input_shape[1]}, gen);
+    return o.encoder({info.input_shape[0], info.input_shape[1]}, gen);
   });
+  pooling_type_ = o.pooling_type;
   const PoolingFactory make_pooling =
-      pooling_from_config(c, encoder_->shape.default_pooling, "pooling", &pooling_type_);
+      o.pooling
+          ? o.pooling
+          : pooling_from_config(c, encoder_->shape.default_pooling, "pooling", &pooling_type_);
   pooling_ = make_pooling(encoder_->shape, gen);
   adopt(*encoder_);
   adopt(*pooling_);
-  label_smoothing_ = c.get<float>("label_smoothing", 0.f, range::probability);
-  dropout_ = register_module(
-      "dropout", std::make_shared<Dropout>(c.get<float>("dropout", 0.f, range::probability), gen));
+  label_smoothing_ = o.label_smoothing;
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(o.dropout, gen));
   fc_ = register_module("fc", with_recipe_path(c.path(), [&] {
                           return std::make_shared<Linear>(pooling_->width, info.num_classes, gen);
                         }));
-  c.finish();
 }
 
 void SequenceClassifier::adopt(const Part& part) {

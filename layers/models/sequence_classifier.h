@@ -21,6 +21,20 @@
 
 namespace heed::nn {
 
+/// The model section's options, read without building anything (`heed list` describes them).
+struct SequenceClassifierOptions {
+  std::string encoder_type;
+  EncoderFactory encoder;
+  /// The pooling the recipe names; empty when it names none, which leaves the choice to the built
+  /// encoder (EncoderShape::default_pooling).
+  std::string pooling_type;
+  PoolingFactory pooling;
+  float dropout = 0.f, label_smoothing = 0.f;
+  /// Reads the encoder, the pooling and the model's own options; throws heed::RecipeError naming
+  /// the recipe path.
+  static SequenceClassifierOptions from_config(const Config& c);
+};
+
 class SequenceClassifier : public Model {
  public:
   /// Reads the recipe's model section (see docs/recipes.md); throws heed::Error on bad options.

@@ -350,7 +350,7 @@ TEST_CASE("image_classifier: conv1d over rows and the recipe errors") {
                                       "did you mean \"conv2d\"?"));
   CHECK_THROWS_WITH(
       image_model(R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "paddin": 1}])"),
-      doctest::Contains("unknown key \"model.layers.0.paddin\"; did you mean \"padding\"?"));
+      doctest::Contains("\"model.layers.0.paddin\" is not an option of layer \"conv2d\""));
   CHECK_THROWS_WITH(image_model(R"([{"type": "conv2d", "kernel_size": 3}])"),
                     doctest::Contains("missing required key \"model.layers.0.out_channels\""));
   CHECK_THROWS_WITH(image_model(R"([{"type": "relu"}])"), doctest::Contains("must end flat"));
