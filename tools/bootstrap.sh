@@ -25,7 +25,9 @@ packages=(
   fortunes                # text for character LMs: /usr/share/games/fortunes
 )
 if [ "$preset" = torch ]; then
-  packages+=(python3-torch)  # tools/torch_load.py, run by /usr/bin/python3
+  # tools/torch_load.py and the bench/ reference, run by /usr/bin/python3; OpenBLAS, or PyTorch
+  # falls back to netlib BLAS (about 6 GFLOP/s here) and every bench ratio is meaningless.
+  packages+=(python3-torch libopenblas0-openmp)
   preset=tools
 fi
 if [ "$preset" = tools ]; then
