@@ -203,7 +203,7 @@ G2PDataset::G2PDataset(const std::vector<Pronunciation>& pronunciations,
                  "\" are not consecutive (line ", p.line, ")");
       first_of_word_.push_back(static_cast<int64_t>(examples_.size()));
     }
-    word_of_.push_back(num_words() - 1);
+    word_of_.push_back(num_groups() - 1);
     examples_.push_back({graphemes_vocab.encode(graphemes(p.word)),
                          phonemes_vocab.encode(p.phonemes, /*bos=*/false, /*eos=*/true)});
   }
@@ -215,12 +215,12 @@ Example G2PDataset::example(int64_t index) const {
   return examples_[static_cast<size_t>(index)];
 }
 
-std::pair<int64_t, int64_t> G2PDataset::references(int64_t word) const {
-  HEED_CHECK(word >= 0 && word < num_words(), "G2PDataset: word ", word, " outside [0, ",
-             num_words(), ")");
+std::pair<int64_t, int64_t> G2PDataset::group(int64_t word) const {
+  HEED_CHECK(word >= 0 && word < num_groups(), "G2PDataset: word ", word, " outside [0, ",
+             num_groups(), ")");
   const int64_t first = first_of_word_[static_cast<size_t>(word)];
   const int64_t end =
-      word + 1 < num_words() ? first_of_word_[static_cast<size_t>(word + 1)] : size();
+      word + 1 < num_groups() ? first_of_word_[static_cast<size_t>(word + 1)] : size();
   return {first, end - first};
 }
 

@@ -61,8 +61,8 @@ std::vector<std::string> graphemes(const std::string& word);
 /// G2P examples: input = the word's graphemes, target = its phonemes then </s> (a decoder's
 /// input is <s> then the target less its last token). One example per pronunciation; examples of
 /// one word are consecutive and share a word index, so that an evaluation can decode a word once
-/// and score it against every reference (word_of, references).
-class G2PDataset : public ExampleDataset {
+/// and score it against every reference (ReferenceGroups: a group is a word).
+class G2PDataset : public ExampleDataset, public ReferenceGroups {
  public:
   /// The pronunciations of one split, encoded with the two closed vocabularies; a word's
   /// pronunciations must be consecutive (as read_cmudict returns them). Throws heed::Error on a
@@ -71,11 +71,12 @@ class G2PDataset : public ExampleDataset {
              const Vocabulary& phonemes);
   int64_t size() const override { return static_cast<int64_t>(examples_.size()); }
   Example example(int64_t index) const override;
-  /// The index in [0, num_words()) of example `index`'s word.
+  /// The index in [0, num_groups()) of example `index`'s word.
   int64_t word_of(int64_t index) const { return word_of_.at(static_cast<size_t>(index)); }
-  int64_t num_words() const { return static_cast<int64_t>(first_of_word_.size()); }
+  /// The number of words.
+  int64_t num_groups() const override { return static_cast<int64_t>(first_of_word_.size()); }
   /// The examples of word `word`: [first, first + count).
-  std::pair<int64_t, int64_t> references(int64_t word) const;
+  std::pair<int64_t, int64_t> group(int64_t word) const override;
 
  private:
   std::vector<Example> examples_;

@@ -154,6 +154,17 @@ class Dataset {
   virtual int64_t length(int64_t index) const;
 };
 
+/// A dataset whose examples come in groups that share one input, each example one reference
+/// output for it (a word's pronunciations in G2P): a decoded output is scored once per group,
+/// against the group's closest reference (framework/error_rates.h). The groups are consecutive.
+class ReferenceGroups {
+ public:
+  virtual ~ReferenceGroups() = default;
+  virtual int64_t num_groups() const = 0;
+  /// The examples of group `g` in [0, num_groups()): [first, first + count).
+  virtual std::pair<int64_t, int64_t> group(int64_t g) const = 0;
+};
+
 /// One example of a variable-length dataset, before padding.
 struct Example {
   std::vector<int64_t> input;   // [input_len] token ids

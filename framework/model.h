@@ -8,6 +8,7 @@
 
 #include "framework/data.h"
 #include "framework/module.h"
+#include "framework/search.h"
 
 namespace heed {
 
@@ -47,6 +48,18 @@ class NextTokenModel {
   virtual Tensor next_token_logits(const Tensor& tokens) const = 0;
   /// The longest context it reads: the length of the windows it was trained on.
   virtual int64_t max_context() const = 0;
+};
+
+/// A model that maps an input sequence to an output sequence by search (seq2seq): evaluation
+/// decodes with it for error rates (framework/error_rates.h), and `heed predict` prints its output.
+class SequenceTransducer {
+ public:
+  virtual ~SequenceTransducer() = default;
+  /// The best output (target token ids, without </s>) for each row of batch.input (int64 [batch,
+  /// source_len] with input_lengths), by greedy decoding (beam_size 1) or beam search
+  /// (framework/search.h), without gradients; options.max_length 0 means 2 x source_len + 10.
+  virtual std::vector<Hypothesis> decode(const Batch& batch,
+                                         const SearchOptions& options) const = 0;
 };
 
 }  // namespace heed

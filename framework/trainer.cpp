@@ -10,6 +10,7 @@
 
 #include "framework/autograd.h"
 #include "framework/clip.h"
+#include "framework/error_rates.h"
 #include "framework/inspect.h"
 #include "framework/progress.h"
 #include "framework/signals.h"
@@ -71,6 +72,8 @@ TrainOptions TrainOptions::from_config(const Config& c) {
       o.test_checkpoint == "last" || c.has("early_stopping"), c.path_of("test_checkpoint"),
       " is \"best\", which needs train.early_stopping (it keeps checkpoints/best.h5)");
   o.clip_grad_norm = c.get<double>("clip_grad_norm", o.clip_grad_norm, range::non_negative);
+  o.decode.beam_size = c.get<int64_t>("beam_size", 1, Range{1, 1000});
+  o.decode.length_penalty = c.get<float>("length_penalty", 1.f, Range{0, 100});
   if (c.has("clip_grad_norm_type")) {
     const nlohmann::json& v = c.json().at("clip_grad_norm_type");
     HEED_RECIPE_CHECK(v.is_number() || v == "inf", c.path_of("clip_grad_norm_type"),
@@ -264,6 +267,10 @@ const std::shared_ptr<Dataset>& Trainer::split_data(const std::string& split) co
 }
 
 nlohmann::json Trainer::evaluate(const std::string& split) {
+  return evaluate(split, options_.decode);
+}
+
+nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& decode) {
   Loader loader(split_data(split), options_.eval_batch_size, /*shuffle=*/false);
   NoGradGuard no_grad;
   model_->eval();
@@ -283,9 +290,17 @@ nlohmann::json Trainer::evaluate(const std::string& split) {
     }
     seen += batch.size();
   }
+  // A sequence model is also judged by what it outputs without teacher forcing.
+  if (const auto* transducer = dynamic_cast<const SequenceTransducer*>(model_.get())) {
+    const ErrorRates rates =
+        decoded_error_rates(*transducer, *split_data(split), decode, options_.eval_batch_size);
+    metrics["per"] = rates.per;
+    metrics["wer"] = rates.wer;
+  }
   model_->train();
   nlohmann::json result = {{"split", split}, {"loss", loss.value()}, {"samples", seen}};
   for (const auto& [name, m] : metrics) result[name] = m.value();
+  if (dynamic_cast<const SequenceTransducer*>(model_.get())) result["beam_size"] = decode.beam_size;
   return result;
 }
 

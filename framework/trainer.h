@@ -62,6 +62,7 @@ struct TrainOptions {
   double clip_grad_norm = 0;              // max global norm (0: no norm clipping)
   double clip_grad_norm_type = 2;         // p of the norm, or infinity ("inf" in a recipe)
   double clip_grad_value = 0;             // max |gradient element| (0: no value clipping)
+  SearchOptions decode;  // how evaluation decodes a SequenceTransducer: beam_size, length_penalty
   static TrainOptions from_config(const Config& config);
 };
 
@@ -83,8 +84,13 @@ class Trainer {
   /// heed::Error when the run diverges (after writing summary.json) or a file cannot be written.
   nlohmann::json train();
   /// Mean loss and metrics over a split ("train", "dev" or "test"), in eval mode without
-  /// gradients. Throws heed::Error for another split, or "dev" when the data has none.
+  /// gradients; for a SequenceTransducer (seq2seq) also "per" and "wer" of its decoded outputs
+  /// (framework/error_rates.h), decoded as `decode` says (default: the recipe's train.beam_size
+  /// and train.length_penalty). Throws heed::Error for another split, or "dev" when the data has
+  /// none.
   nlohmann::json evaluate(const std::string& split);
+  nlohmann::json evaluate(const std::string& split, const SearchOptions& decode);
+  const TrainOptions& options() const { return options_; }
   /// `heed inspect`: examples `indices` of a split through the model with an Inspector, written
   /// to `path` with the checkpoint's name for provenance (framework/inspect.h, docs/inspect.md).
   nlohmann::json inspect(const std::string& split, const std::vector<int64_t>& indices,

@@ -2,11 +2,12 @@
 //
 //   heed train RECIPE.json [--out DIR] [--set path.to.key=value ...] [--dry-run]
 //   heed train --resume RUN_DIR [--set ...]
-//   heed eval RUN_DIR [--checkpoint FILE] [--split test|dev|train]
+//   heed eval RUN_DIR [--checkpoint FILE] [--split test|dev|train] [--beam K] [--length-penalty A]
 //   heed inspect RUN_DIR [--checkpoint FILE] [--split test|dev|train] [--samples N | --index I ...]
 //                [--out FILE.h5]
 //   heed generate RUN_DIR --prompt TEXT [--length N] [--temperature T] [--top-k K] [--seed S]
 //                 [--checkpoint FILE]
+//   heed predict RUN_DIR [FILE|-] [--beam K] [--length-penalty A] [--checkpoint FILE]
 //   heed show PATH [--json]
 //   heed list
 //
@@ -20,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "framework/cli/predict.h"
 #include "framework/cli/show.h"
 #include "framework/config.h"
 #include "framework/files.h"
@@ -43,6 +45,8 @@ struct TrainArgs {
 
 struct EvalArgs {
   std::string run_dir, checkpoint, split = "test";
+  int64_t beam = 0;             // 0: the recipe's train.beam_size
+  float length_penalty = -1.f;  // < 0: the recipe's train.length_penalty
 };
 
 struct InspectArgs {
@@ -187,7 +191,11 @@ std::unique_ptr<heed::Trainer> restored_run(const EvalArgs& a, std::string& ckpt
 
 int evaluate(const EvalArgs& a) {
   std::string ckpt;
-  nlohmann::json result = restored_run(a, ckpt)->evaluate(a.split);
+  const std::unique_ptr<heed::Trainer> trainer = restored_run(a, ckpt);
+  heed::SearchOptions decode = trainer->options().decode;
+  if (a.beam > 0) decode.beam_size = a.beam;
+  if (a.length_penalty >= 0.f) decode.length_penalty = a.length_penalty;
+  nlohmann::json result = trainer->evaluate(a.split, decode);
   result["checkpoint"] = ckpt;
   std::cout << result.dump() << "\n";
   return 0;
@@ -256,7 +264,8 @@ int usage_error(const std::string& message, const std::string& command) {
 
 // The first argument names a command; CLI11 would call an unknown one an unexpected argument.
 std::string unknown_command(int argc, char** argv, const CLI::App& app) {
-  if (argc < 2) return "no command given; give one of train, eval, inspect, generate, show, list";
+  if (argc < 2)
+    return "no command given; give one of train, eval, inspect, generate, predict, show, list";
   const std::string first = argv[1];
   if (first.empty() || first[0] == '-') return "";
   std::vector<std::string> names;
@@ -325,6 +334,13 @@ int main(int argc, char** argv) {
                    "checkpoint file (default: RUN_DIR/checkpoints/last.h5)");
   eval->add_option("--split", eval_args.split, "split to evaluate")
       ->check(CLI::IsMember({"test", "dev", "train"}));
+  eval->add_option("--beam", eval_args.beam,
+                   "seq2seq: decode with this beam size (default: the recipe's train.beam_size)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  eval->add_option("--length-penalty", eval_args.length_penalty,
+                   "seq2seq: beam search ranks by log-probability / length^A (default: the "
+                   "recipe's train.length_penalty)")
+      ->check(CLI::Range(0.f, 100.f));
 
   InspectArgs inspect_args;
   CLI::App* insp = app.add_subcommand(
@@ -361,6 +377,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   gen->add_option("--seed", gen_args.seed, "seed of the sampling (0)");
 
+  heed::cli::PredictCommand predict(app);
   heed::cli::ShowCommand show(app);
   app.add_subcommand(
       "list", "list the registered datasets, models, optimizers and schedules with their options");
@@ -375,6 +392,10 @@ int main(int argc, char** argv) {
     if (eval->parsed()) return evaluate(eval_args);
     if (insp->parsed()) return inspect(inspect_args);
     if (gen->parsed()) return generate(gen_args);
+    if (predict.parsed()) {
+      std::string ckpt;
+      return predict.run(*restored_run({predict.run_dir(), predict.checkpoint()}, ckpt));
+    }
     if (show.parsed()) return show.run();
     return list_registered();
   } catch (const std::exception& e) {

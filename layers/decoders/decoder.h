@@ -36,6 +36,17 @@ struct EncoderState {
   Tensor h, c;
 };
 
+/// What a decoder carries from one output step to the next in step-wise decoding (Decoder::start,
+/// Decoder::step): its recurrent state, the step number, the memory it binds once.
+class DecoderState {
+ public:
+  virtual ~DecoderState() = default;
+  /// Row r takes the state of row rows[r] (int64 [rows], each < rows): beam search's reordering of
+  /// hypotheses. Every row must take a row of the same source sequence, since the memory bound at
+  /// start stays as it is.
+  virtual void reorder(const Tensor& rows) = 0;
+};
+
 class Decoder : public Part {
  public:
   /// Teacher forcing: inputs [batch, target_len, embedding_size] (the target embeddings of <s>,
@@ -44,6 +55,15 @@ class Decoder : public Part {
   /// final states -> logits [batch, target_len, target_vocab].
   virtual Tensor forward(const Tensor& inputs, const Tensor& memory, const Tensor& key_padding_mask,
                          const EncoderState& state) const = 0;
+  /// Step-wise decoding (greedy and beam search, framework/search.h), without teacher forcing:
+  /// binds memory [rows, source_len, memory_size] and key_padding_mask [rows, source_len] once, and
+  /// starts from the encoder's final states [rows, state_size].
+  virtual std::unique_ptr<DecoderState> start(const Tensor& memory, const Tensor& key_padding_mask,
+                                              const EncoderState& state) const = 0;
+  /// One output step: input [rows, embedding_size] (the embedding of <s>, then of each row's
+  /// previous token) -> logits [rows, target_vocab] of the next token; advances `state`. The same
+  /// arithmetic as forward's step t, so decoding a target token by token gives forward's logits.
+  virtual Tensor step(DecoderState& state, const Tensor& input) const = 0;
   /// "lstm, attention=additive", for the model's repr.
   virtual std::string repr() const = 0;
 };

@@ -12,6 +12,10 @@ DecoderFactory from_config(const Config& c, const std::string& cell) {
   o.embedding_size = c.get<int64_t>("embedding_size", o.embedding_size, range::size);
   o.attention = alignment_or_none_from_config(c, "attention", &o.attention_type);
   o.attention_path = c.path_of("attention");
+  o.input_feeding = c.get<bool>("input_feeding", false);
+  HEED_RECIPE_CHECK(!o.input_feeding || o.attention, c.path_of("input_feeding"),
+                    ": input feeding feeds the attentional state back, so it needs an attention, "
+                    "but \"attention\" is \"none\"");
   return {o.embedding_size, [o](const DecoderInput& input, Generator& gen) {
             return std::make_unique<RecurrentDecoder>(o, input, gen);
           }};
@@ -37,9 +41,8 @@ RecurrentDecoder::RecurrentDecoder(const RecurrentDecoderOptions& options,
   // Built in bench/g2p.cpp's order (cell, head, alignment), so its initial weights are the ones
   // it had as its own class.
   const int64_t hidden = input.state_size;
-  const RNNCellOptions o{
-      .input_size = options.embedding_size + (options.attention ? input.memory_size : 0),
-      .hidden_size = hidden};
+  const int64_t fed = !options.attention ? 0 : options.input_feeding ? hidden : input.memory_size;
+  const RNNCellOptions o{.input_size = options.embedding_size + fed, .hidden_size = hidden};
   if (options.cell == "lstm") {
     auto lstm = add_module("decoder", std::make_shared<LSTMCell>(o, gen));
     cell = lstm;
@@ -58,6 +61,69 @@ RecurrentDecoder::RecurrentDecoder(const RecurrentDecoderOptions& options,
     });
     add_module("attention", attention->module);
   }
+  if (options.input_feeding)
+    linear_out = add_module("linear_out", std::make_shared<Linear>(input.memory_size + hidden,
+                                                                   hidden, gen, /*bias=*/false));
+}
+
+struct RecurrentDecoder::State : DecoderState {
+  LSTMState s;           // s_t; c undefined in a GRU
+  Tensor feed;           // h~_t with input feeding
+  BoundAlignment align;  // unset with attention "none"
+  Tensor memory;         // what `align` reads, kept alive with it
+  int64_t t = 0;         // the next step
+  void reorder(const Tensor& rows) override {
+    // Row r takes row rows[r]: the embedding op is exactly that gather, [rows, width].
+    auto take = [&](Tensor& x) {
+      if (x.defined()) x = ops::embedding(x, rows);
+    };
+    take(s.h);
+    take(s.c);
+    take(feed);
+  }
+};
+
+Tensor RecurrentDecoder::advance(State& state, const Tensor& x) const {
+  const int64_t t = state.t++;
+  LSTMState& s = state.s;
+  if (!state.align) return (s = step_(x, s)).h;
+  if (!options_.input_feeding) {
+    s = step_(ops::concat({x, state.align(s.h.unsqueeze(1), t).output.squeeze(1)}, 1), s);
+    return s.h;
+  }
+  s = step_(ops::concat({x, state.feed}, 1), s);
+  const Tensor context = state.align(s.h.unsqueeze(1), t).output.squeeze(1);
+  state.feed = ops::tanh(linear_out->forward(ops::concat({context, s.h}, 1)));
+  return state.feed;
+}
+
+// The encoder's batch-first output is a transposed view of its time-major result; the alignment's
+// matmul would copy it to contiguous at every step and in every step's backward, so it is made
+// contiguous once here, and the alignment binds it once (additive: U k_j).
+std::unique_ptr<DecoderState> RecurrentDecoder::start(const Tensor& memory,
+                                                      const Tensor& key_padding_mask,
+                                                      const EncoderState& state) const {
+  HEED_CHECK(
+      state.h.defined() && state.h.dim() == 2 && state.h.size(1) == cell->options.hidden_size,
+      "RecurrentDecoder: initial state ", state.h.defined() ? state.h.shape() : Shape{},
+      " is not [batch, ", cell->options.hidden_size, "]");
+  auto s = std::make_unique<State>();
+  s->s = {state.h, state.c};  // a GRU's step reads no c
+  if (attention) {
+    s->memory = memory.contiguous();
+    s->align = attention->bind(s->memory, s->memory, key_padding_mask);
+  }
+  if (options_.input_feeding) s->feed = Tensor::zeros({state.h.size(0), cell->options.hidden_size});
+  return s;
+}
+
+Tensor RecurrentDecoder::step(DecoderState& state, const Tensor& input) const {
+  auto& s = dynamic_cast<State&>(state);
+  HEED_CHECK(input.dim() == 2 && input.size(0) == s.s.h.size(0) &&
+                 input.size(1) == options_.embedding_size,
+             "RecurrentDecoder::step: input ", input.shape(), " is not [", s.s.h.size(0), ", ",
+             options_.embedding_size, "]");
+  return head->forward(advance(s, input));
 }
 
 Tensor RecurrentDecoder::forward(const Tensor& inputs, const Tensor& memory,
@@ -67,27 +133,19 @@ Tensor RecurrentDecoder::forward(const Tensor& inputs, const Tensor& memory,
              "RecurrentDecoder: inputs ", inputs.shape(), " and initial state ",
              state.h.defined() ? state.h.shape() : Shape{}, " are not [batch, target_len, ",
              options_.embedding_size, "] and [batch, ", cell->options.hidden_size, "]");
-  // The encoder's batch-first output is a transposed view of its time-major result; the
-  // alignment's matmul would copy it to contiguous at every step and in every step's backward,
-  // so it is made contiguous once here, and the alignment binds it once (additive: U k_j).
-  const Tensor values = attention ? memory.contiguous() : memory;
-  const BoundAlignment align =
-      attention ? attention->bind(values, values, key_padding_mask) : BoundAlignment();
-  LSTMState s{state.h, state.c};  // a GRU's step reads no c
+  const std::unique_ptr<DecoderState> begun = start(memory, key_padding_mask, state);
+  auto& s = static_cast<State&>(*begun);
   const int64_t len = inputs.size(1);
   std::vector<Tensor> outputs;
   outputs.reserve(len);
-  for (int64_t t = 0; t < len; ++t) {
-    Tensor x = inputs.select(1, t);  // [batch, embedding_size]
-    if (align) x = ops::concat({x, align(s.h.unsqueeze(1), t).output.squeeze(1)}, 1);
-    s = step_(x, s);
-    outputs.push_back(s.h);
-  }
+  for (int64_t t = 0; t < len; ++t) outputs.push_back(advance(s, inputs.select(1, t)));
+  // One head over every step at once: a [batch * target_len, hidden] matmul.
   return head->forward(ops::stack(outputs, 1));
 }
 
 std::string RecurrentDecoder::repr() const {
-  return options_.cell + ", attention=" + options_.attention_type;
+  return options_.cell + ", attention=" + options_.attention_type +
+         (options_.input_feeding ? ", input_feeding" : "");
 }
 
 }  // namespace heed::nn

@@ -75,12 +75,7 @@ Tensor Seq2Seq::decoder_input(const Tensor& target) {
   return Tensor::from_vector_i64(shifted, {batch, len});
 }
 
-Tensor Seq2Seq::logits(const Batch& batch) const {
-  HEED_CHECK(batch.input.dim() == 2 && batch.target.dim() == 2 &&
-                 batch.input.size(0) == batch.target.size(0),
-             "seq2seq: needs input int64 [batch, source_len] and target int64 [batch, "
-             "target_len], got ",
-             batch.input.shape(), " and ", batch.target.shape());
+Seq2Seq::Encoded Seq2Seq::encode(const Batch& batch) const {
   const RNNOutput enc =
       encoder_->forward(source_embedding_->forward(batch.input), batch.input_lengths);
   // The last layer's final states, forward || reverse: rows (L - 1) * D + d of h_n.
@@ -89,10 +84,71 @@ Tensor Seq2Seq::logits(const Batch& batch) const {
   auto final_state = [&](const Tensor& s) {
     return D == 1 ? s.select(0, last) : ops::concat({s.select(0, last), s.select(0, last + 1)}, 1);
   };
-  const EncoderState state{final_state(enc.h_n),
-                           enc.c_n.defined() ? final_state(enc.c_n) : Tensor()};
-  return decoder_->forward(target_embedding_->forward(decoder_input(batch.target)), enc.output,
-                           batch.input_padding_mask(), state);
+  return {enc.output,
+          batch.input_padding_mask(),
+          {final_state(enc.h_n), enc.c_n.defined() ? final_state(enc.c_n) : Tensor()}};
+}
+
+Tensor Seq2Seq::logits(const Batch& batch) const {
+  HEED_CHECK(batch.input.dim() == 2 && batch.target.dim() == 2 &&
+                 batch.input.size(0) == batch.target.size(0),
+             "seq2seq: needs input int64 [batch, source_len] and target int64 [batch, "
+             "target_len], got ",
+             batch.input.shape(), " and ", batch.target.shape());
+  const Encoded e = encode(batch);
+  return decoder_->forward(target_embedding_->forward(decoder_input(batch.target)), e.memory,
+                           e.key_padding_mask, e.state);
+}
+
+namespace {
+
+// Each row of x [batch, ...] `copies` times in a row: [batch * copies, ...].
+Tensor repeat_rows(const Tensor& x, int64_t copies) {
+  if (!x.defined() || copies == 1) return x;
+  Shape expanded = x.shape();
+  expanded.insert(expanded.begin() + 1, copies);
+  Shape merged = x.shape();
+  merged[0] *= copies;
+  return ops::expand(x.unsqueeze(1), expanded).contiguous().reshape(merged);
+}
+
+// The decoder as the search sees it: embeds each row's previous token and steps.
+class DecoderScorer : public StepScorer {
+ public:
+  DecoderScorer(const Decoder& decoder, const Embedding& embedding,
+                std::unique_ptr<DecoderState> state)
+      : decoder_(decoder), embedding_(embedding), state_(std::move(state)) {}
+  Tensor next(const std::vector<int64_t>& previous) override {
+    const auto rows = static_cast<int64_t>(previous.size());
+    return decoder_.step(*state_, embedding_.forward(Tensor::from_vector_i64(previous, {rows})));
+  }
+  void reorder(const std::vector<int64_t>& rows) override {
+    state_->reorder(Tensor::from_vector_i64(rows, {static_cast<int64_t>(rows.size())}));
+  }
+
+ private:
+  const Decoder& decoder_;
+  const Embedding& embedding_;
+  std::unique_ptr<DecoderState> state_;
+};
+
+}  // namespace
+
+std::vector<Hypothesis> Seq2Seq::decode(const Batch& batch, const SearchOptions& options) const {
+  HEED_CHECK(batch.input.dim() == 2, "seq2seq decode: needs input int64 [batch, source_len], got ",
+             batch.input.shape());
+  NoGradGuard no_grad;
+  SearchOptions o = options;
+  if (o.max_length == 0) o.max_length = 2 * batch.input.size(1) + 10;
+  // Beam search holds beam_size rows per source: the source is encoded that many times (the
+  // decoder's steps, not the encoder, are the cost of decoding).
+  const int64_t K = o.beam_size;
+  const Encoded e =
+      encode({repeat_rows(batch.input, K), Tensor(), repeat_rows(batch.input_lengths, K)});
+  DecoderScorer scorer(*decoder_, *target_embedding_,
+                       decoder_->start(e.memory, e.key_padding_mask, e.state));
+  return K == 1 ? greedy_search(scorer, batch.size(), o.max_length, o.length_penalty)
+                : beam_search(scorer, batch.size(), o);
 }
 
 ModelOutput Seq2Seq::forward(const Batch& batch) {

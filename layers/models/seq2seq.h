@@ -21,7 +21,10 @@
 // optional label smoothing; metric "token_accuracy" (teacher-forced).
 // State dict: source_embedding, target_embedding, encoder, then the decoder's "decoder" (its
 // cell), "head" and "attention".
-// Not here yet: a Transformer encoder-decoder, input feeding, beam search.
+// Decoding (SequenceTransducer, framework/search.h): greedy or beam search from <s>, the decoder
+// stepping token by token (Decoder::step) on the encoder's outputs; evaluation reports the error
+// rates of the decoded outputs (framework/error_rates.h).
+// Not here yet: a Transformer encoder-decoder.
 //
 //   {"type": "seq2seq", "encoder": {"type": "lstm", "hidden_size": 128, "bidirectional": true},
 //    "decoder": {"type": "lstm", "attention": {"type": "additive", "hidden_size": 128}}}
@@ -44,7 +47,7 @@ struct Seq2SeqOptions {
   static Seq2SeqOptions from_config(const Config& c);
 };
 
-class Seq2Seq : public Model {
+class Seq2Seq : public Model, public SequenceTransducer {
  public:
   /// Reads the recipe's model section (docs/recipes.md); throws heed::RecipeError on bad options
   /// and heed::Error when the data are not token sequences.
@@ -52,9 +55,17 @@ class Seq2Seq : public Model {
   ModelOutput forward(const Batch& batch) override;
   /// Teacher-forced logits [batch, target_len, target_vocab].
   Tensor logits(const Batch& batch) const;
+  std::vector<Hypothesis> decode(const Batch& batch, const SearchOptions& options) const override;
   std::string repr() const override;
 
  private:
+  /// What the decoder reads of a batch: the encoder's outputs [batch, source_len, width], the
+  /// source's key-padding mask and the final states.
+  struct Encoded {
+    Tensor memory, key_padding_mask;
+    EncoderState state;
+  };
+  Encoded encode(const Batch& batch) const;
   /// [batch, target_len]: <s>, then target[:, :-1].
   static Tensor decoder_input(const Tensor& target);
   std::string encoder_type_;

@@ -125,12 +125,12 @@ TEST_CASE("cmudict: G2PDataset encodes graphemes in and phonemes then </s> out, 
   const Vocabulary phones({"AE", "AX", "B", "D", "EY", "L", "N", "S", "UW", "Y", "Z"}, false);
   const data::G2PDataset d(ps, letters, phones);
   REQUIRE(d.size() == 5);
-  CHECK(d.num_words() == 4);
+  CHECK(d.num_groups() == 4);
   CHECK(d.example(0).input == std::vector<int64_t>{4});                     // "a"
   CHECK(d.example(0).target == std::vector<int64_t>{5, Vocabulary::kEos});  // AX </s>
   CHECK(d.word_of(1) == 0);
-  CHECK(d.references(0) == std::pair<int64_t, int64_t>{0, 2});
-  CHECK(d.references(3) == std::pair<int64_t, int64_t>{4, 1});
+  CHECK(d.group(0) == std::pair<int64_t, int64_t>{0, 2});
+  CHECK(d.group(3) == std::pair<int64_t, int64_t>{4, 1});
   const Batch b = d.get({2, 0});
   CHECK(b.input.shape() == Shape({2, 7}));
   CHECK(b.input_lengths.to_vector_i64() == std::vector<int64_t>{7, 1});
@@ -143,7 +143,7 @@ TEST_CASE("cmudict: the real file from festlex-cmu, through the dataset registry
   CHECK(s.info.input_vocab->size() == 4 + 26);
   CHECK(s.info.target_vocab->size() == 4 + 40);  // Festival's 39 phonemes of 0.7b, and AX
   const auto words_of = [](const Dataset& d) {
-    return dynamic_cast<const data::G2PDataset&>(d).num_words();
+    return dynamic_cast<const data::G2PDataset&>(d).num_groups();
   };
   CHECK(words_of(*s.train) == 95157);
   CHECK(words_of(*s.dev) == 5266);

@@ -4,6 +4,8 @@
 // and has padded source steps change nothing; a bound alignment (Alignment::bind, what a decoder
 // calls at each step) gives exactly what its forward gives; each rejects the options it does not
 // read, naming the key and the part; `heed list` prints both decoders with their options.
+// Step-wise decoding (start, step, reorder: what greedy and beam search drive) gives the
+// teacher-forced logits step for step, with and without Luong's input feeding.
 
 #include <doctest/doctest.h>
 
@@ -96,6 +98,87 @@ TEST_CASE("decoders: every cell x alignment builds, runs and backpropagates on a
           for (const float v : p.grad().to_vector()) CHECK(std::isfinite(v));
         }
     }
+}
+
+TEST_CASE("decoders: stepping token by token gives the teacher-forced logits, reordered rows too") {
+  const Tensor inputs = rnd({kBatch, kTarget, kEmbedding}, 1);
+  const Tensor memory = rnd({kBatch, kSource, kWidth}, 2);
+  const nn::EncoderState state{rnd({kBatch, kWidth}, 3), rnd({kBatch, kWidth}, 4)};
+  for (const std::string& cell : nn::decoder_names())
+    for (const std::string& attention : attentions())
+      for (const bool feeding : {false, true}) {
+        if (feeding && attention == "none") continue;
+        INFO(cell, " with attention ", attention, feeding ? ", input feeding" : "");
+        Generator gen(3);
+        const auto decoder = build({{"type", cell},
+                                    {"embedding_size", kEmbedding},
+                                    {"attention", attention},
+                                    {"input_feeding", feeding}},
+                                   gen);
+        for (const auto& [name, m] : decoder->modules()) m->eval();  // alignments with dropout
+        const Tensor want = decoder->forward(inputs, memory, source_padding(), state);
+        const auto s = decoder->start(memory, source_padding(), state);
+        for (int64_t t = 0; t < kTarget; ++t) {
+          INFO("step ", t);
+          const Tensor got = decoder->step(*s, inputs.select(1, t).contiguous());
+          REQUIRE(got.shape() == Shape({kBatch, kVocab}));
+          const std::vector<float> a = got.to_vector(),
+                                   b = want.select(1, t).contiguous().to_vector();
+          for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
+          // Reordering to the identity changes nothing; swapping the rows of one source with
+          // themselves is all beam search does, so identity is the case to hold.
+          s->reorder(Tensor::from_vector_i64({0, 1}, {kBatch}));
+        }
+      }
+}
+
+TEST_CASE("decoders: reorder moves each row's state (two rows of one source, beam-search style)") {
+  // Both rows read the same source, so row 0 may take row 1's state: after the reorder, row 0
+  // steps exactly as row 1 would have.
+  const Tensor memory = ops::expand(rnd({1, kSource, kWidth}, 2), {kBatch, kSource, kWidth});
+  const nn::EncoderState state{rnd({kBatch, kWidth}, 3), rnd({kBatch, kWidth}, 4)};
+  const Tensor x = rnd({kBatch, kEmbedding}, 5);
+  Generator gen(3);
+  const auto decoder = build({{"type", "lstm"},
+                              {"embedding_size", kEmbedding},
+                              {"attention", "luong_general"},
+                              {"input_feeding", true}},
+                             gen);
+  const auto a = decoder->start(memory, Tensor(), state);
+  const auto b = decoder->start(memory, Tensor(), state);
+  decoder->step(*a, x);
+  decoder->step(*b, x);
+  a->reorder(Tensor::from_vector_i64({1, 1}, {kBatch}));
+  // The next token's embedding is the same in both rows, as it is for two hypotheses that chose
+  // the same token.
+  const Tensor same = ops::expand(rnd({1, kEmbedding}, 6), {kBatch, kEmbedding}).contiguous();
+  const std::vector<float> got = decoder->step(*a, same).to_vector();
+  const std::vector<float> want = decoder->step(*b, same).to_vector();
+  for (int64_t v = 0; v < kVocab; ++v) {
+    CHECK(got[v] == want[kVocab + v]);
+    CHECK(got[kVocab + v] == want[kVocab + v]);
+  }
+}
+
+TEST_CASE("decoders: input feeding adds linear_out and needs an attention") {
+  Generator gen(3);
+  const auto decoder = build({{"type", "gru"},
+                              {"embedding_size", kEmbedding},
+                              {"attention", "luong_dot"},
+                              {"input_feeding", true}},
+                             gen);
+  std::vector<std::string> names;
+  for (const auto& [module, m] : decoder->modules())
+    for (const auto& [name, p] : m->named_parameters())
+      names.push_back(module + "." + name + " " + shape_str(p.shape()));
+  CHECK(names == std::vector<std::string>{"decoder.weight_ih [18, 9]", "decoder.weight_hh [18, 6]",
+                                          "decoder.bias_ih [18]", "decoder.bias_hh [18]",
+                                          "head.weight [5, 6]", "head.bias [5]",
+                                          "linear_out.weight [6, 12]"});
+  CHECK(decoder->repr() == "gru, attention=luong_dot, input_feeding");
+  CHECK(error_reading({{"attention", "none"}, {"input_feeding", true}})
+            .find("\"model.decoder.input_feeding\": input feeding feeds the attentional state "
+                  "back, so it needs an attention") != std::string::npos);
 }
 
 TEST_CASE("decoders: a bound alignment gives exactly what its forward gives, at every step") {
