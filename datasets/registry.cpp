@@ -61,6 +61,7 @@ struct CmudictRecipe {
   std::string path;
   data::CmudictOptions options;
   int64_t max_train = 0;
+  int64_t max_test = 0;  // of dev and of test each
 };
 
 CmudictRecipe cmudict_options(const Config& c) {
@@ -69,6 +70,7 @@ CmudictRecipe cmudict_options(const Config& c) {
   o.options.stress = c.choice("stress", "strip", {"strip", "keep"});
   o.options.merge_ax = c.get<bool>("merge_ax", false);
   o.max_train = c.get<int64_t>("max_train_samples", 0, range::count_or_zero);
+  o.max_test = c.get<int64_t>("max_test_samples", 0, range::count_or_zero);
   c.finish();
   return o;
 }
@@ -106,15 +108,19 @@ DataInfo cmudict_info(const Config& c) {
   return cmudict_info(data::read_cmudict(o.path, o.options));
 }
 
-// Words split by CRC-32 (datasets/cmudict.h); max_train_samples keeps the first pronunciations.
+// Words split by CRC-32 (datasets/cmudict.h); max_train_samples keeps train's first
+// pronunciations, max_test_samples dev's and test's.
 DataSplits cmudict(const Config& c) {
   const CmudictRecipe o = cmudict_options(c);
   const std::vector<data::Pronunciation> all = data::read_cmudict(o.path, o.options);
   std::vector<data::Pronunciation> split[3];
   for (const data::Pronunciation& p : all)
     split[static_cast<int>(data::cmudict_split(p.word))].push_back(p);
-  if (o.max_train > 0 && static_cast<int64_t>(split[0].size()) > o.max_train)
-    split[0].resize(static_cast<size_t>(o.max_train));
+  for (int i = 0; i < 3; ++i) {
+    const int64_t keep = i == 0 ? o.max_train : o.max_test;
+    if (keep > 0 && static_cast<int64_t>(split[i].size()) > keep)
+      split[i].resize(static_cast<size_t>(keep));
+  }
   DataSplits s;
   s.info = cmudict_info(all);
   const Vocabulary &in = *s.info.input_vocab, &out = *s.info.target_vocab;
@@ -229,7 +235,8 @@ const std::vector<Entry>& entries() {
         {"path", "", "Festival's cmudict-0.4.out or a CMUdict 0.7b file"},
         {"stress", "", "\"strip\": AE1 -> AE; \"keep\": vowels carry their stress digit"},
         {"merge_ax", "", "Festival's reduced vowel AX becomes AH, as in CMUdict 0.7b"},
-        {"max_train_samples", "", "0: all"}}},
+        {"max_train_samples", "", "0: all"},
+        {"max_test_samples", "", "dev's and test's first N pronunciations each; 0: all"}}},
       {{"dataset", "text",
         "character-level language modeling on UTF-8 text (Debian fortunes by default): windows "
         "of bptt characters, target the next character; a contiguous 90% / 5% / 5% split",

@@ -27,4 +27,17 @@ inline CliResult run_cli(const std::string& args, const std::filesystem::path& d
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text};
 }
 
+/// `heed <args>` through the shell: its exit status and everything it wrote to stdout (stderr
+/// kept in `dir`/stderr.txt).
+inline std::pair<int, std::string> run_with_stdout(const std::string& args,
+                                                   const std::filesystem::path& dir) {
+  const std::filesystem::path out = dir / "stdout.txt";
+  const int raw = std::system((std::string(HEED_BINARY) + " " + args + " > " + out.string() +
+                               " 2> " + (dir / "stderr.txt").string())
+                                  .c_str());
+  std::ifstream in(out);
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1,
+          std::string(std::istreambuf_iterator<char>(in), {})};
+}
+
 }  // namespace heed::testing

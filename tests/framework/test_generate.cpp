@@ -38,17 +38,6 @@ class Counting : public NextTokenModel {
   mutable std::vector<int64_t> contexts;
 };
 
-// `heed <args>`, its stdout and exit status.
-std::pair<int, std::string> run_with_stdout(const std::string& args, const testing::TempDir& dir) {
-  const std::string out = dir.file("stdout.txt");
-  const int raw = std::system(
-      (std::string(HEED_BINARY) + " " + args + " > " + out + " 2> " + dir.file("stderr.txt"))
-          .c_str());
-  std::ifstream in(out);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1,
-          std::string(std::istreambuf_iterator<char>(in), {})};
-}
-
 }  // namespace
 
 TEST_CASE("sampling: greedy takes the most likely ordinary token, never a special one") {
@@ -117,17 +106,19 @@ TEST_CASE("heed generate: a tiny language model run continues a prompt; bad inpu
       testing::run_cli("train " + dir.file("lm.json") + " --out " + run, dir.fs_path()).status ==
       0);
 
-  const auto [status, text] =
-      run_with_stdout("generate " + run + " --prompt ab --length 30 --seed 3", dir);
+  const auto [status, text] = testing::run_with_stdout(
+      "generate " + run + " --prompt ab --length 30 --seed 3", dir.fs_path());
   CHECK(status == 0);
   REQUIRE(text.size() == 2 + 30 + 1);  // prompt, 30 one-byte characters, newline
   CHECK(text.rfind("ab", 0) == 0);
   for (char c : text.substr(2, 30)) CHECK((c == 'a' || c == 'b' || c == '\n'));
   // The same seed draws the same text; greedy needs none.
-  CHECK(run_with_stdout("generate " + run + " --prompt ab --length 30 --seed 3", dir).second ==
-        text);
-  CHECK(run_with_stdout("generate " + run + " --prompt a --temperature 0 --length 5", dir).first ==
-        0);
+  CHECK(testing::run_with_stdout("generate " + run + " --prompt ab --length 30 --seed 3",
+                                 dir.fs_path())
+            .second == text);
+  CHECK(testing::run_with_stdout("generate " + run + " --prompt a --temperature 0 --length 5",
+                                 dir.fs_path())
+            .first == 0);
 
   const testing::CliResult unknown =
       testing::run_cli("generate " + run + " --prompt abz", dir.fs_path());
