@@ -53,6 +53,7 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   TrainOptions o;
   o.epochs = c.get<int64_t>("epochs", o.epochs, range::count);
   o.max_steps = c.get<int64_t>("max_steps", o.max_steps, range::count_or_zero);
+  o.max_seconds = c.get<double>("max_seconds", o.max_seconds, range::non_negative);
   o.batch_size = c.get<int64_t>("batch_size", o.batch_size, kBatchSizes);
   o.eval_batch_size = c.get<int64_t>("eval_batch_size", o.eval_batch_size, kBatchSizes);
   o.seed = static_cast<uint64_t>(c.get<int64_t>("seed", 0, Range::at_least(0)));
@@ -401,9 +402,13 @@ void Trainer::log_window() {
   log_.append_window(line, options_.batch_size);
 }
 
+// A wall-clock budget reads the run's elapsed time (resumed runs included, evaluations too), so
+// where it stops depends on the machine: the step it stopped at is in summary.json.
 bool Trainer::finished() const {
   return early_stopped_ || progress_.epoch >= options_.epochs ||
-         (options_.max_steps > 0 && progress_.step >= options_.max_steps);
+         (options_.max_steps > 0 && progress_.step >= options_.max_steps) ||
+         (options_.max_seconds > 0 &&
+          static_cast<double>(elapsed_ms()) >= options_.max_seconds * 1000);
 }
 
 // The end of an epoch belongs to the step that ended it, but a stop request skips it: the

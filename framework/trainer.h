@@ -48,6 +48,7 @@ class ProgressLine;
 struct TrainOptions {
   int64_t epochs = 1;
   int64_t max_steps = 0;  // stop after this many optimizer steps in all (0: no limit)
+  double max_seconds = 0;  // stop once the run has trained this long, in seconds (0: no limit)
   int64_t batch_size = 64;
   int64_t eval_batch_size = 256;
   uint64_t seed = 0;
