@@ -45,8 +45,8 @@ std::vector<std::pair<std::string, Tensor>> Inspector::named(const Module& root)
 }
 
 nlohmann::json write_inspection(const std::string& path, Model& model, const Dataset& data,
-                                const std::vector<int64_t>& indices, const std::string& recipe,
-                                const std::string& checkpoint) {
+                                const DataInfo& info, const std::vector<int64_t>& indices,
+                                const std::string& recipe, const std::string& checkpoint) {
   HEED_CHECK(!indices.empty(), "inspect: no examples chosen");
   for (const int64_t i : indices)
     HEED_CHECK(i >= 0 && i < data.size(), "inspect: example ", i, " is outside the split's ",
@@ -75,6 +75,10 @@ nlohmann::json write_inspection(const std::string& path, Model& model, const Dat
     write_tensors(file, "records", records);
     file.write_string("recipe", recipe);
     file.write_string("checkpoint", checkpoint);
+    if (info.input_vocab)
+      file.write_string("input_vocab", nlohmann::json(info.input_vocab->tokens()).dump());
+    if (info.target_vocab)
+      file.write_string("target_vocab", nlohmann::json(info.target_vocab->tokens()).dump());
   });
   return {{"file", path}, {"samples", indices.size()}, {"records", shapes}};
 }

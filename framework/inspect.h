@@ -51,12 +51,14 @@ class Inspector {
 /// What `heed inspect` writes: examples `indices` of `data` go through `model` as one batch, in
 /// eval mode and without gradients, under an Inspector; `path` is written atomically with the
 /// batch's /input, /target and /indices, every record as /records/<name> (float32, the record's
-/// shape, batch first) and the strings /recipe and /checkpoint for provenance (docs/inspect.md).
+/// shape, batch first), the strings /recipe and /checkpoint for provenance, and with token data
+/// /input_vocab and /target_vocab, each token by id as a JSON array, to label the plots
+/// (docs/inspect.md).
 /// Returns {"file", "samples", "records": {name: shape}}. Throws heed::Error when `indices` is
 /// empty or leaves the dataset, or when the model records nothing; the model is back in training
 /// mode afterwards.
 nlohmann::json write_inspection(const std::string& path, Model& model, const Dataset& data,
-                                const std::vector<int64_t>& indices, const std::string& recipe,
-                                const std::string& checkpoint);
+                                const DataInfo& info, const std::vector<int64_t>& indices,
+                                const std::string& recipe, const std::string& checkpoint);
 
 }  // namespace heed

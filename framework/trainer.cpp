@@ -307,8 +307,8 @@ nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& 
 
 nlohmann::json Trainer::inspect(const std::string& split, const std::vector<int64_t>& indices,
                                 const std::string& path, const std::string& checkpoint) {
-  nlohmann::json result =
-      write_inspection(path, *model_, *split_data(split), indices, recipe_.dump(), checkpoint);
+  nlohmann::json result = write_inspection(path, *model_, *split_data(split), data_.info, indices,
+                                           recipe_.dump(), checkpoint);
   result["split"] = split;
   return result;
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """Draws what `heed inspect` recorded: one PNG per example with its input, the predicted and
-true class, and every attention record as heat maps (one panel per head).
+true class, and every attention record as heat maps (one panel per head). For token data (the
+file has /input_vocab: seq2seq, language models) each attention map is labelled with the tokens:
+a seq2seq decoder's attention as output steps (the target's tokens, rows) x input tokens
+(columns), so a G2P model's map shows which letters each phoneme was read from.
 
     /usr/bin/python3 tools/plot_inspection.py RUN_DIR/inspect_test.h5 [--out DIR] [--samples N]
 
@@ -14,6 +17,7 @@ Prints the files it wrote, one per line.
 """
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -114,6 +118,55 @@ def plot_sample(f, records, b, out_dir):
     return path
 
 
+def vocab(f, name):
+    raw = f[name][()]
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+
+
+def tokens(ids, names):
+    """The tokens of one padded row of ids, up to its first <pad> (id 0)."""
+    out = []
+    for i in ids:
+        if int(i) == 0:
+            break
+        out.append(names[int(i)])
+    return out
+
+
+def plot_tokens_sample(f, records, b, out_dir):
+    """Every attention record of example b as token-labelled heat maps, one panel per head."""
+    source = tokens(f["input"][b], vocab(f, "input_vocab"))
+    target = tokens(f["target"][b], vocab(f, "target_vocab")) if f["target"].ndim == 2 else []
+    index = int(f["indices"][b])
+    drawn = [name for name, kind in panels(records) if kind == "heads"]
+    width = max([records[n].shape[1] for n in drawn] + [1])
+    fig, axes = plt.subplots(max(len(drawn), 1), width, squeeze=False,
+                             figsize=(0.35 * len(source) * width + 2.5,
+                                      0.35 * max(len(target), len(source)) * max(len(drawn), 1) + 1.5))
+    sep = "" if all(len(t) == 1 for t in source) else " "
+    fig.suptitle(f"example {index}: {sep.join(source)} -> {' '.join(target)}", fontsize=10)
+    for row, name in enumerate(drawn):
+        data = records[name][b]
+        # A decoder's attention has a row per target token; self-attention one per input token.
+        queries = target if target and data.shape[1] >= len(target) else source
+        rows = min(data.shape[1], len(queries)) if queries else data.shape[1]
+        for h in range(data.shape[0]):
+            ax = axes[row][h]
+            im = ax.imshow(data[h][:rows, :len(source)], cmap="viridis", vmin=0, vmax=1,
+                           aspect="auto")
+            ax.set_xticks(range(len(source)), source, fontsize=8)
+            ax.set_yticks(range(rows), queries[:rows], fontsize=8)
+            ax.set_xlabel("input", fontsize=8)
+            ax.set_ylabel("output step" if queries is target else "query", fontsize=8)
+            ax.set_title(f"{name}" + (f", head {h}" if data.shape[0] > 1 else ""), fontsize=8)
+        fig.colorbar(im, ax=axes[row][data.shape[0] - 1], fraction=0.046, label="weight")
+    fig.tight_layout()
+    path = os.path.join(out_dir, f"example_{index}.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("file", help="an HDF5 file written by `heed inspect`")
@@ -134,7 +187,8 @@ def main():
         os.makedirs(out_dir, exist_ok=True)
         n = f["input"].shape[0]
         for b in range(min(n, args.samples) if args.samples > 0 else n):
-            print(plot_sample(f, records, b, out_dir))
+            draw = plot_tokens_sample if "input_vocab" in f else plot_sample
+            print(draw(f, records, b, out_dir))
 
 
 if __name__ == "__main__":

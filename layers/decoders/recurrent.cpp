@@ -1,5 +1,6 @@
 #include "layers/decoders/recurrent.h"
 
+#include "framework/inspect.h"
 #include "framework/ops.h"
 
 namespace heed::nn {
@@ -67,11 +68,12 @@ RecurrentDecoder::RecurrentDecoder(const RecurrentDecoderOptions& options,
 }
 
 struct RecurrentDecoder::State : DecoderState {
-  LSTMState s;           // s_t; c undefined in a GRU
-  Tensor feed;           // h~_t with input feeding
-  BoundAlignment align;  // unset with attention "none"
-  Tensor memory;         // what `align` reads, kept alive with it
-  int64_t t = 0;         // the next step
+  LSTMState s;                  // s_t; c undefined in a GRU
+  Tensor feed;                  // h~_t with input feeding
+  BoundAlignment align;         // unset with attention "none"
+  Tensor memory;                // what `align` reads, kept alive with it
+  int64_t t = 0;                // the next step
+  std::vector<Tensor> weights;  // each step's attention [batch, 1, 1, source_len], when inspected
   void reorder(const Tensor& rows) override {
     // Row r takes row rows[r]: the embedding op is exactly that gather, [rows, width].
     auto take = [&](Tensor& x) {
@@ -87,12 +89,18 @@ Tensor RecurrentDecoder::advance(State& state, const Tensor& x) const {
   const int64_t t = state.t++;
   LSTMState& s = state.s;
   if (!state.align) return (s = step_(x, s)).h;
+  // The context [batch, memory_size] queried by h, its weights kept for an Inspector.
+  auto attend = [&](const Tensor& h) {
+    AttentionOutput a = state.align(h.unsqueeze(1), t);
+    if (Inspector::active()) state.weights.push_back(a.weights);
+    return a.output.squeeze(1);
+  };
   if (!options_.input_feeding) {
-    s = step_(ops::concat({x, state.align(s.h.unsqueeze(1), t).output.squeeze(1)}, 1), s);
+    s = step_(ops::concat({x, attend(s.h)}, 1), s);
     return s.h;
   }
   s = step_(ops::concat({x, state.feed}, 1), s);
-  const Tensor context = state.align(s.h.unsqueeze(1), t).output.squeeze(1);
+  const Tensor context = attend(s.h);
   state.feed = ops::tanh(linear_out->forward(ops::concat({context, s.h}, 1)));
   return state.feed;
 }
@@ -139,6 +147,10 @@ Tensor RecurrentDecoder::forward(const Tensor& inputs, const Tensor& memory,
   std::vector<Tensor> outputs;
   outputs.reserve(len);
   for (int64_t t = 0; t < len; ++t) outputs.push_back(advance(s, inputs.select(1, t)));
+  // The alignment recorded each step's weights, the last one kept; the whole map replaces them:
+  // [batch, 1, target_len, source_len], output steps x input steps.
+  if (!s.weights.empty())
+    Inspector::record(*attention->module, "weights", ops::concat(s.weights, 2));
   // One head over every step at once: a [batch * target_len, hidden] matmul.
   return head->forward(ops::stack(outputs, 1));
 }

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "cli.h"
+#include "framework/hdf5.h"
 #include "framework/random.h"
 #include "runs.h"
 #include "temp_dir.h"
@@ -110,4 +111,35 @@ TEST_CASE("heed predict: a tiny G2P run learns (dev WER falls), decodes files an
   CHECK(missing.err.find("none.txt: cannot be read") != std::string::npos);
   CHECK(testing::run_cli("predict " + run + " --beam 0 " + dir.file("words.txt"), dir.fs_path())
             .status == 2);
+
+  // heed inspect: the decoder's whole attention map, output steps x input letters, each row a
+  // distribution over the word's own letters, with the vocabularies to label a plot.
+  REQUIRE(testing::run_cli(
+              "inspect " + run + " --split dev --index 0 --index 1 --out " + dir.file("insp.h5"),
+              dir.fs_path())
+              .status == 0);
+  const h5::File file = h5::File::open(dir.file("insp.h5"));
+  const std::vector<int64_t> shape = file.shape("records/attention.weights");
+  const std::vector<int64_t> input = file.read_i64("input"), target = file.read_i64("target");
+  REQUIRE(shape.size() == 4);
+  CHECK(shape[0] == 2);
+  CHECK(shape[1] == 1);
+  CHECK(shape[2] == file.shape("target")[1]);
+  CHECK(shape[3] == file.shape("input")[1]);
+  const std::vector<float> w = file.read_f32("records/attention.weights");
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t t = 0; t < shape[2]; ++t) {
+      if (target[b * shape[2] + t] == 0) continue;  // a padded output step
+      double sum = 0;
+      for (int64_t s = 0; s < shape[3]; ++s) {
+        const float v = w[(b * shape[2] + t) * shape[3] + s];
+        if (input[b * shape[3] + s] == 0) CHECK(v == 0.f);  // padding gets no weight
+        sum += v;
+      }
+      CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+    }
+  const auto letters = nlohmann::json::parse(file.read_string("input_vocab"));
+  CHECK(letters.size() == 4 + 8);
+  CHECK(letters[4] == "a");
+  CHECK(nlohmann::json::parse(file.read_string("target_vocab"))[4] == "AA");
 }
