@@ -133,7 +133,7 @@ DataSplits cmudict(const Config& c) {
 struct TextRecipe {
   std::string path;
   int64_t bptt = 128;
-  int64_t max_train = 0;
+  int64_t max_train = 0, max_test = 0;
 };
 
 TextRecipe text_options(const Config& c) {
@@ -141,6 +141,7 @@ TextRecipe text_options(const Config& c) {
   o.path = c.get<std::string>("path", "/usr/share/games/fortunes");
   o.bptt = c.get<int64_t>("bptt", 128, range::size);
   o.max_train = c.get<int64_t>("max_train_samples", 0, range::count_or_zero);
+  o.max_test = c.get<int64_t>("max_test_samples", 0, range::count_or_zero);
   c.finish();
   return o;
 }
@@ -194,7 +195,7 @@ DataSplits text(const Config& c) {
                         : "test",
                " split holds ", corpus.split[i].size(), " characters; the corpus is too short");
     splits[i] = std::make_shared<data::TextWindows>(s.info.input_vocab->encode(corpus.split[i]),
-                                                    o.bptt, i == 0 ? o.max_train : 0);
+                                                    o.bptt, i == 0 ? o.max_train : o.max_test);
   }
   s.train = splits[0], s.dev = splits[1], s.test = splits[2];
   return s;
@@ -247,7 +248,8 @@ const std::vector<Entry>& entries() {
        {{"bucket_by_length", "", "every window but the last has bptt characters"},
         {"path", "", "a UTF-8 file, or a folder of them (links and .dat files skipped)"},
         {"bptt", "", "characters per window (truncated backpropagation through time)"},
-        {"max_train_samples", "", "0: all windows of train"}}},
+        {"max_train_samples", "", "0: all windows of train"},
+        {"max_test_samples", "", "dev's and test's first N windows each; 0: all"}}},
   };
   return list;
 }

@@ -218,6 +218,8 @@ std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, G
 std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, Generator& gen) {
   std::vector<std::string> names = {"loss"};
   for (const auto& [name, value] : probe(model, info, gen).metrics) names.push_back(name);
+  // A transducer's evaluation also decodes (Trainer::evaluate, framework/error_rates.h).
+  if (dynamic_cast<const SequenceTransducer*>(&model)) names.insert(names.end(), {"per", "wer"});
   return names;
 }
 

@@ -4,6 +4,8 @@
 //   lstm | gru   RecurrentDecoder (recurrent.h): an LSTMCell / GRUCell started from the encoder's
 //                final states, reading the context of any alignment (additive, Luong global or
 //                local: layers/attention/alignment.h) or of none
+//   transformer  TransformerSeqDecoder (transformer.h): TransformerDecoder layers, causal
+//                self-attention and cross-attention to the encoder's outputs
 // A recipe names one as {"type": "lstm", "embedding_size": 64, "attention": "luong_general"} (or a
 // bare name); an option the chosen decoder does not read is an error naming the decoders that have
 // it. Trained with teacher forcing: the decoder reads the embeddings of <s>, y_1, ..., y_{T-1} and

@@ -35,10 +35,9 @@ DecoderFactory RecurrentDecoder::gru_from_config(const Config& c) {
 RecurrentDecoder::RecurrentDecoder(const RecurrentDecoderOptions& options,
                                    const DecoderInput& input, Generator& gen)
     : options_(options) {
-  HEED_CHECK(input.state_size > 0,
-             "RecurrentDecoder: starts from the encoder's final states, but "
-             "the encoder gives none (state_size ",
-             input.state_size, ")");
+  HEED_CHECK(input.state_size > 0, "decoder \"", options.cell,
+             "\" starts from the encoder's final states, which this encoder does not give (a "
+             "Transformer encoder has none): use the decoder \"transformer\"");
   // Built in bench/g2p.cpp's order (cell, head, alignment), so its initial weights are the ones
   // it had as its own class.
   const int64_t hidden = input.state_size;

@@ -1,4 +1,5 @@
 #include "layers/decoders/recurrent.h"
+#include "layers/decoders/transformer.h"
 
 namespace heed::nn {
 
@@ -16,6 +17,11 @@ const PartRegistry<DecoderFactory>& registry() {
         "2015)",
         ""},
        &RecurrentDecoder::gru_from_config},
+      {{"decoder", "transformer",
+        "Transformer decoder layers: causal self-attention, cross-attention to the encoder's "
+        "outputs, feed-forward (Vaswani et al. 2017)",
+        ""},
+       &TransformerSeqDecoder::from_config},
   });
   return list;
 }

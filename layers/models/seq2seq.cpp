@@ -9,13 +9,17 @@ Seq2SeqOptions Seq2SeqOptions::from_config(const Config& c) {
   Seq2SeqOptions s;
   s.label_smoothing = c.get<float>("label_smoothing", 0.f, range::probability);
   const Config e = c.child("encoder");
-  s.encoder_type = e.choice("type", "lstm", {"lstm", "gru"});
+  s.encoder_type = e.choice("type", "lstm", {"lstm", "gru", "transformer"});
   RNNOptions& o = s.encoder;
   o.input_size = e.get<int64_t>("embedding_size", 64, range::size);
-  o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
-  o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
-  o.dropout = e.get<float>("dropout", 0.f, range::probability);
-  o.bidirectional = e.get<bool>("bidirectional", true);
+  if (s.encoder_type == "transformer") {
+    s.transformer = transformer_encoder_options(e);
+  } else {
+    o.hidden_size = e.get<int64_t>("hidden_size", 128, range::size);
+    o.num_layers = e.get<int64_t>("num_layers", 1, range::layers);
+    o.dropout = e.get<float>("dropout", 0.f, range::probability);
+    o.bidirectional = e.get<bool>("bidirectional", true);
+  }
   e.finish();
   // The alignment is the decoder's: a recipe written before it moved gets told where.
   // (Read from the raw JSON: "attention" is not an option here, so the error lists no such key.)
@@ -50,15 +54,24 @@ Seq2Seq::Seq2Seq(const Config& c, const DataInfo& info, Generator& gen) {
         "target_embedding",
         std::make_shared<Embedding>(target_vocab_, make_decoder.embedding_size, gen));
   });
+  int64_t width = 0, state_size = 0;  // the memory's width; the final states' (0: none)
   with_recipe_path(c.path_of("encoder"), [&] {
+    if (encoder_type_ == "transformer") {
+      const int64_t max_len = info.input_shape.empty() ? 0 : info.input_shape[0];
+      transformer_ = std::make_unique<TransformerSequenceEncoder>(
+          s.transformer, EncoderInput{.seq = max_len, .input_size = o.input_size}, gen);
+      for (const auto& [name, module] : transformer_->modules()) register_module(name, module);
+      width = s.transformer.layer.d_model;
+      return;
+    }
     encoder_ = encoder_type_ == "lstm"
                    ? register_module<RNNBase>("encoder", std::make_shared<LSTM>(o, gen))
                    : register_module<RNNBase>("encoder", std::make_shared<GRU>(o, gen));
+    width = state_size = (o.bidirectional ? 2 : 1) * o.hidden_size;
   });
-  const int64_t width = (o.bidirectional ? 2 : 1) * o.hidden_size;
   decoder_ = with_recipe_path(c.path_of("decoder"), [&] {
     return make_decoder.build(
-        {.memory_size = width, .state_size = width, .target_vocab = target_vocab_}, gen);
+        {.memory_size = width, .state_size = state_size, .target_vocab = target_vocab_}, gen);
   });
   for (const auto& [name, value] : decoder_->parameters()) register_parameter(name, value);
   for (const auto& [name, module] : decoder_->modules()) register_module(name, module);
@@ -76,6 +89,10 @@ Tensor Seq2Seq::decoder_input(const Tensor& target) {
 }
 
 Seq2Seq::Encoded Seq2Seq::encode(const Batch& batch) const {
+  if (transformer_)
+    return {transformer_->forward(source_embedding_->forward(batch.input), batch.input_lengths),
+            batch.input_padding_mask(),
+            {}};
   const RNNOutput enc =
       encoder_->forward(source_embedding_->forward(batch.input), batch.input_lengths);
   // The last layer's final states, forward || reverse: rows (L - 1) * D + d of h_n.

@@ -24,7 +24,10 @@
 // Decoding (SequenceTransducer, framework/search.h): greedy or beam search from <s>, the decoder
 // stepping token by token (Decoder::step) on the encoder's outputs; evaluation reports the error
 // rates of the decoded outputs (framework/error_rates.h).
-// Not here yet: a Transformer encoder-decoder.
+// Encoder "transformer" (layers/encoders/transformer.h): source_embedding, then the Transformer
+// encoder part (its children "input_proj", "pos_embedding", "encoder"), reading the source's
+// key-padding mask; it gives no final states, so its decoder is the "transformer" decoder
+// (layers/decoders/transformer.h), which any encoder can also feed.
 //
 //   {"type": "seq2seq", "encoder": {"type": "lstm", "hidden_size": 128, "bidirectional": true},
 //    "decoder": {"type": "lstm", "attention": {"type": "additive", "hidden_size": 128}}}
@@ -33,15 +36,17 @@
 #include "framework/registry.h"
 #include "layers/decoders/decoder.h"
 #include "layers/embedding.h"
+#include "layers/encoders/transformer.h"
 #include "layers/rnn.h"
 
 namespace heed::nn {
 
 /// The model section's options, read without building anything (`heed list` describes them).
 struct Seq2SeqOptions {
-  std::string encoder_type;  // "lstm" | "gru"
-  RNNOptions encoder;        // input_size: the source embedding's size
-  DecoderFactory decoder;    // the decoder part, with its alignment
+  std::string encoder_type;  // "lstm" | "gru" | "transformer"
+  RNNOptions encoder;        // input_size: the source embedding's size (all encoder types)
+  TransformerSequenceEncoderOptions transformer;  // "transformer"
+  DecoderFactory decoder;                         // the decoder part, with its alignment
   float label_smoothing = 0.f;
   /// Throws heed::RecipeError naming the recipe path.
   static Seq2SeqOptions from_config(const Config& c);
@@ -72,7 +77,8 @@ class Seq2Seq : public Model, public SequenceTransducer {
   int64_t target_vocab_ = 0;
   float label_smoothing_ = 0.f;
   std::shared_ptr<Embedding> source_embedding_, target_embedding_;
-  std::shared_ptr<RNNBase> encoder_;
+  std::shared_ptr<RNNBase> encoder_;                         // "lstm" | "gru"
+  std::unique_ptr<TransformerSequenceEncoder> transformer_;  // "transformer"
   std::unique_ptr<Decoder> decoder_;
 };
 

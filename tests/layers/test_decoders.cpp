@@ -56,8 +56,11 @@ Tensor source_padding() {
 
 }  // namespace
 
+// The recurrent decoders, which take an alignment.
+const std::vector<std::string> kCells = {"lstm", "gru"};
+
 TEST_CASE("decoders: every cell x alignment builds, runs and backpropagates on a padded batch") {
-  for (const std::string& cell : nn::decoder_names())
+  for (const std::string& cell : kCells)
     for (const std::string& attention : attentions()) {
       INFO(cell, " with attention ", attention);
       Generator gen(3);
@@ -104,7 +107,7 @@ TEST_CASE("decoders: stepping token by token gives the teacher-forced logits, re
   const Tensor inputs = rnd({kBatch, kTarget, kEmbedding}, 1);
   const Tensor memory = rnd({kBatch, kSource, kWidth}, 2);
   const nn::EncoderState state{rnd({kBatch, kWidth}, 3), rnd({kBatch, kWidth}, 4)};
-  for (const std::string& cell : nn::decoder_names())
+  for (const std::string& cell : kCells)
     for (const std::string& attention : attentions())
       for (const bool feeding : {false, true}) {
         if (feeding && attention == "none") continue;
@@ -130,6 +133,47 @@ TEST_CASE("decoders: stepping token by token gives the teacher-forced logits, re
           s->reorder(Tensor::from_vector_i64({0, 1}, {kBatch}));
         }
       }
+}
+
+TEST_CASE("decoders: the Transformer decoder steps to its teacher-forced logits and is causal") {
+  const Tensor memory = rnd({kBatch, kSource, kWidth}, 2);
+  for (const char* positional : {"learned", "sinusoidal", "rope", "alibi", "none"}) {
+    INFO("positional ", positional);
+    Generator gen(3);
+    const json options = {
+        {"type", "transformer"}, {"d_model", 4},         {"nhead", 2},
+        {"num_layers", 2},       {"dim_feedforward", 8}, {"positional", positional}};
+    const auto decoder = build(options, gen);
+    for (const auto& [name, m] : decoder->modules()) m->eval();
+    std::vector<std::string> modules;
+    for (const auto& [name, m] : decoder->modules()) modules.push_back(name);
+    // The memory (6 wide) is projected to d_model 4.
+    CHECK(modules ==
+          (std::string(positional) == "learned"
+               ? std::vector<std::string>{"memory_proj", "target_pos_embedding", "decoder", "head"}
+               : std::vector<std::string>{"memory_proj", "decoder", "head"}));
+    const Tensor inputs = rnd({kBatch, kTarget, 4}, 1);
+    const Tensor want = decoder->forward(inputs, memory, source_padding(), {});
+    REQUIRE(want.shape() == Shape({kBatch, kTarget, kVocab}));
+    const auto s = decoder->start(memory, source_padding(), {});
+    for (int64_t t = 0; t < kTarget; ++t) {
+      INFO("step ", t);
+      const std::vector<float> a = decoder->step(*s, inputs.select(1, t).contiguous()).to_vector();
+      const std::vector<float> b = want.select(1, t).contiguous().to_vector();
+      for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-5));
+      s->reorder(Tensor::from_vector_i64({0, 1}, {kBatch}));
+    }
+    // Causal: changing the last input leaves the earlier steps' logits as they were.
+    Tensor changed = inputs.clone();
+    changed.select(1, kTarget - 1).copy_(rnd({kBatch, 4}, 9));
+    const std::vector<float> c =
+        decoder->forward(changed, memory, source_padding(), {}).to_vector();
+    const std::vector<float> w = want.to_vector();
+    for (int64_t b = 0; b < kBatch; ++b)
+      for (int64_t i = 0; i < (kTarget - 1) * kVocab; ++i)
+        CHECK(c[b * kTarget * kVocab + i] ==
+              doctest::Approx(w[b * kTarget * kVocab + i]).epsilon(1e-6));
+  }
 }
 
 TEST_CASE("decoders: reorder moves each row's state (two rows of one source, beam-search style)") {
@@ -219,9 +263,12 @@ TEST_CASE("decoders: options a decoder does not read are errors naming the key a
   CHECK(error_reading({{"type", "gru"}, {"attention", {{"type", "none"}, {"dropout", 0.1}}}})
             .find("\"model.decoder.attention.dropout\" is not an option of alignment \"none\"") !=
         std::string::npos);
-  const std::string unknown = error_reading("transformer");
-  CHECK(unknown.find("\"transformer\" at \"model.decoder\"") != std::string::npos);
-  CHECK(unknown.find("lstm, gru") != std::string::npos);
+  const std::string unknown = error_reading("rnn");
+  CHECK(unknown.find("\"rnn\" at \"model.decoder\"") != std::string::npos);
+  CHECK(unknown.find("lstm, gru, transformer") != std::string::npos);
+  CHECK(error_reading({{"type", "transformer"}, {"attention", "additive"}})
+            .find("unknown value \"additive\" at \"model.decoder.attention\"") !=
+        std::string::npos);
   CHECK(error_reading({{"attention", "luong"}}).find("none") != std::string::npos);
   CHECK(error_reading({{"embedding_size", 0}})
             .find("\"model.decoder.embedding_size\" must be in [1, 1048576], got 0") !=
@@ -230,7 +277,7 @@ TEST_CASE("decoders: options a decoder does not read are errors naming the key a
 
 TEST_CASE("decoders: heed list prints each decoder with its options and attention choices") {
   const std::vector<RegistryEntry> parts = list_parts();
-  for (const std::string& name : nn::decoder_names()) {
+  for (const std::string& name : kCells) {
     INFO("decoder ", name);
     const auto it = std::find_if(parts.begin(), parts.end(), [&](const RegistryEntry& e) {
       return e.kind == "decoder" && e.name == name;

@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include <list>
+
 #include <cmath>
 
 #include "fixture.h"
@@ -49,9 +51,11 @@ DataInfo token_info(int64_t input_vocab, int64_t target_vocab, int64_t max_len) 
   return info;
 }
 
+// Dropout modules keep a pointer to the generator that built them, so each one lives as long as
+// the test binary (a std::list never moves its elements).
 std::shared_ptr<Model> build(const json& model, const DataInfo& info, uint64_t seed = 7) {
-  Generator gen(seed);
-  return build_model(Config(model, "model"), info, gen);
+  static std::list<Generator> generators;
+  return build_model(Config(model, "model"), info, generators.emplace_back(seed));
 }
 
 int64_t count(const Module& m) {
@@ -379,7 +383,7 @@ TEST_CASE("seq2seq: under every decoder cell and alignment, padding changes noth
   const std::vector<std::vector<int64_t>> target = {{5, 6, 2}, {4, 5, 6, 2}, {2}};
   std::vector<std::string> attentions = nn::alignment_names();
   attentions.push_back("none");
-  for (const std::string& cell : nn::decoder_names())
+  for (const char* cell : {"lstm", "gru"})
     for (const std::string& attention : attentions) {
       json c = kTinySeq2Seq;
       c["decoder"] = {{"type", cell}, {"embedding_size", 3}, {"attention", attention}};
@@ -388,6 +392,22 @@ TEST_CASE("seq2seq: under every decoder cell and alignment, padding changes noth
       CHECK(std::isfinite(model->forward(padded(source, target)).loss.item()));
       check_padding_changes_nothing(*model, source, target);
     }
+  // The Transformer decoder after an RNN encoder (its memory projected), and the Transformer
+  // encoder-decoder, under each position encoding.
+  const json transformer = {{"type", "transformer"}, {"d_model", 8},          {"nhead", 2},
+                            {"num_layers", 2},       {"dim_feedforward", 16}, {"dropout", 0.0}};
+  for (const char* positional : {"learned", "sinusoidal", "rope", "alibi", "none"}) {
+    json c = kTinySeq2Seq;
+    c["decoder"] = transformer;
+    c["decoder"]["positional"] = positional;
+    INFO(c.dump());
+    check_padding_changes_nothing(*build(c, token_info(9, 7, 8)), source, target);
+    c["encoder"] = transformer;
+    c["encoder"]["embedding_size"] = 6;
+    c["encoder"]["positional"] = positional;
+    INFO(c.dump());
+    check_padding_changes_nothing(*build(c, token_info(9, 7, 8)), source, target);
+  }
 }
 
 TEST_CASE("language_model: the Transformer is causal under every attention variant") {
@@ -478,9 +498,15 @@ TEST_CASE("token models: bad options and data are recipe errors naming the key")
             .find("\"model.attention\" is the decoder's option now: write it as "
                   "\"model.decoder.attention\"") != std::string::npos);
   s = kTinySeq2Seq;
-  s["encoder"]["type"] = "transformer";
+  s["encoder"]["type"] = "rnn";
   CHECK(error_of([&] { build(s, token_info(9, 7, 5)); }).find("model.encoder.type") !=
         std::string::npos);
+  s = kTinySeq2Seq;
+  s["encoder"] = {{"type", "transformer"}, {"d_model", 8}, {"nhead", 2}};
+  CHECK(error_of([&] { build(s, token_info(9, 7, 5)); })
+            .find("decoder \"lstm\" starts from the encoder's final states, which this encoder "
+                  "does not give (a Transformer encoder has none): use the decoder "
+                  "\"transformer\"") != std::string::npos);
   s = kTinySeq2Seq;
   s["decoder"]["hidden_size"] = 8;
   CHECK(error_of([&] { build(s, token_info(9, 7, 5)); }).find("model.decoder.hidden_size") !=

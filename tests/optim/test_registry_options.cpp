@@ -274,5 +274,5 @@ TEST_CASE("heed list: every model lists exactly the options its builder reads") 
   CHECK(lm.find("encoder.final_norm (norm_first, transformer only)") != std::string::npos);
   CHECK(lm.find("encoder.dropout (0.0 (transformer: 0.1), in [0, 1])") != std::string::npos);
   CHECK(options("seq2seq").find("decoder (\"lstm\", a part of kind decoder: \"lstm\" | "
-                                "\"gru\")") != std::string::npos);
+                                "\"gru\" | \"transformer\")") != std::string::npos);
 }
