@@ -260,6 +260,22 @@ bool Trainer::after_evaluation(const nlohmann::json& eval) {
   return stop;
 }
 
+// A budget (max_seconds, max_steps) rarely ends on an evaluation, and the weights it ends with may
+// be the best on dev: the test must be able to read them. Early stopping judges the evaluation
+// and is then put back as it was, so that a run extended later (a larger budget) keeps counting
+// as one that ran straight through.
+void Trainer::after_closing_evaluation(const nlohmann::json& eval) {
+  if (eval.is_null() || !early_stopping_) return;
+  const nlohmann::json state = early_stopping_->state_dict();
+  early_stopping_->step(eval);
+  const bool best = early_stopping_->improved();
+  early_stopping_->load_state_dict(state);
+  if (best) {
+    best_eval_ = eval;
+    save("best.h5");
+  }
+}
+
 const std::shared_ptr<Dataset>& Trainer::split_data(const std::string& split) const {
   HEED_CHECK(split == "train" || split == "dev" || split == "test", "unknown split \"", split,
              "\" (valid: train, dev, test)");
@@ -472,9 +488,10 @@ nlohmann::json Trainer::train() {
     std::string status = finished() ? "finished" : "interrupted";
     if (early_stopped_) status = "early_stopped";
     // The closing evaluation is a report: feeding it to the plateau or early stopping would make
-    // a run extended later (a larger max_steps) differ from one that ran straight through.
+    // a run extended later (a larger max_steps) differ from one that ran straight through. It
+    // may still be the best checkpoint.
     const bool evaluated = !last_eval_.is_null() && last_eval_.value("step", -1) == progress_.step;
-    if (status == "finished" && !evaluated) run_evaluation(bar);
+    if (status == "finished" && !evaluated) after_closing_evaluation(run_evaluation(bar));
     save_last();
     if (status != "interrupted") run_test(bar);
     const nlohmann::json s = summary(status);

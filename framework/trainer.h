@@ -47,7 +47,7 @@ class ProgressLine;
 /// The recipe's "train" section; docs/recipes.md documents each key.
 struct TrainOptions {
   int64_t epochs = 1;
-  int64_t max_steps = 0;  // stop after this many optimizer steps in all (0: no limit)
+  int64_t max_steps = 0;   // stop after this many optimizer steps in all (0: no limit)
   double max_seconds = 0;  // stop once the run has trained this long, in seconds (0: no limit)
   int64_t batch_size = 64;
   int64_t eval_batch_size = 256;
@@ -110,6 +110,9 @@ class Trainer {
   void skip_or_stop(const std::string& what, bool parameters_finite, double seconds);
   /// Feeds an evaluation to the schedule and early stopping; true when the run should stop.
   bool after_evaluation(const nlohmann::json& eval);
+  /// The closing evaluation of a run whose budget ended between evaluations: best.h5 if it is
+  /// the best so far, while the schedule and early stopping's counters never see it.
+  void after_closing_evaluation(const nlohmann::json& eval);
   nlohmann::json logged_evaluation(const std::string& split, const nlohmann::json& fields,
                                    ProgressLine& bar);
   /// Evaluates the dev split and logs it (metrics.jsonl, the progress line); null without one.
