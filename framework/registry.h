@@ -67,8 +67,15 @@ std::vector<RegistryEntry> abouts(const std::vector<Entry>& entries) {
   return out;
 }
 
+/// The batch sizes a run serves its data in (train.batch_size, train.eval_batch_size). A dataset
+/// laid out as streams (DataInfo::carry_state) cuts its train split into `train` streams and its
+/// dev and test splits into `eval` streams; the others ignore them.
+struct BatchSizes {
+  int64_t train = 0, eval = 0;  // 0: not given, which a dataset laid out as streams refuses
+};
+
 /// From the recipe's "data" section; an error names the section's path.
-DataSplits build_dataset(const Config& config);
+DataSplits build_dataset(const Config& config, const BatchSizes& batch_sizes = {});
 /// The "data" section checked as build_dataset checks it, and the DataInfo it would give, without
 /// reading any data: what validation needs to build the model (tests, --dry-run's checks).
 DataInfo dataset_info(const Config& config);
