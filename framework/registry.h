@@ -82,9 +82,10 @@ DataInfo dataset_info(const Config& config);
 /// From the recipe's "model" section.
 std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, Generator& gen);
 /// "loss" and the names of the metrics `model` returns (e.g. "accuracy"), from one forward on a
-/// batch of two zero examples in eval mode (`gen` is left as it was), and for a SequenceTransducer
-/// the error rates of its decoded outputs ("per", "wer"): what an evaluation reports besides the
-/// trainer's own counters, for checking a watched metric when the recipe is read.
+/// batch of two zero examples in eval mode (`gen` is left as it was, and a StateCarryingModel
+/// carries no state afterwards, as after build_model), and for a SequenceTransducer the error
+/// rates of its decoded outputs ("per", "wer"): what an evaluation reports besides the trainer's
+/// own counters, for checking a watched metric when the recipe is read.
 std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, Generator& gen);
 /// From the recipe's "optimizer" section, over the model's named parameters.
 std::unique_ptr<Optimizer> build_optimizer(const Config& config, const StateDict& params);
