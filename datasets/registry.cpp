@@ -38,7 +38,7 @@ DataInfo fashion_mnist_info(const Config& c) {
 }
 
 // train: the training file's first N - dev (at most max_train_samples); dev: its last `dev`.
-DataSplits fashion_mnist(const Config& c) {
+DataSplits fashion_mnist(const Config& c, const BatchSizes&) {
   const FashionMnistOptions o = fashion_mnist_options(c);
   const data::FashionMnistSplit train_file = data::read_fashion_mnist(o.path, "train");
   const int64_t n = train_file.labels.dims[0];
@@ -110,7 +110,7 @@ DataInfo cmudict_info(const Config& c) {
 
 // Words split by CRC-32 (datasets/cmudict.h); max_train_samples keeps train's first
 // pronunciations, max_test_samples dev's and test's.
-DataSplits cmudict(const Config& c) {
+DataSplits cmudict(const Config& c, const BatchSizes&) {
   const CmudictRecipe o = cmudict_options(c);
   const std::vector<data::Pronunciation> all = data::read_cmudict(o.path, o.options);
   std::vector<data::Pronunciation> split[3];
@@ -134,6 +134,7 @@ struct TextRecipe {
   std::string path;
   int64_t bptt = 128;
   int64_t max_train = 0, max_test = 0;
+  bool carry_state = false;  // the splits as streams (datasets/text.h), for a recurrent model
 };
 
 TextRecipe text_options(const Config& c) {
@@ -142,6 +143,7 @@ TextRecipe text_options(const Config& c) {
   o.bptt = c.get<int64_t>("bptt", 128, range::size);
   o.max_train = c.get<int64_t>("max_train_samples", 0, range::count_or_zero);
   o.max_test = c.get<int64_t>("max_test_samples", 0, range::count_or_zero);
+  o.carry_state = c.get<bool>("carry_state", false);
   c.finish();
   return o;
 }
@@ -163,39 +165,50 @@ TextCorpus read_text_splits(const std::string& path) {
 }
 
 // Train's characters in code-point order (UTF-8 byte order is code-point order), open.
-DataInfo text_info(const TextCorpus& corpus, int64_t bptt) {
+DataInfo text_info(const TextCorpus& corpus, const TextRecipe& o) {
   const std::set<std::string> seen(corpus.split[0].begin(), corpus.split[0].end());
   DataInfo info;
-  info.input_shape = {bptt};
+  info.input_shape = {o.bptt};
   info.input_kind = InputKind::Tokens;
   info.target_kind = TargetKind::Tokens;
   info.variable_length = true;
   info.input_vocab = Vocabulary(std::vector<std::string>(seen.begin(), seen.end()));
   info.target_vocab = info.input_vocab;
   info.num_classes = info.input_vocab->size();
+  info.carry_state = o.carry_state;
   return info;
 }
 
 // The vocabulary is train's, so the info reads the corpus (2.6 MB for fortunes, well under 1 s).
 DataInfo text_info(const Config& c) {
   const TextRecipe o = text_options(c);
-  return text_info(read_text_splits(o.path), o.bptt);
+  return text_info(read_text_splits(o.path), o);
 }
 
-DataSplits text(const Config& c) {
+// With carry_state, train is cut into train.batch_size streams and dev and test into
+// train.eval_batch_size streams, the batch sizes they are served in (datasets/text.h).
+DataSplits text(const Config& c, const BatchSizes& batch_sizes) {
   const TextRecipe o = text_options(c);
+  HEED_CHECK(!o.carry_state || (batch_sizes.train > 0 && batch_sizes.eval > 0),
+             "text: carry_state needs the batch sizes the splits are served in");
   const TextCorpus corpus = read_text_splits(o.path);
   DataSplits s;
-  s.info = text_info(corpus, o.bptt);
+  s.info = text_info(corpus, o);
   std::shared_ptr<data::TextWindows> splits[3];
   for (int i = 0; i < 3; ++i) {
-    HEED_CHECK(corpus.split[i].size() >= 2, o.path, ": the ",
-               i == 0   ? "train"
-               : i == 1 ? "dev"
-                        : "test",
-               " split holds ", corpus.split[i].size(), " characters; the corpus is too short");
-    splits[i] = std::make_shared<data::TextWindows>(s.info.input_vocab->encode(corpus.split[i]),
-                                                    o.bptt, i == 0 ? o.max_train : o.max_test);
+    const char* name = i == 0 ? "train" : i == 1 ? "dev" : "test";
+    const int64_t size = static_cast<int64_t>(corpus.split[i].size());
+    HEED_CHECK(size >= 2, o.path, ": the ", name, " split holds ", size,
+               " characters; the corpus is too short");
+    const int64_t streams = !o.carry_state ? 1 : i == 0 ? batch_sizes.train : batch_sizes.eval;
+    HEED_CHECK(size / streams >= 2, o.path, ": the ", name, " split holds ", size,
+               " characters, too few to cut into ", streams, " streams of at least 2 (",
+               c.path_of("carry_state"), " cuts it into ",
+               i == 0 ? "train.batch_size" : "train.eval_batch_size",
+               " streams): a smaller batch size, or a longer corpus");
+    splits[i] =
+        std::make_shared<data::TextWindows>(s.info.input_vocab->encode(corpus.split[i]), o.bptt,
+                                            i == 0 ? o.max_train : o.max_test, streams);
   }
   s.train = splits[0], s.dev = splits[1], s.test = splits[2];
   return s;
@@ -203,7 +216,7 @@ DataSplits text(const Config& c) {
 
 struct Entry {
   RegistryEntry about;  // `options` is generated from `read` and `notes` (list_datasets)
-  DataSplits (*build)(const Config&);
+  DataSplits (*build)(const Config&, const BatchSizes&);
   DataInfo (*info)(const Config&);  // the options checked, no file read
   void (*read)(const Config&);      // the options `build` and `info` read, and nothing else
   std::vector<OptionNote> notes;    // what the recorded defaults and ranges do not say
@@ -248,8 +261,15 @@ const std::vector<Entry>& entries() {
        {{"bucket_by_length", "", "every window but the last has bptt characters"},
         {"path", "", "a UTF-8 file, or a folder of them (links and .dat files skipped)"},
         {"bptt", "", "characters per window (truncated backpropagation through time)"},
-        {"max_train_samples", "", "0: all windows of train"},
-        {"max_test_samples", "", "dev's and test's first N windows each; 0: all"}}},
+        {"max_train_samples", "",
+         "0: all windows of train; with carry_state the first ceil(N / batch_size) of each "
+         "stream"},
+        {"max_test_samples", "",
+         "dev's and test's first N windows each; 0: all; with carry_state the first "
+         "ceil(N / eval_batch_size) of each stream"},
+        {"carry_state", "",
+         "each split cut into batch-size streams served in order, a recurrent language model "
+         "carrying its state from one window to the next (not with bucket_by_length)"}}},
   };
   return list;
 }
@@ -264,22 +284,28 @@ bool bucket_by_length(const Config& config) {
   return config.get<bool>("bucket_by_length", false);
 }
 
-// Bucketing sorts by example length: a dataset whose examples all have one size has none.
+// Bucketing sorts by example length: a dataset whose examples all have one size has none, and
+// one laid out as streams must be served in order.
 void check_bucketing(const Config& config, bool bucket, const DataInfo& info) {
   HEED_RECIPE_CHECK(!bucket || info.variable_length, config.path_of("bucket_by_length"),
                     " is true, but dataset \"", config.require<std::string>("name"),
                     "\" has fixed-size examples: there is no length to bucket by");
+  HEED_RECIPE_CHECK(!bucket || !info.carry_state, config.path_of("bucket_by_length"),
+                    " is true, but ", config.path_of("carry_state"),
+                    " serves the windows in stream order, which bucketing would shuffle: set "
+                    "one of them to false");
 }
 
 }  // namespace
 
-DataSplits build_dataset(const Config& config) {
+DataSplits build_dataset(const Config& config, const BatchSizes& batch_sizes) {
   const Entry& entry = find_dataset(config);
   const bool bucket = bucket_by_length(config);
   // Checked on the info, which reads no data, so a bad recipe fails before the files are read.
   check_bucketing(config, bucket,
                   with_recipe_path(config.path(), [&] { return entry.info(config); }));
-  DataSplits splits = with_recipe_path(config.path(), [&] { return entry.build(config); });
+  DataSplits splits =
+      with_recipe_path(config.path(), [&] { return entry.build(config, batch_sizes); });
   splits.bucket_by_length = bucket;
   return splits;
 }

@@ -53,23 +53,29 @@ std::vector<std::string> read_text_corpus(const std::string& path) {
   return out;
 }
 
-TextWindows::TextWindows(std::vector<int64_t> ids, int64_t bptt, int64_t max_windows)
-    : ExampleDataset(TargetKind::Tokens), ids_(std::move(ids)), bptt_(bptt) {
-  HEED_CHECK(ids_.size() >= 2 && bptt_ >= 1, "TextWindows: ", ids_.size(), " tokens and bptt ",
-             bptt_, " (needs at least 2 tokens and bptt >= 1)");
-  const auto targets = static_cast<int64_t>(ids_.size()) - 1;  // every token but the first
+TextWindows::TextWindows(std::vector<int64_t> ids, int64_t bptt, int64_t max_windows,
+                         int64_t streams)
+    : ExampleDataset(TargetKind::Tokens), ids_(std::move(ids)), bptt_(bptt), streams_(streams) {
+  HEED_CHECK(bptt_ >= 1 && streams_ >= 1, "TextWindows: bptt ", bptt_, " and ", streams_,
+             " streams (needs bptt >= 1 and at least one stream)");
+  stream_length_ = static_cast<int64_t>(ids_.size()) / streams_;
+  HEED_CHECK(stream_length_ >= 2, "TextWindows: ", ids_.size(), " tokens in ", streams_,
+             " streams of ", stream_length_, " (needs at least 2 tokens per stream)");
+  ids_.resize(static_cast<size_t>(stream_length_ * streams_));  // batchify drops the remainder
+  const int64_t targets = stream_length_ - 1;  // every token of a stream but its first
   windows_ = (targets + bptt_ - 1) / bptt_;
-  if (max_windows > 0) windows_ = std::min(windows_, max_windows);
+  if (max_windows > 0) windows_ = std::min(windows_, (max_windows + streams_ - 1) / streams_);
 }
 
 int64_t TextWindows::length(int64_t index) const {
-  HEED_CHECK(index >= 0 && index < windows_, "TextWindows: window ", index, " outside [0, ",
-             windows_, ")");
-  return std::min(bptt_, static_cast<int64_t>(ids_.size()) - 1 - index * bptt_);
+  HEED_CHECK(index >= 0 && index < size(), "TextWindows: window ", index, " outside [0, ", size(),
+             ")");
+  return std::min(bptt_, stream_length_ - 1 - index / streams_ * bptt_);
 }
 
 Example TextWindows::example(int64_t index) const {
-  const int64_t len = length(index), begin = index * bptt_;
+  const int64_t len = length(index);
+  const int64_t begin = index % streams_ * stream_length_ + index / streams_ * bptt_;
   const auto at = [&](int64_t i) { return ids_.begin() + i; };
   return {std::vector<int64_t>(at(begin), at(begin + len)),
           std::vector<int64_t>(at(begin + 1), at(begin + len + 1))};

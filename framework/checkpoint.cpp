@@ -102,8 +102,8 @@ int64_t read_version(const h5::File& file) {
   return version;
 }
 
-// A NaN or infinity in a weight evaluates to NaN, and in optimizer state trains to NaN after a
-// resume; a file heed wrote holds one only if the run had diverged.
+// A NaN or infinity in a weight evaluates to NaN, and in optimizer state or a carried state
+// trains to NaN after a resume; a file heed wrote holds one only if the run had diverged.
 Tensor read_tensor(const h5::File& file, const std::string& name) {
   const std::string type = file.dtype_name(name);
   const Shape shape = file.shape(name);
@@ -216,6 +216,10 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     file.write_i64("progress/metrics_bytes", {}, &p.metrics_bytes);
     file.write_string("recipe", ckpt.recipe);
     file.write_string("train_state", ckpt.train_state);
+    if (ckpt.carried_state) {
+      file.create_group("carried_state");  // empty at an epoch's start
+      write_tensors(file, "carried_state", *ckpt.carried_state);
+    }
   });
 }
 
@@ -233,6 +237,7 @@ Checkpoint load_checkpoint(const std::string& path, CheckpointPart part) {
   c.progress = read_progress(file, version);
   c.recipe = read_json_object(file, "recipe");
   if (version >= 2) c.train_state = read_json_object(file, "train_state");
+  if (file.has("carried_state")) c.carried_state = read_tensors(file, "carried_state");
   return c;
 }
 

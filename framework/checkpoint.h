@@ -5,7 +5,9 @@
 // /optimizer/<state key> datasets (float32 or int64; /optimizer may be an empty group),
 // /rng/state (uint64 [4], the run's generator), /progress/{epoch, step, epoch_key, position,
 // elapsed_ms, epoch_started, metrics_bytes} (int64 scalars), /recipe (the resolved recipe, JSON
-// text), /train_state (the schedule's and early stopping's state, JSON text) and root attributes
+// text), /train_state (the schedule's and early stopping's state, JSON text), optionally
+// /carried_state/<name> (float32: the state a model carries into its next batch, framework/
+// model.h StateCarryingModel; present exactly when the run carries state) and root attributes
 // format="heed-checkpoint", format_version=3. Versions 1 and 2 still load.
 //
 // save_checkpoint builds the file in memory and writes it with h5::write_atomically: a 512-byte
@@ -19,6 +21,7 @@
 //   Checkpoint w = load_checkpoint(path, CheckpointPart::weights);               // heed eval
 
 #include <array>
+#include <optional>
 #include <string>
 
 #include "framework/module.h"
@@ -54,12 +57,16 @@ struct Checkpoint {
   /// JSON text: {"schedule": LRScheduler::state_dict(), "early_stopping": ..., ...}; "" in a
   /// version 1 file.
   std::string train_state;
+  /// The state the model carries into the next batch (data.carry_state; empty at an epoch's
+  /// start); nullopt for a run that carries none, which writes no /carried_state group.
+  std::optional<StateDict> carried_state;
 };
 
 /// What load_checkpoint reads, and so requires.
 enum class CheckpointPart {
   /// Everything a resume needs: /model, /optimizer, /rng/state, every /progress dataset, /recipe
-  /// and /train_state (version 3; versions 1 and 2 lack what they never had).
+  /// and /train_state (version 3; versions 1 and 2 lack what they never had), and /carried_state
+  /// when the file has it.
   all,
   /// /model only (heed eval, init_from, heed show's parameter table): the other groups are
   /// neither read nor required, and the other fields of the Checkpoint keep their defaults.
@@ -81,8 +88,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 /// /optimizer holding NaN or infinity, a progress value out of range (step, epoch, position,
 /// elapsed_ms negative; metrics_bytes below -1; epoch_started not 0 or 1; a position inside an
 /// epoch not started), /rng/state not 4 words or all zero, /recipe or /train_state not a JSON
-/// object. A file without the heed header (written by h5py, say to convert weights) is read
-/// without the checksum but with every other check.
+/// object, a float tensor of /carried_state holding NaN or infinity (its names and shapes are the
+/// model's to check). A file without the heed header (written by h5py, say to convert weights) is
+/// read without the checksum but with every other check.
 Checkpoint load_checkpoint(const std::string& path, CheckpointPart part = CheckpointPart::all);
 
 }  // namespace heed

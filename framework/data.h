@@ -105,6 +105,10 @@ struct DataInfo {
   std::optional<Vocabulary> input_vocab{};  // with token inputs
   std::optional<Vocabulary>
       target_vocab{};  // with token targets (a language model's is the input's)
+  /// True when the splits are laid out as streams, one per row of a batch, and served in order
+  /// (the text dataset's data.carry_state, datasets/text.h): row r of batch k + 1 continues row r
+  /// of batch k, so a recurrent model may start it from the state where that row ended.
+  bool carry_state = false;
 };
 
 /// int64 [batch, max_len]: 1 at the steps t >= lengths[b] (padding), 0 at the real ones; the

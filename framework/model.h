@@ -50,6 +50,24 @@ class NextTokenModel {
   virtual int64_t max_context() const = 0;
 };
 
+/// A model that carries state from one batch to the next: a recurrent language model over data
+/// laid out as streams (DataInfo::carry_state), which starts row r of batch k + 1 from the final
+/// state of row r of batch k, detached (truncated backpropagation through time; PyTorch's
+/// examples/word_language_model, repackage_hidden). The trainer resets the state at every
+/// epoch's start, sets it aside during an evaluation (which starts from zeros and carries its
+/// own), and saves it in checkpoints (/carried_state), so a resumed run continues bit for bit.
+class StateCarryingModel {
+ public:
+  virtual ~StateCarryingModel() = default;
+  /// The state the next batch starts from, by name ("h_n", "c_n"), detached; empty when the next
+  /// batch starts from zeros (a new epoch or evaluation).
+  virtual StateDict carried_state() const = 0;
+  /// Replaces it: empty resets it to zeros (whatever `batch`). Throws heed::Error naming the
+  /// tensor unless `state` holds exactly the tensors the model carries, float32, for batches of
+  /// `batch` rows.
+  virtual void set_carried_state(const StateDict& state, int64_t batch) = 0;
+};
+
 /// A model that maps an input sequence to an output sequence by search (seq2seq): evaluation
 /// decodes with it for error rates (framework/error_rates.h), and `heed predict` prints its output.
 class SequenceTransducer {

@@ -67,17 +67,25 @@ std::vector<RegistryEntry> abouts(const std::vector<Entry>& entries) {
   return out;
 }
 
+/// The batch sizes a run serves its data in (train.batch_size, train.eval_batch_size). A dataset
+/// laid out as streams (DataInfo::carry_state) cuts its train split into `train` streams and its
+/// dev and test splits into `eval` streams; the others ignore them.
+struct BatchSizes {
+  int64_t train = 0, eval = 0;  // 0: not given, which a dataset laid out as streams refuses
+};
+
 /// From the recipe's "data" section; an error names the section's path.
-DataSplits build_dataset(const Config& config);
+DataSplits build_dataset(const Config& config, const BatchSizes& batch_sizes = {});
 /// The "data" section checked as build_dataset checks it, and the DataInfo it would give, without
 /// reading any data: what validation needs to build the model (tests, --dry-run's checks).
 DataInfo dataset_info(const Config& config);
 /// From the recipe's "model" section.
 std::shared_ptr<Model> build_model(const Config& config, const DataInfo& info, Generator& gen);
 /// "loss" and the names of the metrics `model` returns (e.g. "accuracy"), from one forward on a
-/// batch of two zero examples in eval mode (`gen` is left as it was), and for a SequenceTransducer
-/// the error rates of its decoded outputs ("per", "wer"): what an evaluation reports besides the
-/// trainer's own counters, for checking a watched metric when the recipe is read.
+/// batch of two zero examples in eval mode (`gen` is left as it was, and a StateCarryingModel
+/// carries no state afterwards, as after build_model), and for a SequenceTransducer the error
+/// rates of its decoded outputs ("per", "wer"): what an evaluation reports besides the trainer's
+/// own counters, for checking a watched metric when the recipe is read.
 std::vector<std::string> model_metric_names(Model& model, const DataInfo& info, Generator& gen);
 /// From the recipe's "optimizer" section, over the model's named parameters.
 std::unique_ptr<Optimizer> build_optimizer(const Config& config, const StateDict& params);

@@ -95,11 +95,21 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   options_ = TrainOptions::from_config(root.child("train"));
   if (options_.threads > 0) omp_set_num_threads(static_cast<int>(options_.threads));
   gen_.manual_seed(options_.seed);
-  data_ = build_dataset(root.child("data"));
+  data_ = build_dataset(root.child("data"), {options_.batch_size, options_.eval_batch_size});
   model_ = build_model(root.child("model"), data_.info, gen_);
+  if (data_.info.carry_state) {
+    carrier_ = dynamic_cast<StateCarryingModel*>(model_.get());
+    if (!carrier_)
+      throw recipe_error("data.carry_state", " is true, but model \"",
+                         root.child("model").get<std::string>("type", ""),
+                         "\" carries no state across batches (a language_model with an rnn, "
+                         "lstm or gru encoder does): set data.carry_state to false");
+  }
   init_from_ = apply_init_from(root, *model_, run_dir_);  // framework/warm_start.h
   optimizer_ = build_optimizer(root.child("optimizer"), model_->named_parameters());
-  loader_ = std::make_unique<Loader>(data_.train, options_.batch_size, /*shuffle=*/true,
+  // Streams are served in order: batch k + 1 continues batch k row by row.
+  loader_ = std::make_unique<Loader>(data_.train, options_.batch_size,
+                                     /*shuffle=*/!data_.info.carry_state,
                                      /*drop_last=*/false, Bucketing{data_.bucket_by_length});
   // What an evaluation line holds: the plateau and early stopping may watch only these.
   std::vector<std::string> metrics = model_metric_names(*model_, data_.info, gen_);
@@ -159,6 +169,7 @@ void Trainer::restore(const std::string& path) {
     if (state.contains("log_window")) log_.restore_window(state.at("log_window"));
     last_lr_ = optimizer_->lr();
     loader_->restore({c.progress.epoch_key, c.progress.position});
+    restore_carried_state(c.carried_state);
   } catch (const Error& e) {
     throw Error("checkpoint " + path + ": " + e.what());
   } catch (const nlohmann::json::exception& e) {
@@ -168,6 +179,27 @@ void Trainer::restore(const std::string& path) {
   progress_ = c.progress;
   restored_ = true;
   last_saved_step_ = progress_.step;
+}
+
+void Trainer::restore_carried_state(const std::optional<StateDict>& state) {
+  if (!carrier_) {
+    HEED_CHECK(!state,
+               "group carried_state is present, but this run carries no state across "
+               "batches (data.carry_state is false)");
+    return;
+  }
+  HEED_CHECK(state,
+             "group carried_state is missing: a run with data.carry_state saves the state "
+             "its next batch starts from");
+  try {
+    carrier_->set_carried_state(*state, options_.batch_size);
+  } catch (const Error& e) {
+    throw Error(std::string("group carried_state: ") + e.what());
+  }
+}
+
+void Trainer::reset_carried_state() {
+  if (carrier_) carrier_->set_carried_state({}, options_.batch_size);
 }
 
 void Trainer::load_weights(const std::string& path) {
@@ -190,7 +222,12 @@ void Trainer::save(const std::string& file) {
   Checkpoint c;
   c.model = model_->state_dict();
   c.optimizer = optimizer_->state_dict();
-  for (const auto& [group, tensors] : {std::pair{"model", &c.model}, {"optimizer", &c.optimizer}})
+  if (carrier_) c.carried_state = carrier_->carried_state();
+  StateDict none;
+  for (const auto& [group, tensors] :
+       {std::pair{"model", &c.model},
+        {"optimizer", &c.optimizer},
+        {"carried_state", c.carried_state ? &*c.carried_state : &none}})
     if (const std::string bad = first_nonfinite(*tensors, false); !bad.empty())
       throw NonFinite("step " + std::to_string(progress_.step) + ": " + group + " tensor " + bad +
                       " is not finite");
@@ -287,8 +324,17 @@ nlohmann::json Trainer::evaluate(const std::string& split) {
   return evaluate(split, options_.decode);
 }
 
+int64_t Trainer::eval_batch_size(const std::string& split) const {
+  // Laid out as streams, train is cut for the training batches, dev and test for evaluation's.
+  return data_.info.carry_state && split == "train" ? options_.batch_size
+                                                    : options_.eval_batch_size;
+}
+
 nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& decode) {
-  Loader loader(split_data(split), options_.eval_batch_size, /*shuffle=*/false);
+  Loader loader(split_data(split), eval_batch_size(split), /*shuffle=*/false);
+  // An evaluation carries its own state from zeros, and training continues from where it was.
+  const StateDict training_state = carrier_ ? carrier_->carried_state() : StateDict();
+  reset_carried_state();
   NoGradGuard no_grad;
   model_->eval();
   // Sums and counts over the whole split (Metric), never means of batch means.
@@ -310,11 +356,12 @@ nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& 
   // A sequence model is also judged by what it outputs without teacher forcing.
   if (const auto* transducer = dynamic_cast<const SequenceTransducer*>(model_.get())) {
     const ErrorRates rates =
-        decoded_error_rates(*transducer, *split_data(split), decode, options_.eval_batch_size);
+        decoded_error_rates(*transducer, *split_data(split), decode, eval_batch_size(split));
     metrics["per"] = rates.per;
     metrics["wer"] = rates.wer;
   }
   model_->train();
+  if (carrier_) carrier_->set_carried_state(training_state, options_.batch_size);
   nlohmann::json result = {{"split", split}, {"loss", loss.value()}, {"samples", seen}};
   for (const auto& [name, m] : metrics) result[name] = m.value();
   if (dynamic_cast<const SequenceTransducer*>(model_.get())) result["beam_size"] = decode.beam_size;
@@ -323,6 +370,7 @@ nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& 
 
 nlohmann::json Trainer::inspect(const std::string& split, const std::vector<int64_t>& indices,
                                 const std::string& path, const std::string& checkpoint) {
+  reset_carried_state();  // the examples chosen are no batch of the stream order
   nlohmann::json result = write_inspection(path, *model_, *split_data(split), data_.info, indices,
                                            recipe_.dump(), checkpoint);
   result["split"] = split;
@@ -434,6 +482,7 @@ void Trainer::end_epoch(ProgressLine& bar) {
   ++progress_.epoch;
   progress_.epoch_started = false;
   loader_->restore({0, 0});
+  reset_carried_state();  // the next epoch starts its streams from zeros
   scheduler_->on_epoch();
   if (options_.eval_interval == 0) early_stopped_ = after_evaluation(run_evaluation(bar));
   save_last();
@@ -467,7 +516,10 @@ nlohmann::json Trainer::train() {
   last_save_ = std::chrono::steady_clock::now();
   try {
     while (!finished() && !stop_requested()) {
-      if (!progress_.epoch_started) loader_->start_epoch(gen_);
+      if (!progress_.epoch_started) {
+        loader_->start_epoch(gen_);
+        reset_carried_state();
+      }
       progress_.epoch_started = true;
       while (!loader_->epoch_done() && !finished() && !stop_requested()) {
         train_step(loader_->next());

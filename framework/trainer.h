@@ -14,8 +14,9 @@
 // end and when a stop is requested (SIGINT/SIGTERM, framework/signals.h: the current step
 // finishes first). A checkpoint holds everything the run's future depends on: parameters,
 // optimizer state, the random stream, the data order and position, whether the epoch's order
-// was drawn, the schedule, plateau and early-stopping state, the log window's sums and the size
-// of metrics.jsonl. So a run resumed from it (`heed train --resume RUN_DIR`), whether it was
+// was drawn, the schedule, plateau and early-stopping state, the log window's sums, the size
+// of metrics.jsonl and, with data.carry_state, the recurrent state the model carries into its
+// next batch. So a run resumed from it (`heed train --resume RUN_DIR`), whether it was
 // stopped or killed at any instant, ends with the same parameters, bit for bit, and the same
 // metrics.jsonl lines as an uninterrupted run (tests/framework/test_interrupts.cpp).
 //
@@ -24,6 +25,11 @@
 // after the step it advances the learning-rate schedule (recipe "schedule", docs/optim.md).
 // After each evaluation it feeds reduce_on_plateau and early stopping; with early stopping, the
 // best evaluation's checkpoint is kept as checkpoints/best.h5.
+//
+// With data.carry_state (data laid out as one stream per batch row, datasets/text.h) the train
+// order is not shuffled, and the model's carried state (framework/model.h, StateCarryingModel)
+// is reset at each epoch's start and set aside during evaluations, which carry their own from
+// zeros over dev and test cut into train.eval_batch_size streams.
 //
 // A non-finite loss or gradient stops the run (train.on_nonfinite "stop"): summary.json says
 // status "diverged" with the step and the tensor, the last checkpoint (all finite) is kept, and
@@ -104,6 +110,14 @@ class Trainer {
   /// The dataset of "train", "dev" or "test"; throws heed::Error naming the valid splits
   /// otherwise.
   const std::shared_ptr<Dataset>& split_data(const std::string& split) const;
+  /// The batch size an evaluation of `split` reads it in: train.eval_batch_size, or for "train"
+  /// laid out as streams (data.carry_state) the train.batch_size it was cut for.
+  int64_t eval_batch_size(const std::string& split) const;
+  /// The model's carried state back to zeros (data.carry_state), or nothing.
+  void reset_carried_state();
+  /// A checkpoint's /carried_state into the model; throws heed::Error naming the group when it
+  /// is missing with data.carry_state, present without, or not the model's (names, shapes).
+  void restore_carried_state(const std::optional<StateDict>& state);
   /// One optimizer step on `batch`, its loss and metrics into the log window.
   void train_step(const Batch& batch);
   /// Skips the step about to be taken (on_nonfinite "skip") or throws that the run diverged.
@@ -138,6 +152,7 @@ class Trainer {
   Generator gen_;
   DataSplits data_;
   std::shared_ptr<Model> model_;
+  StateCarryingModel* carrier_ = nullptr;  // the model, with data.carry_state
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LRScheduler> scheduler_;
   std::unique_ptr<EarlyStopping> early_stopping_;

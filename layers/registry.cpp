@@ -184,7 +184,8 @@ Batch probe_batch(const DataInfo& info) {
 // that what would fail at the first step (a part whose input does not fit, a degenerate option
 // that makes the loss NaN) fails while the recipe is read, as `--dry-run` promises. Eval mode
 // moves no running statistic and draws no dropout mask; the generator is restored all the same,
-// so that a run's random stream never depends on the probe.
+// so that a run's random stream never depends on the probe. A model that carries state from one
+// batch to the next is left carrying none: the probe's batch is no row of the data's streams.
 ModelOutput probe(Model& model, const DataInfo& info, Generator& gen) {
   const auto state = gen.state();
   NoGradGuard no_grad;
@@ -192,6 +193,7 @@ ModelOutput probe(Model& model, const DataInfo& info, Generator& gen) {
   ModelOutput out = model.forward(probe_batch(info));
   model.train();
   gen.set_state(state);
+  if (auto* carrier = dynamic_cast<StateCarryingModel*>(&model)) carrier->set_carried_state({}, 0);
   const float loss = out.loss.item();
   HEED_CHECK(std::isfinite(loss), "the loss of a batch of zeros is ", loss,
              " instead of a finite number (a degenerate option?)");

@@ -61,6 +61,13 @@ LanguageModel::LanguageModel(const Config& c, const DataInfo& info, Generator& g
   encoder_type_ = o.encoder_type;
   const bool transformer = encoder_type_ == "transformer";
   label_smoothing_ = o.label_smoothing;
+  carry_state_ = info.carry_state;
+  if (transformer && carry_state_)
+    throw recipe_error("data.carry_state", " is true, but the language model's encoder \"",
+                       o.encoder_path,
+                       "\" is a Transformer, which has no recurrent state to carry across "
+                       "windows: set data.carry_state to false (or use an rnn, lstm or gru "
+                       "encoder)");
   // Built in this order (embedding, encoder, head), so a run's initial weights follow the
   // generator in the order the parameters are listed.
   if (!transformer)
@@ -114,11 +121,16 @@ int64_t LanguageModel::make_transformer(const LanguageModelOptions& options, int
   return o.d_model;
 }
 
-Tensor LanguageModel::logits(const Tensor& input, const Tensor& input_lengths) const {
+Tensor LanguageModel::logits(const Tensor& input, const Tensor& input_lengths,
+                             const RecurrentState& start, RecurrentState* end) const {
+  HEED_CHECK(rnn_ || (!start.h.defined() && !end),
+             "language_model: a Transformer has no recurrent state to start from or end with");
   Tensor x = dropout_->forward(embedding_->forward(input));
   Tensor h;
   if (rnn_) {
-    h = rnn_->forward(x, input_lengths).output;
+    RNNOutput out = rnn_->forward(x, input_lengths, start.h, start.c);
+    h = out.output;
+    if (end) *end = {out.h_n, out.c_n};
   } else {
     if (pos_embedding_) x = pos_embedding_->forward(x);
     if (sinusoidal_) x = sinusoidal_->forward(x);
@@ -141,8 +153,45 @@ ModelOutput LanguageModel::forward(const Batch& batch) {
   HEED_CHECK(batch.input.dim() == 2 && batch.target.shape() == batch.input.shape(),
              "language_model: needs input and target int64 [batch, seq] of one shape, got ",
              batch.input.shape(), " and ", batch.target.shape());
-  const Tensor out = logits(batch.input, batch.input_lengths);
+  if (!carry_state_) {
+    const Tensor out = logits(batch.input, batch.input_lengths);
+    return token_output(out.reshape({-1, vocab_}), batch.target, label_smoothing_);
+  }
+  // Another row count is another layout (the trainer's probe batch, an inspection): from zeros.
+  const bool continues = carried_.h.defined() && carried_.h.size(1) == batch.size();
+  RecurrentState end;
+  const Tensor out =
+      logits(batch.input, batch.input_lengths, continues ? carried_ : RecurrentState{}, &end);
+  carried_ = {end.h.detach(), end.c.defined() ? end.c.detach() : Tensor()};
   return token_output(out.reshape({-1, vocab_}), batch.target, label_smoothing_);
+}
+
+StateDict LanguageModel::carried_state() const {
+  if (!carried_.h.defined()) return {};
+  StateDict state = {{"h_n", carried_.h}};
+  if (carried_.c.defined()) state.emplace_back("c_n", carried_.c);
+  return state;
+}
+
+void LanguageModel::set_carried_state(const StateDict& state, int64_t batch) {
+  HEED_CHECK(carry_state_ || state.empty(),
+             "language_model: carries no state across batches (data.carry_state is false)");
+  const bool lstm = encoder_type_ == "lstm";
+  const Shape want{rnn_ ? rnn_->options.num_layers : 0, batch,
+                   rnn_ ? rnn_->options.hidden_size : 0};
+  RecurrentState next;
+  for (const auto& [name, t] : state) {
+    Tensor* slot = name == "h_n" ? &next.h : name == "c_n" && lstm ? &next.c : nullptr;
+    HEED_CHECK(slot, "language_model: \"", name, "\" is not a state it carries (",
+               lstm ? "an LSTM carries h_n and c_n" : "an RNN or GRU carries h_n", ")");
+    HEED_CHECK(t.dtype() == Dtype::Float32 && t.shape() == want, "language_model: state ", name,
+               " is ", dtype_name(t.dtype()), " ", t.shape(), ", expected float32 ", want,
+               " ([num_layers, batch_size, hidden_size])");
+    *slot = t;
+  }
+  HEED_CHECK(state.empty() || next.h.defined(), "language_model: state h_n is missing");
+  HEED_CHECK(state.empty() || !lstm || next.c.defined(), "language_model: state c_n is missing");
+  carried_ = next;
 }
 
 std::string LanguageModel::repr() const {

@@ -20,6 +20,15 @@
 // token_loss.h), optionally label-smoothed; metric "token_accuracy".
 // This is PyTorch's examples/word_language_model (RNNModel, TransformerModel) with batch_first.
 //
+// Carried state (data.carry_state, DataInfo::carry_state: the text split laid out as one stream
+// per batch row, datasets/text.h): an RNN encoder starts each batch from the final states
+// (h_n, and c_n for the LSTM) of the previous batch, detached from its graph (truncated BPTT,
+// PyTorch's repackage_hidden), so a row reads its stream's whole past while gradients stop at
+// the window's start. A batch of another row count than the carried state's starts from zeros.
+// The trainer resets the state at each epoch's start, sets it aside during an evaluation, and
+// checkpoints it (framework/model.h, StateCarryingModel). A Transformer has no recurrent state:
+// with it, carry_state is a recipe error.
+//
 //   {"type": "language_model", "embedding_size": 128, "tie_weights": false,
 //    "encoder": {"type": "lstm", "hidden_size": 256, "num_layers": 2}}
 
@@ -50,20 +59,35 @@ struct LanguageModelOptions {
   static LanguageModelOptions from_config(const Config& c);
 };
 
-class LanguageModel : public Model, public NextTokenModel {
+/// An RNN language model's state between windows: h [num_layers, batch, hidden_size], and c
+/// alike for an LSTM (undefined otherwise); an undefined h means zeros.
+struct RecurrentState {
+  Tensor h, c;
+};
+
+class LanguageModel : public Model, public NextTokenModel, public StateCarryingModel {
  public:
   /// Reads the recipe's model section (docs/recipes.md); throws heed::RecipeError on bad options
-  /// and heed::Error when the data are not token sequences.
+  /// (and naming data.carry_state with a Transformer) and heed::Error when the data are not token
+  /// sequences.
   LanguageModel(const Config& config, const DataInfo& info, Generator& gen);
+  /// With carry_state, starts from the carried state and keeps the batch's final one (above).
   ModelOutput forward(const Batch& batch) override;
   /// logits [batch, seq, vocab] for input [batch, seq]; input_lengths int64 [batch] or undefined.
-  Tensor logits(const Tensor& input, const Tensor& input_lengths = Tensor()) const;
+  /// An RNN encoder starts from `start` (default zeros) and, with `end`, gives its final state
+  /// there (attached to the graph); a Transformer takes neither (heed::Error).
+  Tensor logits(const Tensor& input, const Tensor& input_lengths = Tensor(),
+                const RecurrentState& start = {}, RecurrentState* end = nullptr) const;
   std::string repr() const override;
   /// logits [batch, vocab] of the token after tokens [batch, len] (`heed generate`).
   Tensor next_token_logits(const Tensor& tokens) const override;
   /// The data's window length (DataInfo::input_shape[0]), which the model was trained on; an RNN
   /// language model without one reads any length.
   int64_t max_context() const override { return max_context_; }
+  /// {"h_n"} (and {"c_n"} for the LSTM) [num_layers, batch, hidden_size]; empty without
+  /// carry_state or before the first batch.
+  StateDict carried_state() const override;
+  void set_carried_state(const StateDict& state, int64_t batch) override;
 
  private:
   int64_t make_rnn(const LanguageModelOptions& o, Generator& gen);
@@ -71,6 +95,8 @@ class LanguageModel : public Model, public NextTokenModel {
   std::string encoder_type_;
   int64_t vocab_ = 0, width_ = 0, max_context_ = 0;
   float label_smoothing_ = 0.f;
+  bool carry_state_ = false;
+  RecurrentState carried_;  // detached; undefined h: the next batch starts from zeros
   std::shared_ptr<Embedding> embedding_;
   std::shared_ptr<Dropout> dropout_;
   std::shared_ptr<RNNBase> rnn_;                               // "rnn" | "lstm" | "gru"

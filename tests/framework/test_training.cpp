@@ -231,6 +231,117 @@ TEST_CASE(
     CHECK(!nlohmann::json::parse(line).contains("momentum"));
 }
 
+namespace {
+
+// 400 pseudo-random letters (a linear congruential generator): train 360, dev 20, test 20.
+std::string write_letters(const fs::path& file) {
+  std::string text;
+  for (uint32_t x = 7; text.size() < 400;) {
+    x = x * 1103515245u + 12345u;
+    text += static_cast<char>('a' + (x >> 16) % 26);
+  }
+  std::ofstream(file, std::ios::binary) << text;
+  return file.string();
+}
+
+// A tiny LSTM language model carrying its state across windows, with dropout (the random stream)
+// and a dev evaluation every 5 steps (which must set the training state aside and put it back):
+// train is 4 streams of 90 characters, 12 windows of 8 (the last of 1) each, so 12 steps an
+// epoch; dev is 2 streams of 10.
+nlohmann::json carry_recipe(const std::string& corpus, int64_t max_steps) {
+  return {{"data", {{"name", "text"}, {"path", corpus}, {"bptt", 8}, {"carry_state", true}}},
+          {"model",
+           {{"type", "language_model"},
+            {"embedding_size", 6},
+            {"dropout", 0.2},
+            {"encoder", {{"type", "lstm"}, {"hidden_size", 10}, {"num_layers", 2}}}}},
+          {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
+          {"train",
+           {{"epochs", 2},
+            {"max_steps", max_steps},
+            {"batch_size", 4},
+            {"eval_batch_size", 2},
+            {"eval_interval", 5},
+            {"seed", 3},
+            {"log_interval", 4}}}};
+}
+
+}  // namespace
+
+TEST_CASE("resume a language model carrying its state across windows: identical parameters") {
+  TempDir tmp;
+  const std::string corpus = write_letters(tmp.fs_path() / "letters.txt");
+  auto recipe = [&](int64_t max_steps) { return carry_recipe(corpus, max_steps); };
+  const int64_t total = 24;
+  const fs::path straight = train_run(recipe(total), tmp.fs_path() / "straight");
+  const Checkpoint end = load_checkpoint(straight.string());
+  REQUIRE(end.carried_state);
+  CHECK(end.carried_state->empty());  // written at the last epoch's end, after the reset
+  for (const int64_t first : {int64_t{7}, int64_t{17}}) {  // mid-epoch 1, mid-epoch 2
+    INFO("interrupted after step ", first);
+    const fs::path dir = tmp.fs_path() / ("resumed" + std::to_string(first));
+    train_run(recipe(first), dir);
+    const Checkpoint mid = load_checkpoint((dir / "checkpoints" / "last.h5").string());
+    REQUIRE(mid.carried_state);
+    REQUIRE(mid.carried_state->size() == 2);
+    CHECK(mid.carried_state->at(0).first == "c_n");  // HDF5 lists a group sorted by name
+    CHECK(mid.carried_state->at(1).second.shape() == Shape({2, 4, 10}));
+    Trainer rest(recipe(total), dir.string());
+    rest.restore((dir / "checkpoints" / "last.h5").string());
+    CHECK(rest.train()["steps"] == total);
+    CHECK(flat_parameters(dir / "checkpoints" / "last.h5") == flat_parameters(straight));
+  }
+
+  // The carried state matters: resumed from zeros instead, the run ends elsewhere.
+  const fs::path zeroed = tmp.fs_path() / "zeroed";
+  train_run(recipe(7), zeroed);
+  const fs::path ckpt = zeroed / "checkpoints" / "last.h5";
+  Checkpoint c = load_checkpoint(ckpt.string());
+  c.carried_state = StateDict{};
+  save_checkpoint(ckpt.string(), c);
+  {
+    Trainer rest(recipe(total), zeroed.string());
+    rest.restore(ckpt.string());
+    rest.train();
+  }
+  CHECK(flat_parameters(ckpt) != flat_parameters(straight));
+
+  // A checkpoint without the group, with it where the run carries none, or with a wrong shape.
+  c.carried_state.reset();
+  save_checkpoint(ckpt.string(), c);
+  CHECK(error_of([&] { Trainer(recipe(total), zeroed.string()).restore(ckpt.string()); }) ==
+        "checkpoint " + ckpt.string() +
+            ": group carried_state is missing: a run with data.carry_state saves the state its "
+            "next batch starts from");
+  c.carried_state =
+      StateDict{{"h_n", Tensor::zeros({2, 3, 10})}, {"c_n", Tensor::zeros({2, 4, 10})}};
+  save_checkpoint(ckpt.string(), c);
+  CHECK(error_of([&] { Trainer(recipe(total), zeroed.string()).restore(ckpt.string()); }) ==
+        "checkpoint " + ckpt.string() +
+            ": group carried_state: language_model: state h_n is float32 [2, 3, 10], expected "
+            "float32 [2, 4, 10] ([num_layers, batch_size, hidden_size])");
+  nlohmann::json plain = recipe(total);
+  plain["data"].erase("carry_state");
+  CHECK(error_of([&] { Trainer(plain, zeroed.string()).restore(ckpt.string()); }) ==
+        "checkpoint " + ckpt.string() +
+            ": group carried_state is present, but this run carries no state across batches "
+            "(data.carry_state is false)");
+  // Without carry_state a run writes no group, and shuffles its windows as before.
+  CHECK(!load_checkpoint(train_run(plain, tmp.fs_path() / "plain").string()).carried_state);
+}
+
+TEST_CASE("data.carry_state needs a model that carries state") {
+  TempDir tmp;
+  nlohmann::json r = carry_recipe(write_letters(tmp.fs_path() / "letters.txt"), 1);
+  r["model"] = {{"type", "seq2seq"},
+                {"encoder", {{"type", "lstm"}, {"hidden_size", 4}}},
+                {"decoder", {{"type", "lstm"}}}};
+  CHECK(error_of([&] { Trainer(r, (tmp.fs_path() / "run").string()); }) ==
+        "recipe: \"data.carry_state\" is true, but model \"seq2seq\" carries no state across "
+        "batches (a language_model with an rnn, lstm or gru encoder does): set data.carry_state "
+        "to false");
+}
+
 TEST_CASE("early stopping ends the run, keeps best.h5, and a resumed stopped run stays stopped") {
   TempDir tmp;
   nlohmann::json r = small_recipe(30);

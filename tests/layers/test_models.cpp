@@ -5,8 +5,9 @@
 // the cross-entropy over the non-<pad> positions written out in double), that padding changes
 // nothing (a padded batch's loss and gradients equal the token-weighted ones of its sequences
 // run alone; for seq2seq under every decoder cell and alignment), causality of the Transformer
-// language model under every attention variant, finite differences on tiny models, and the recipe
-// errors of bad options.
+// language model under every attention variant, a recurrent language model's state carried across
+// windows (data.carry_state) against one forward over the whole sequence, finite differences on
+// tiny models, and the recipe errors of bad options.
 
 #include <doctest/doctest.h>
 
@@ -426,6 +427,111 @@ TEST_CASE("language_model: the Transformer is causal under every attention varia
     check_close(std::vector<float>(b.begin(), b.begin() + 30),
                 std::vector<float>(a.begin(), a.begin() + 30), 1e-5f, 1e-5f, "logits of steps 0-2");
     CHECK(b != a);
+  }
+}
+
+TEST_CASE("language_model: a state carried across two windows equals one forward over both") {
+  DataInfo info = token_info(10, 10, 6);
+  info.carry_state = true;
+  // Two rows of six tokens, as two windows of 4 and 2 steps (a stream's last window is shorter).
+  const std::vector<int64_t> row0 = {4, 5, 6, 7, 8, 9}, row1 = {9, 8, 7, 6, 5, 4};
+  // Steps [begin, end) of both rows, each token moved `shift` places round the ordinary 4..9.
+  auto window = [&](int64_t begin, int64_t end, int64_t shift) {
+    std::vector<int64_t> v;
+    for (const auto* row : {&row0, &row1})
+      for (int64_t t = begin; t < end; ++t) v.push_back(((*row)[t] - 4 + shift) % 6 + 4);
+    return ids(v, 2);
+  };
+  for (const std::string cell : {"lstm", "gru", "rnn"}) {
+    INFO("encoder ", cell);
+    json c = kTinyLstmLM;
+    c["encoder"]["type"] = cell;
+    c["encoder"]["num_layers"] = 2;
+    const auto model = build(c, info);
+    model->eval();  // no dropout
+    auto lm = std::dynamic_pointer_cast<nn::LanguageModel>(model);
+    REQUIRE(lm);
+    NoGradGuard no_grad;
+    const std::vector<float> whole = lm->logits(window(0, 6, 0)).to_vector();
+    nn::RecurrentState carried;
+    const std::vector<float> first =
+        lm->logits(window(0, 4, 0), Tensor(), {}, &carried).to_vector();
+    const std::vector<float> second = lm->logits(window(4, 6, 0), Tensor(), carried).to_vector();
+    const int64_t vocab = 10;
+    std::vector<float> joined;  // row by row: the first window's 4 steps, then the second's 2
+    for (int64_t r = 0; r < 2; ++r) {
+      joined.insert(joined.end(), first.begin() + r * 4 * vocab,
+                    first.begin() + (r + 1) * 4 * vocab);
+      joined.insert(joined.end(), second.begin() + r * 2 * vocab,
+                    second.begin() + (r + 1) * 2 * vocab);
+    }
+    check_close(joined, whole, 1e-5f, 1e-5f, "logits of the windows against the whole");
+    // Without the carried state the second window reads no past, and differs.
+    CHECK(lm->logits(window(4, 6, 0)).to_vector() != second);
+
+    // forward() carries by itself: the token-weighted losses of the two windows are the whole's.
+    const Batch a{window(0, 4, 0), window(0, 4, 1)}, b{window(4, 6, 0), window(4, 6, 1)};
+    const Batch all{window(0, 6, 0), window(0, 6, 1)};
+    CHECK(lm->carried_state().empty());  // the registry's probe batch left none
+    const double loss_a = model->forward(a).loss.item(), loss_b = model->forward(b).loss.item();
+    const StateDict state = lm->carried_state();
+    REQUIRE(state.size() == (cell == "lstm" ? 2u : 1u));
+    CHECK(state[0].first == "h_n");
+    CHECK(state[0].second.shape() == Shape({2, 2, 5}));
+    lm->set_carried_state({}, 2);  // a new epoch: from zeros
+    CHECK(lm->carried_state().empty());
+    const double loss_all = model->forward(all).loss.item();
+    CHECK(loss_all == doctest::Approx((4 * loss_a + 2 * loss_b) / 6).epsilon(1e-5));
+    // A batch of another row count starts from zeros, as after a reset.
+    const Batch three{ids({4, 5, 6}, 3), ids({5, 6, 7}, 3)};
+    const double carried_three = model->forward(three).loss.item();
+    lm->set_carried_state({}, 3);
+    CHECK(model->forward(three).loss.item() == carried_three);
+  }
+}
+
+TEST_CASE("language_model: the carried state is detached, checked when set, and needs an RNN") {
+  DataInfo info = token_info(10, 10, 6);
+  info.carry_state = true;
+  const auto model = build(kTinyLstmLM, info);
+  auto lm = std::dynamic_pointer_cast<nn::LanguageModel>(model);
+  REQUIRE(lm);
+  const Batch batch{ids({4, 5, 6, 7, 8, 9}, 2), ids({5, 6, 7, 8, 9, 4}, 2)};
+  model->forward(batch).loss.backward();  // training: the graph is recorded
+  const StateDict state = lm->carried_state();
+  REQUIRE(state.size() == 2);
+  for (const auto& [name, t] : state) {
+    INFO(name);
+    CHECK(t.is_leaf());  // truncated BPTT: the next window's gradient stops here
+    CHECK(!t.requires_grad());
+  }
+  lm->set_carried_state(state, 2);
+  CHECK(lm->carried_state()[1].second.to_vector() == state[1].second.to_vector());
+  CHECK(error_of([&] { lm->set_carried_state(state, 3); }) ==
+        "language_model: state h_n is float32 [1, 2, 5], expected float32 [1, 3, 5] "
+        "([num_layers, batch_size, hidden_size])");
+  CHECK(error_of([&] { lm->set_carried_state({state[0]}, 2); }) ==
+        "language_model: state c_n is missing");
+  CHECK(error_of([&] {
+          lm->set_carried_state({state[0], {"cell", state[1].second}}, 2);
+        }) == "language_model: \"cell\" is not a state it carries (an LSTM carries h_n and c_n)");
+  const auto plain =
+      std::dynamic_pointer_cast<nn::LanguageModel>(build(kTinyLstmLM, token_info(10, 10, 6)));
+  plain->forward(batch);
+  CHECK(plain->carried_state().empty());  // without carry_state nothing is carried
+  CHECK(error_of([&] { plain->set_carried_state(state, 2); }) ==
+        "language_model: carries no state across batches (data.carry_state is false)");
+
+  // A Transformer has no recurrent state: a recipe error naming data.carry_state.
+  try {
+    build(kTinyTransformerLM, info);
+    FAIL_CHECK("expected a RecipeError");
+  } catch (const RecipeError& e) {
+    CHECK(e.path() == "data.carry_state");
+    CHECK(std::string(e.what()) ==
+          "recipe: \"data.carry_state\" is true, but the language model's encoder "
+          "\"model.encoder\" is a Transformer, which has no recurrent state to carry across "
+          "windows: set data.carry_state to false (or use an rnn, lstm or gru encoder)");
   }
 }
 

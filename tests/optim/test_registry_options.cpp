@@ -75,6 +75,7 @@ const json& values() {
       {"stress", "keep"},
       {"merge_ax", true},
       {"bptt", 64},
+      {"carry_state", true},
       {"layout", "image"},
       {"dev_samples", 100},
       {"max_train_samples", 10},
