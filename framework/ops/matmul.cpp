@@ -1,9 +1,11 @@
 #include "framework/ops/matmul.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "framework/autograd.h"
 #include "framework/dnnl.h"
+#include "framework/ops/iter.h"
 #include "framework/ops/reduce.h"
 #include "framework/ops/shape.h"
 
@@ -33,6 +35,46 @@ std::string key_of(const Tensor& a, const Tensor& b, bool bias) {
   return key.str();
 }
 
+// Below this many multiply-adds per matrix, a batched product is a loop here: oneDNN's call costs
+// ~0.2 ms whatever the size, and an attention decoder multiplies [1, 12] by [12, 256] per sequence
+// at every step (the g2p_attn benchmark spent 7 ms a step there, at 2 GFLOP/s).
+constexpr int64_t kSmallMatrix = 4096;
+
+// c = a @ b for dense batched operands (dense_matrix), each of its matrices summed over k in
+// order, so the result is the same at any thread count. Vectorized along n when b's rows are
+// contiguous, along k when both operands are contiguous in k (b a transposed view).
+void small_batched_mm(const Tensor& a, const Tensor& b, const Tensor& c) {
+  const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1), batch = c.numel() / (m * n);
+  const int64_t am = a.strides()[a.dim() - 2], ak = a.strides()[a.dim() - 1];
+  const int64_t bk = b.strides()[b.dim() - 2], bn = b.strides()[b.dim() - 1];
+  const float *pa = a.data(), *pb = b.data();
+  float* pc = c.data();
+#pragma omp parallel for schedule(static) if (batch * m * n * k >= kParallelGrain && batch > 1)
+  for (int64_t i = 0; i < batch; ++i) {
+    const float *ai = pa + i * m * k, *bi = pb + i * k * n;
+    float* ci = pc + i * m * n;
+    for (int64_t r = 0; r < m; ++r) {
+      float* row = ci + r * n;
+      if (bn == 1) {
+        std::fill(row, row + n, 0.f);
+        for (int64_t j = 0; j < k; ++j) {
+          const float x = ai[r * am + j * ak];
+          const float* brow = bi + j * bk;
+#pragma omp simd
+          for (int64_t col = 0; col < n; ++col) row[col] += x * brow[col];
+        }
+      } else {
+        for (int64_t col = 0; col < n; ++col) {
+          float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+          for (int64_t j = 0; j < k; ++j) acc += ai[r * am + j * ak] * bi[j * bk + col * bn];
+          row[col] = acc;
+        }
+      }
+    }
+  }
+}
+
 // c = a @ b (+ bias [N]) for a [..., M, K], b [..., K, N] of equal rank and batch dims, unrecorded.
 Tensor mm_kernel(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
   const Tensor a = dense_matrix(a_in) ? a_in : a_in.contiguous();
@@ -44,6 +86,11 @@ Tensor mm_kernel(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
   const int64_t k = a.shape().back();
   if (k == 0) {
     c.fill_(0.f);
+    return c;
+  }
+  if (!bias.defined() && a.dim() > 2 && c.numel() > out_shape.end()[-1] * out_shape.end()[-2] &&
+      a.size(-2) * k * c.size(-1) <= kSmallMatrix) {
+    small_batched_mm(a, b, c);
     return c;
   }
   static dnnl_glue::PrimitiveCache<dnnl::matmul> cache;

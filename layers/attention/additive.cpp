@@ -6,6 +6,7 @@
 
 #include "framework/inspect.h"
 #include "framework/ops.h"
+#include "framework/ops/additive_score.h"
 #include "framework/random.h"
 #include "layers/dropout.h"
 
@@ -74,10 +75,8 @@ AttentionOutput AdditiveAttention::forward_projected(const Tensor& query,
                                                      const Tensor& key_padding_mask) const {
   check_attention_inputs("AdditiveAttention", query, query_size, projected_keys, hidden_size,
                          values, key_padding_mask);
-  // e_ij = v^T tanh(W q_i + U k_j): [batch, query_len, key_len, hidden] -> [.., key_len]
-  const Tensor hidden =
-      ops::tanh(query_proj->forward(query).unsqueeze(2) + projected_keys.unsqueeze(1));
-  const Tensor scores = ops::matmul(hidden, v.reshape({hidden_size, 1})).squeeze(-1);
+  // e_ij = v^T tanh(W q_i + U k_j): [batch, query_len, key_len], one fused op
+  const Tensor scores = ops::additive_score(query_proj->forward(query), projected_keys, v);
   const AttentionOutput out =
       attend(scores, values, key_padding_mask, Tensor(), Tensor(), dropout, is_training(), *gen_);
   Inspector::record(*this, "weights", out.weights);

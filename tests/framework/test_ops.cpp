@@ -3,9 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 
 #include "fixture.h"
+#include "framework/ops/additive_score.h"
 #include "framework/ops/fastmath.h"
 #include "framework/ops/rnn.h"
 #include "gradcheck.h"
@@ -83,6 +85,15 @@ std::vector<GradCase> op_cases() {
       {"matmul of a transposed view",
        [](V x) { return ops::matmul(x[0].transpose(0, 1), x[1]); },
        {rnd({4, 3}, 32), rnd({4, 5}, 33)}},
+      {"matmul batched, above the small-matrix loop (oneDNN)",
+       [](V x) { return ops::matmul(x[0], x[1]); },
+       {rnd({2, 17, 16}, 81), rnd({2, 16, 17}, 82)}},
+      {"matmul batched, b a transposed view (the small loop's dot-product form)",
+       [](V x) { return ops::matmul(x[0], x[1].transpose(1, 2)); },
+       {rnd({2, 3, 4}, 83), rnd({2, 5, 4}, 84)}},
+      {"additive_score",
+       [](V x) { return ops::additive_score(x[0], x[1], x[2]); },
+       {rnd({2, 3, 4}, 85), rnd({2, 5, 4}, 86), rnd({4}, 87)}},
       {"linear with bias",
        [](V x) { return ops::linear(x[0], x[1], x[2]); },
        {rnd({2, 3, 4}, 34), rnd({5, 4}, 35), rnd({5}, 36)}},
@@ -203,6 +214,43 @@ std::vector<GradCase> op_cases() {
 
 TEST_CASE("gradients of every op agree with central differences") {
   for (const GradCase& c : op_cases()) check_gradients(c);
+}
+
+TEST_CASE("matmul: the small-matrix loop and oneDNN give the float64 product, views included") {
+  // [batch, m, k] @ [batch, k, n] on both sides of the small loop's limit (4096 multiply-adds per
+  // matrix), with b row-major and as a transposed view.
+  for (const auto& [m, k, n] : std::vector<std::array<int64_t, 3>>{
+           {1, 12, 256}, {12, 1, 256}, {1, 256, 12}, {16, 16, 16}, {17, 16, 17}, {28, 16, 28}}) {
+    const Tensor a = rnd({3, m, k}, 90), b = rnd({3, k, n}, 91);
+    const Tensor bt = rnd({3, n, k}, 91).transpose(1, 2);
+    for (const Tensor& rhs : {b, bt}) {
+      const Tensor c = ops::matmul(a, rhs);
+      const Tensor rc = rhs.contiguous();
+      double worst = 0;
+      for (int64_t i = 0; i < 3; ++i)
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t col = 0; col < n; ++col) {
+            double want = 0;
+            for (int64_t j = 0; j < k; ++j)
+              want += double(a.data()[(i * m + r) * k + j]) * rc.data()[(i * k + j) * n + col];
+            worst = std::max(worst, std::abs(want - c.data()[(i * m + r) * n + col]));
+          }
+      INFO(m, "x", k, "x", n, rhs.is_contiguous() ? " row-major" : " transposed");
+      CHECK(worst < 1e-5 * double(k));
+    }
+  }
+}
+
+TEST_CASE("additive_score equals v^T tanh(q_i + k_j) composed from ops") {
+  const Tensor q = rnd({3, 2, 8}, 92), k = rnd({3, 5, 8}, 93), v = rnd({8}, 94);
+  const Tensor fused = ops::additive_score(q, k, v);
+  const Tensor composed =
+      ops::matmul(ops::tanh(q.unsqueeze(2) + k.unsqueeze(1)), v.reshape({8, 1})).squeeze(-1);
+  REQUIRE(fused.shape() == Shape({3, 2, 5}));
+  for (int64_t i = 0; i < fused.numel(); ++i)
+    CHECK(fused.data()[i] == doctest::Approx(composed.data()[i]).epsilon(1e-5));
+  CHECK_THROWS_WITH_AS(ops::additive_score(q, rnd({3, 5, 7}, 95), v),
+                       doctest::Contains("additive_score: q [3, 2, 8], k [3, 5, 7]"), Error);
 }
 
 TEST_CASE("activations and softmax match PyTorch (tests/fixtures/activations.json)") {
