@@ -5,6 +5,7 @@
 
 #include "framework/inspect.h"
 #include "framework/ops.h"
+#include "framework/ops/additive_score.h"
 #include "framework/random.h"
 #include "layers/attention/additive.h"
 #include "layers/dropout.h"
@@ -67,9 +68,8 @@ Tensor LuongAttention::score(const Tensor& query, const Tensor& keys) const {
   // concat: W_a [h_t; h_s] = W_q h_t + W_k h_s, so [query_len, key_len] pairs cost one broadcast.
   const Tensor w_q = weight.narrow(1, 0, options.query_size);
   const Tensor w_k = weight.narrow(1, options.query_size, options.key_size);
-  const Tensor hidden =
-      ops::tanh(ops::matmul(query, w_q.t()).unsqueeze(2) + ops::matmul(keys, w_k.t()).unsqueeze(1));
-  return ops::matmul(hidden, v.reshape({v.size(0), 1})).squeeze(-1);
+  // v^T tanh(W_q h_t + W_k h_s) is additive attention's score, fused (ops/additive_score.h).
+  return ops::additive_score(ops::matmul(query, w_q.t()), ops::matmul(keys, w_k.t()), v);
 }
 
 AttentionOutput LuongAttention::forward(const Tensor& query, const Tensor& keys,
