@@ -2,6 +2,7 @@
 
 #include "layers/attention/additive.h"
 #include "layers/attention/luong.h"
+#include "layers/attention/multihead.h"
 #include "layers/part.h"
 
 namespace heed::nn {
@@ -25,6 +26,11 @@ const PartRegistry<AlignmentFactory>& registry() {
       {{"alignment", "local_p",
         "predicted centre, Gaussian-weighted window (Luong et al. 2015, eqs. 9-10)", ""},
        &local_p_from_config},
+      {{"alignment", "multihead",
+        "nn.MultiheadAttention over the keys (Vaswani et al. 2017, sec. 3.2.2), heads averaged "
+        "in the weights",
+        ""},
+       &multihead_alignment_from_config},
   });
   return list;
 }

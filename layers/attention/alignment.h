@@ -6,6 +6,7 @@
 //   additive                                   AdditiveAttention (additive.h)
 //   luong_dot | luong_general | luong_concat   LuongAttention, global alignment (luong.h)
 //   local_m | local_p                          LuongAttention, local alignments (luong.h)
+//   multihead                                  MultiheadAttention (multihead.h)
 // A recipe names one as a string or an object with its options:
 //   "attention": "luong_dot"
 //   "attention": {"type": "local_p", "score": "general", "window": 8}

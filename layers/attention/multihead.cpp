@@ -147,4 +147,29 @@ std::string MultiheadAttention::repr() const {
   return out.str();
 }
 
+AlignmentFactory multihead_alignment_from_config(const Config& c) {
+  MultiheadAttentionOptions o;
+  o.num_heads = c.get<int64_t>("num_heads", 4, range::size);
+  o.dropout = c.get<float>("dropout", 0.f, range::probability);
+  o.variant = attention_from_config(c, "attention");
+  o.cross = true;
+  return [o](const AlignmentShape& s, Generator& gen) {
+    HEED_CHECK(s.query_size == s.key_size, "alignment \"multihead\": the query is ", s.query_size,
+               " wide and the keys ", s.key_size,
+               ": they must be equal (its output is the query's width)");
+    MultiheadAttentionOptions with = o;
+    with.embed_dim = s.query_size;
+    with.kdim = with.vdim = s.key_size;
+    auto m = std::make_shared<MultiheadAttention>(with, gen);
+    Alignment a;
+    a.module = m;
+    a.forward = [m](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                    const Tensor&) {
+      const AttentionOutput out = m->forward(q, k, v, mask);
+      return AttentionOutput{out.output, ops::mean(out.weights, {1}, true)};
+    };
+    return a;
+  };
+}
+
 }  // namespace heed::nn

@@ -24,6 +24,7 @@
 //   auto [out, weights] = attn.forward(x, x, x, padding, causal_mask(28, 28));
 
 #include "framework/module.h"
+#include "layers/attention/alignment.h"
 #include "layers/attention/registry.h"
 #include "layers/linear.h"
 
@@ -69,5 +70,13 @@ class MultiheadAttention : public Module {
   Generator* gen_;
   bool rope_ = false, alibi_ = false;  // variant.positional, decided once
 };
+
+/// Alignment "multihead": one query step attends to the keys through this layer, as an RNN
+/// decoder or attention pooling uses it. embed_dim is the query's width, kdim = vdim the keys'
+/// (the two must be equal: the output is embed_dim wide where an alignment's is the values'); the
+/// weights returned are the heads' mean [batch, 1, query_len, key_len] (PyTorch's
+/// average_attn_weights), while an Inspector still records every head. Options `num_heads` (4),
+/// `dropout`, `attention` (the mechanism inside the heads, scaled dot-product by default).
+AlignmentFactory multihead_alignment_from_config(const Config& c);
 
 }  // namespace heed::nn

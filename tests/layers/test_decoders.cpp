@@ -26,7 +26,7 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int64_t kBatch = 2, kTarget = 3, kSource = 4, kEmbedding = 3, kWidth = 6, kVocab = 5;
+constexpr int64_t kBatch = 2, kTarget = 3, kSource = 4, kEmbedding = 3, kWidth = 8, kVocab = 5;
 
 nn::DecoderFactory read(const json& decoder) {
   return nn::decoder_from_config(Config({{"decoder", decoder}}, "model"));
@@ -215,10 +215,11 @@ TEST_CASE("decoders: input feeding adds linear_out and needs an attention") {
   for (const auto& [module, m] : decoder->modules())
     for (const auto& [name, p] : m->named_parameters())
       names.push_back(module + "." + name + " " + shape_str(p.shape()));
-  CHECK(names == std::vector<std::string>{"decoder.weight_ih [18, 9]", "decoder.weight_hh [18, 6]",
-                                          "decoder.bias_ih [18]", "decoder.bias_hh [18]",
-                                          "head.weight [5, 6]", "head.bias [5]",
-                                          "linear_out.weight [6, 12]"});
+  // GRU gates 3 x 8; input: embedding 3 + the fed attentional state 8; linear_out reads [c; s].
+  CHECK(names == std::vector<std::string>{"decoder.weight_ih [24, 11]", "decoder.weight_hh [24, 8]",
+                                          "decoder.bias_ih [24]", "decoder.bias_hh [24]",
+                                          "head.weight [5, 8]", "head.bias [5]",
+                                          "linear_out.weight [8, 16]"});
   CHECK(decoder->repr() == "gru, attention=luong_dot, input_feeding");
   CHECK(error_reading({{"attention", "none"}, {"input_feeding", true}})
             .find("\"model.decoder.input_feeding\": input feeding feeds the attentional state "
