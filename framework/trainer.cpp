@@ -402,8 +402,17 @@ nlohmann::json Trainer::run_test(ProgressLine& bar) {
   const fs::path best = fs::path(run_dir_) / "checkpoints" / "best.h5";
   const bool from_best = options_.test_checkpoint == "best" && fs::exists(best);
   if (from_best) load_weights(best.string());
-  test_eval_ = logged_evaluation(
-      "test", {{"kind", "test"}, {"checkpoint", from_best ? "best" : "last"}}, bar);
+  // "step" and "epoch" are where the run ended; the weights tested are best.h5's, from the
+  // evaluation it holds, which checkpoint_step and checkpoint_epoch name.
+  int64_t step = progress_.step, epoch = progress_.epoch;
+  if (from_best && best_eval_.is_object())
+    step = best_eval_.value("step", step), epoch = best_eval_.value("epoch", epoch);
+  test_eval_ = logged_evaluation("test",
+                                 {{"kind", "test"},
+                                  {"checkpoint", from_best ? "best" : "last"},
+                                  {"checkpoint_step", step},
+                                  {"checkpoint_epoch", epoch}},
+                                 bar);
   return test_eval_;
 }
 

@@ -99,6 +99,7 @@ TEST_CASE(
   CHECK(test["split"] == "test");
   CHECK(test["samples"] == 40);
   CHECK(test["checkpoint"] == "last");
+  CHECK(test["checkpoint_step"] == test["step"]);
   CHECK(std::count_if(lines.begin(), lines.end(),
                       [](const auto& l) { return l["kind"] == "test"; }) == 1);
   CHECK(summary["final_eval"]["test"] == test);
@@ -118,6 +119,9 @@ TEST_CASE("with early stopping, the test evaluation reads best.h5, chosen on dev
   const nlohmann::json test = summary["final_eval"]["test"];
   CHECK(test["checkpoint"] == "best");
   CHECK(summary["best_eval"]["split"] == "dev");
+  // The line names the weights it tested: best.h5's step and epoch, not the run's end.
+  CHECK(test["checkpoint_step"] == summary["best_eval"]["step"]);
+  CHECK(test["checkpoint_epoch"] == summary["best_eval"]["epoch"]);
   Trainer best(recipe(true), (tmp.fs_path() / "unused").string());
   best.load_weights((run / "checkpoints" / "best.h5").string());
   CHECK(best.evaluate("test")["loss"] == test["loss"]);
