@@ -5,12 +5,18 @@ Run with Debian's interpreter and torch + libopenblas0-openmp:
     /usr/bin/python3 bench/pytorch_reference.py --workload rowlstm_fmnist --threads 2
 
 stdout carries only JSON lines, one per measurement:
-    {"workload", "impl": "pytorch", "threads", "step_ms_median", "throughput", "unit", "peak_rss_mb"}
+    {"workload", "impl": "pytorch", "threads", "step_ms_median", "throughput", "unit", "peak_rss_mb",
+     "blas_core", "blas_gflops"}
+where blas_core is the kernel OpenBLAS chose (openblas_get_corename: "Haswell" means AVX2 only, as
+OPENBLAS_CORETYPE=Haswell forces; an AVX-512 machine at full speed says "SkylakeX" or "Cooperlake")
+and blas_gflops the 1024^3 fp32 matmul measured at start, so that a handicapped peer shows in every
+result line (BENCHMARKS.md).
 plus "seq" on the scaling workloads' lines and "n", "pct_of_peak" on matmul_peak's. The scaling
 workloads end with a line whose unit is "growth_exponent" (throughput = fitted exponent,
 step_ms_median = null). Diagnostics go to stderr.
 """
 import argparse
+import ctypes
 import json
 import math
 import resource
@@ -36,6 +42,7 @@ def emit(args, step_ms, throughput, unit, **extra):
     print(json.dumps({"workload": args.workload, "impl": "pytorch", "threads": args.threads,
                       "step_ms_median": None if step_ms is None else round(step_ms, 4),
                       "throughput": throughput, "unit": unit, "peak_rss_mb": round(rss, 1),
+                      "blas_core": args.blas_core, "blas_gflops": args.blas_gflops,
                       **extra}), flush=True)
 
 
@@ -51,9 +58,27 @@ def measure(step, args):
     return statistics.median(times) * 1e3
 
 
+def blas_libraries():
+    return sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l.lower()})
+
+
+def openblas_core():
+    """The kernel OpenBLAS runs ("Haswell", "SkylakeX", ...), or None if torch is not on OpenBLAS."""
+    for path in blas_libraries():
+        if "openblas" in path:
+            try:
+                corename = ctypes.CDLL(path).openblas_get_corename
+            except (OSError, AttributeError):
+                continue
+            corename.restype = ctypes.c_char_p
+            return corename().decode()
+    return None
+
+
 def check_blas(gflops):
-    blas = sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l.lower()})
-    log(f"[pytorch_reference] 1024^2 matmul {gflops:.1f} GFLOP/s; BLAS libs mapped: {blas}")
+    blas = blas_libraries()
+    log(f"[pytorch_reference] 1024^2 matmul {gflops:.1f} GFLOP/s; BLAS libs mapped: {blas}; "
+        f"OpenBLAS core: {openblas_core()}")
     if gflops < BLAS_MIN_GFLOPS:
         why = ("OpenBLAS is loaded, so the machine is probably busy" if any("openblas" in b for b in blas)
                else "torch is not using OpenBLAS (apt-get install libopenblas0-openmp)")
@@ -221,8 +246,6 @@ def matmul_peak(args):
         gflops = 2 * n**3 / ms / 1e6
         emit(args, ms, round(gflops, 1), "GFLOP/s", n=n,
              pct_of_peak=round(100 * gflops / (PEAK_GFLOPS_PER_CORE * args.threads), 1))
-        if n == 1024:
-            check_blas(gflops)
 
 
 TRAINING = {"lstm_lm": lstm_lm, "transformer_lm": transformer_lm, "cnn_fmnist": cnn_fmnist,
@@ -244,10 +267,11 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     log(f"[pytorch_reference] torch {torch.__version__}, threads {torch.get_num_threads()}")
+    args.blas_core, args.blas_gflops = openblas_core(), round(quick_blas_gflops(), 1)
+    check_blas(args.blas_gflops)
     if args.workload == "matmul_peak":
         matmul_peak(args)
         return
-    check_blas(quick_blas_gflops())
     torch.manual_seed(args.seed)
     if args.workload in SCALING:
         scaling(args, SCALING[args.workload])
