@@ -221,8 +221,10 @@ ImageLayerFactory dropout_from_config(const Config& c) {
 ImageLayerFactory se_from_config(const Config& c) {
   return [reduction = c.get<int64_t>("reduction", 16, range::size), path = c.path()](
              const Shape& in, Generator& gen) {
-    const int64_t channels = channels_of(in, path, "se", static_cast<int64_t>(in.size()) - 1);
-    return wrap(std::make_shared<SqueezeExcitation>(channels, gen, reduction));
+    // At least one spatial dimension to squeeze (and in[0] to exist at all).
+    HEED_RECIPE_CHECK(in.size() >= 2, path,
+                      " (se) needs input [channels, *spatial] per example, got ", in);
+    return wrap(std::make_shared<SqueezeExcitation>(in[0], gen, reduction));
   };
 }
 

@@ -360,4 +360,6 @@ TEST_CASE("image_classifier: conv1d over rows and the recipe errors") {
       doctest::Contains("\"model.layers.0\" does not fit its input [batch, 1, 8, 8]"));
   CHECK_THROWS_WITH(image_model(R"([{"type": "conv1d", "out_channels": 4, "kernel_size": 3}])"),
                     doctest::Contains("(conv1d) needs input [channels, length] per example"));
+  CHECK_THROWS_WITH(image_model(R"([{"type": "flatten"}, {"type": "se"}])"),
+                    doctest::Contains("(se) needs input [channels, *spatial] per example"));
 }
