@@ -75,28 +75,21 @@ Tensor MultiheadAttention::split_heads(const Tensor& x) const {
   return x.reshape({x.size(0), x.size(1), num_heads, embed_dim / num_heads}).permute({0, 2, 1, 3});
 }
 
-void MultiheadAttention::project(const Tensor& query, const Tensor& key, const Tensor& value,
-                                 Tensor& q, Tensor& k, Tensor& v) const {
+Tensor MultiheadAttention::projection(int which, const Tensor& x) const {
   const int64_t e = embed_dim;
-  std::vector<Tensor> b(3);
-  if (in_proj_bias.defined()) b = ops::split(in_proj_bias, {e, e, e}, 0);
-  if (!in_proj_weight.defined()) {
-    q = ops::linear(query, q_proj_weight, b[0]), k = ops::linear(key, k_proj_weight, b[1]),
-    v = ops::linear(value, v_proj_weight, b[2]);
-  } else if (query.same(key) && key.same(value)) {
-    // Self-attention: one projection for all three.
-    auto qkv = ops::split(ops::linear(query, in_proj_weight, in_proj_bias), {e, e, e}, -1);
-    q = qkv[0], k = qkv[1], v = qkv[2];
-  } else {
-    auto w = ops::split(in_proj_weight, {e, e, e}, 0);
-    q = ops::linear(query, w[0], b[0]), k = ops::linear(key, w[1], b[1]),
-    v = ops::linear(value, w[2], b[2]);
-  }
+  const Tensor b = in_proj_bias.defined() ? in_proj_bias.narrow(0, which * e, e) : Tensor();
+  if (!in_proj_weight.defined())
+    return ops::linear(x,
+                       which == 0   ? q_proj_weight
+                       : which == 1 ? k_proj_weight
+                                    : v_proj_weight,
+                       b);
+  return ops::linear(x, in_proj_weight.narrow(0, which * e, e), b);
 }
 
-AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& key,
-                                            const Tensor& value, const Tensor& key_padding_mask,
-                                            const Tensor& attn_mask, bool need_weights) const {
+void MultiheadAttention::check_shapes(const Tensor& query, const Tensor& key, const Tensor& value,
+                                      const Tensor& key_padding_mask,
+                                      const Tensor& attn_mask) const {
   HEED_CHECK(query.dim() == 3 && query.size(2) == embed_dim && key.dim() == 3 && value.dim() == 3 &&
                  key.size(2) == kdim && value.size(2) == vdim && key.size(0) == query.size(0) &&
                  value.size(0) == query.size(0) && key.size(1) == value.size(1),
@@ -112,15 +105,46 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
     HEED_CHECK(attn_mask.shape() == Shape({len_q, len_k}),
                "MultiheadAttention: attn_mask of shape ", attn_mask.shape(), ", expected ",
                Shape({len_q, len_k}));
-  Tensor q, k, v;
-  project(query, key, value, q, k, v);
+}
+
+AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& key,
+                                            const Tensor& value, const Tensor& key_padding_mask,
+                                            const Tensor& attn_mask, bool need_weights) const {
+  check_shapes(query, key, value, key_padding_mask, attn_mask);
+  if (in_proj_weight.defined() && query.same(key) && key.same(value)) {
+    // Self-attention: one projection for all three.
+    const int64_t e = embed_dim;
+    auto qkv = ops::split(ops::linear(query, in_proj_weight, in_proj_bias), {e, e, e}, -1);
+    const Tensor k = split_heads(qkv[1]);
+    return attend_heads(qkv[0], rope_ ? apply_rotary(k) : k, split_heads(qkv[2]), key_padding_mask,
+                        attn_mask, need_weights);
+  }
+  return attend(query, project_keys(key, value), key_padding_mask, attn_mask, need_weights);
+}
+
+MultiheadAttention::ProjectedKeys MultiheadAttention::project_keys(const Tensor& key,
+                                                                   const Tensor& value) const {
+  const Tensor k = split_heads(projection(1, key));
+  return {rope_ ? apply_rotary(k) : k, split_heads(projection(2, value))};
+}
+
+AttentionOutput MultiheadAttention::attend(const Tensor& query, const ProjectedKeys& kv,
+                                           const Tensor& key_padding_mask, const Tensor& attn_mask,
+                                           bool need_weights) const {
+  HEED_CHECK(query.dim() == 3 && query.size(2) == embed_dim && query.size(0) == kv.k.size(0),
+             "MultiheadAttention: query ", query.shape(), " is not [", kv.k.size(0),
+             ", query_len, ", embed_dim, "]");
+  return attend_heads(projection(0, query), kv.k, kv.v, key_padding_mask, attn_mask, need_weights);
+}
+
+// q [batch, len_q, embed_dim] projected, k and v split into heads (k rotated with RoPE).
+AttentionOutput MultiheadAttention::attend_heads(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                 const Tensor& key_padding_mask,
+                                                 const Tensor& attn_mask, bool need_weights) const {
+  const int64_t batch = q.size(0), len_q = q.size(1), len_k = k.size(2);
   // An Inspector wants the weights even where the caller does not (linear attention computes
   // them only on demand).
   const bool inspect = Inspector::active();
-  if (rope_)
-    q = apply_rotary(split_heads(q)), k = apply_rotary(split_heads(k));
-  else
-    q = split_heads(q), k = split_heads(k);
   const AttentionCall call{.key_padding_mask = key_padding_mask,
                            .attn_mask = attn_mask,
                            .score_bias = alibi_ ? alibi_bias(num_heads, len_q, len_k) : Tensor(),
@@ -128,7 +152,8 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
                            .training = is_training(),
                            .need_weights = need_weights || inspect,
                            .gen = gen_};
-  AttentionOutput a = mechanism->attend(q, k, split_heads(v), call);
+  const Tensor q_heads = rope_ ? apply_rotary(split_heads(q)) : split_heads(q);
+  AttentionOutput a = mechanism->attend(q_heads, k, v, call);
   if (inspect) Inspector::record(*this, "weights", a.weights);
   const Tensor merged = a.output.permute({0, 2, 1, 3}).reshape({batch, len_q, embed_dim});
   return {out_proj->forward(merged), need_weights ? a.weights : Tensor()};
@@ -167,6 +192,13 @@ AlignmentFactory multihead_alignment_from_config(const Config& c) {
                     const Tensor&) {
       const AttentionOutput out = m->forward(q, k, v, mask);
       return AttentionOutput{out.output, ops::mean(out.weights, {1}, true)};
+    };
+    // A decoder projects its memory once a batch, not at every step.
+    a.bind_keys = [m](const Tensor& k, const Tensor& v, const Tensor& mask) -> BoundAlignment {
+      return [m, kv = m->project_keys(k, v), mask](const Tensor& q, int64_t) {
+        const AttentionOutput out = m->attend(q, kv, mask);
+        return AttentionOutput{out.output, ops::mean(out.weights, {1}, true)};
+      };
     };
     return a;
   };

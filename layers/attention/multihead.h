@@ -55,6 +55,18 @@ class MultiheadAttention : public Module {
                           const Tensor& attn_mask = Tensor(), bool need_weights = true) const;
   std::string repr() const override;
 
+  /// Keys and values projected and split into heads, [batch, num_heads, key_len, head_dim] each.
+  struct ProjectedKeys {
+    Tensor k, v;
+  };
+  /// The query-independent half of forward, done once for many queries (a decoder's steps):
+  /// attend(query, project_keys(key, value), ...) is forward(query, key, value, ...) bit for bit
+  /// when query is not key.
+  ProjectedKeys project_keys(const Tensor& key, const Tensor& value) const;
+  AttentionOutput attend(const Tensor& query, const ProjectedKeys& kv,
+                         const Tensor& key_padding_mask = Tensor(),
+                         const Tensor& attn_mask = Tensor(), bool need_weights = true) const;
+
   const MultiheadAttentionOptions options;
   const int64_t embed_dim, num_heads, kdim, vdim;
   const float dropout;
@@ -65,8 +77,13 @@ class MultiheadAttention : public Module {
 
  private:
   Tensor split_heads(const Tensor& x) const;
-  void project(const Tensor& query, const Tensor& key, const Tensor& value, Tensor& q, Tensor& k,
-               Tensor& v) const;
+  // Each of Q, K, V's slice of the packed projection (in_proj_weight) or its own weight.
+  Tensor projection(int which, const Tensor& x) const;
+  void check_shapes(const Tensor& query, const Tensor& key, const Tensor& value,
+                    const Tensor& key_padding_mask, const Tensor& attn_mask) const;
+  AttentionOutput attend_heads(const Tensor& q, const Tensor& k, const Tensor& v,
+                               const Tensor& key_padding_mask, const Tensor& attn_mask,
+                               bool need_weights) const;
   Generator* gen_;
   bool rope_ = false, alibi_ = false;  // variant.positional, decided once
 };
