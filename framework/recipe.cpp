@@ -237,6 +237,35 @@ nlohmann::json parse_recipe_text(const std::string& text, const std::string& ori
   }
 }
 
+void set_recipe_value(nlohmann::json& recipe, const std::string& path,
+                      const nlohmann::json& value) {
+  nlohmann::json* node = &recipe;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = path.find('.', start);
+    const std::string key =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const std::string parent = path.substr(0, start ? start - 1 : 0);
+    if (key.empty()) throw RecipeError(path, detail::concat("empty key in \"", path, "\""));
+    if (node->is_array()) {
+      if (!(is_index(key) && std::stoul(key) < node->size()))
+        throw RecipeError(path, detail::concat("\"", parent, "\" is a list of ", node->size(),
+                                               "; \"", key, "\" is not an index in it"));
+      node = &(*node)[std::stoul(key)];
+    } else {
+      if (!node->is_object())
+        throw RecipeError(path, detail::concat("\"", parent, "\" is not an object"));
+      node = &(*node)[key];
+    }
+    if (dot == std::string::npos) {
+      *node = value;
+      return;
+    }
+    if (node->is_null()) *node = nlohmann::json::object();
+    start = dot + 1;
+  }
+}
+
 void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& overrides) {
   for (const std::string& o : overrides) {
     const size_t eq = o.find('=');
@@ -244,29 +273,10 @@ void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& ove
     const std::string path = o.substr(0, eq), text = o.substr(eq + 1);
     check_utf8(path, "--set " + o, "path");
     const nlohmann::json value = override_value(text, "--set " + o);
-    nlohmann::json* node = &recipe;
-    size_t start = 0;
-    while (true) {
-      const size_t dot = path.find('.', start);
-      const std::string key =
-          path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-      const std::string parent = path.substr(0, start ? start - 1 : 0);
-      if (key.empty()) throw set_error(path, o, "empty key in \"", path, "\"");
-      if (node->is_array()) {
-        if (!(is_index(key) && std::stoul(key) < node->size()))
-          throw set_error(path, o, "\"", parent, "\" is a list of ", node->size(), "; \"", key,
-                          "\" is not an index in it");
-        node = &(*node)[std::stoul(key)];
-      } else {
-        if (!node->is_object()) throw set_error(path, o, "\"", parent, "\" is not an object");
-        node = &(*node)[key];
-      }
-      if (dot == std::string::npos) {
-        *node = value;
-        break;
-      }
-      if (node->is_null()) *node = nlohmann::json::object();
-      start = dot + 1;
+    try {
+      set_recipe_value(recipe, path, value);
+    } catch (const RecipeError& e) {
+      throw set_error(path, o, e.what());
     }
   }
 }

@@ -33,6 +33,10 @@ nlohmann::json parse_recipe_text(const std::string& text, const std::string& ori
 /// is malformed). A number in the path indexes a list
 /// ("model.layers.0.out_channels=64"), so the paths of recipe errors can be pasted back.
 void apply_overrides(nlohmann::json& recipe, const std::vector<std::string>& overrides);
+/// Sets the value at the dotted `path` of `recipe` as --set does (missing objects are made, a
+/// number indexes a list). Throws heed::RecipeError with path() `path` and a message that does not
+/// say where the path came from ("\"model.layers\" is a list of 3; \"7\" is not an index in it").
+void set_recipe_value(nlohmann::json& recipe, const std::string& path, const nlohmann::json& value);
 
 /// The top-level sections a recipe may hold.
 inline const std::vector<std::string> kRecipeSections = {

@@ -49,8 +49,8 @@ std::string now_utc() {
   return text;
 }
 
-// Takes the directory's lock; -1 when another process holds it, with `holder` set to what that
-// process wrote into the lock file.
+}  // namespace
+
 int try_lock(const fs::path& dir, const std::string& me, std::string& holder) {
   const std::string path = (dir / kLockFile).string();
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -76,12 +76,22 @@ int try_lock(const fs::path& dir, const std::string& me, std::string& holder) {
   return fd;
 }
 
+namespace {
+
 std::string in_use(const std::string& path, const std::string& holder) {
   return "run directory " + path + " is in use by " + holder +
          "; only one process may write a run directory";
 }
 
 }  // namespace
+
+nlohmann::json read_run_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(files::read(path, "run file"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": corrupt JSON (" + e.what() + ")");
+  }
+}
 
 RunDir::RunDir(std::string path, int lock_fd, bool created, bool reused)
     : path_(std::move(path)), lock_fd_(lock_fd), created_(created), reused_(reused) {}

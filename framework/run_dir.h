@@ -12,10 +12,23 @@
 //   RunDir dir = RunDir::create_numbered("runs/quickstart", "heed train recipes/quickstart.json");
 //   Trainer trainer(recipe, dir.path());
 
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 namespace heed {
+
+/// The JSON of a file a run writes (summary.json, recipe.resolved.json). Throws heed::Error
+/// naming the file when it cannot be read or is not JSON.
+nlohmann::json read_run_json(const std::string& path);
+
+/// Takes the flock of `dir`/.lock and writes `me` into it (for the message another process gets);
+/// returns the descriptor that holds the lock (the lock ends when it is closed or the process
+/// ends), or -1 when another process holds it, with `holder` set to what that one wrote. Throws
+/// heed::Error naming `dir` when the lock file cannot be opened. RunDir and a study's directory
+/// (`heed compare`) lock this way.
+int try_lock(const std::filesystem::path& dir, const std::string& me, std::string& holder);
 
 class RunDir {
  public:
