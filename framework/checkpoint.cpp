@@ -71,6 +71,8 @@ void check_for_save(const std::string& path, const Checkpoint& c) {
   if (const std::string problem = progress_problem(c.progress); !problem.empty())
     fail(path, "cannot save: ", problem);
   if (!valid_rng(c.rng)) fail(path, "cannot save: the generator state is all zero");
+  if (c.data_rng && !valid_rng(*c.data_rng))
+    fail(path, "cannot save: the data order's generator state is all zero");
   for (const auto& [name, text] :
        {std::pair{"recipe", &c.recipe}, {"train_state", &c.train_state}}) {
     if (const std::string problem = json_object_problem(*text); !problem.empty())
@@ -161,15 +163,15 @@ Progress read_progress(const h5::File& file, int64_t version) {
   return p;
 }
 
-std::array<uint64_t, 4> read_rng(const h5::File& file) {
-  require_dataset(file, "rng/state");
-  const std::vector<uint64_t> words = file.read_u64("rng/state");
+std::array<uint64_t, 4> read_rng(const h5::File& file, const std::string& name) {
+  require_dataset(file, name);
+  const std::vector<uint64_t> words = file.read_u64(name);
   if (words.size() != 4)
-    fail(file.path(), "dataset rng/state holds ", words.size(), " words, expected 4");
+    fail(file.path(), "dataset ", name, " holds ", words.size(), " words, expected 4");
   std::array<uint64_t, 4> state{};
   std::copy(words.begin(), words.end(), state.begin());
   if (!valid_rng(state))
-    fail(file.path(), "dataset rng/state is all zero, which no xoshiro256** generator reaches");
+    fail(file.path(), "dataset ", name, " is all zero, which no xoshiro256** generator reaches");
   return state;
 }
 
@@ -204,6 +206,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
     file.create_group("optimizer");
     write_tensors(file, "optimizer", ckpt.optimizer);
     file.write_u64("rng/state", {4}, ckpt.rng.data());
+    if (ckpt.data_rng) file.write_u64("rng/data_state", {4}, ckpt.data_rng->data());
     const Progress& p = ckpt.progress;
     const int64_t epoch_key_bits = static_cast<int64_t>(p.epoch_key);
     const int64_t started = epoch_started(p) ? 1 : 0;
@@ -233,7 +236,8 @@ Checkpoint load_checkpoint(const std::string& path, CheckpointPart part) {
   if (part == CheckpointPart::weights) return c;
   // Versions 1 and 2 stored no /optimizer group for an optimizer without state (plain SGD).
   if (version >= 3 || file.has("optimizer")) c.optimizer = read_tensors(file, "optimizer");
-  c.rng = read_rng(file);
+  c.rng = read_rng(file, "rng/state");
+  if (file.has("rng/data_state")) c.data_rng = read_rng(file, "rng/data_state");
   c.progress = read_progress(file, version);
   c.recipe = read_json_object(file, "recipe");
   if (version >= 2) c.train_state = read_json_object(file, "train_state");

@@ -3,7 +3,8 @@
 //
 // Layout (docs/checkpoint.md), format_version 3: /model/<state_dict key> and
 // /optimizer/<state key> datasets (float32 or int64; /optimizer may be an empty group),
-// /rng/state (uint64 [4], the run's generator), /progress/{epoch, step, epoch_key, position,
+// /rng/state (uint64 [4], the run's generator; with train.seeds also /rng/data_state, the data
+// order's), /progress/{epoch, step, epoch_key, position,
 // elapsed_ms, epoch_started, metrics_bytes} (int64 scalars), /recipe (the resolved recipe, JSON
 // text), /train_state (the schedule's and early stopping's state, JSON text), optionally
 // /carried_state/<name> (float32: the state a model carries into its next batch, framework/
@@ -52,6 +53,9 @@ struct Checkpoint {
   StateDict model;
   StateDict optimizer;
   std::array<uint64_t, 4> rng{};
+  /// The data order's own generator, for a run with train.seeds; nullopt otherwise (no
+  /// /rng/data_state dataset).
+  std::optional<std::array<uint64_t, 4>> data_rng;
   Progress progress;
   std::string recipe;  // JSON text
   /// JSON text: {"schedule": LRScheduler::state_dict(), "early_stopping": ..., ...}; "" in a

@@ -1,6 +1,7 @@
 #include "framework/trainer.h"
 
 #include <omp.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -21,6 +22,13 @@ namespace heed {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The largest resident set this process has had, in MiB (this session's, for a resumed run).
+double peak_rss_mib() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
 
 // Batches of up to 16M examples: larger ones only overflow memory.
 constexpr Range kBatchSizes{1, 1 << 24};
@@ -57,6 +65,15 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   o.batch_size = c.get<int64_t>("batch_size", o.batch_size, kBatchSizes);
   o.eval_batch_size = c.get<int64_t>("eval_batch_size", o.eval_batch_size, kBatchSizes);
   o.seed = static_cast<uint64_t>(c.get<int64_t>("seed", 0, Range::at_least(0)));
+  if (c.has("seeds")) {
+    const Config s = c.child("seeds");
+    const auto seed_of = [&](const char* source) {
+      return static_cast<uint64_t>(
+          s.get<int64_t>(source, static_cast<int64_t>(o.seed), Range::at_least(0)));
+    };
+    o.seeds = TrainOptions::Seeds{seed_of("init"), seed_of("data"), seed_of("dropout")};
+    s.finish();
+  }
   o.threads = c.get<int64_t>("threads", o.threads, Range{0, 1024});
   o.log_interval = c.get<int64_t>("log_interval", o.log_interval, range::count);
   o.eval_interval = c.get<int64_t>("eval_interval", o.eval_interval, range::count_or_zero);
@@ -94,7 +111,7 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   root.get<std::string>("description", "");
   options_ = TrainOptions::from_config(root.child("train"));
   if (options_.threads > 0) omp_set_num_threads(static_cast<int>(options_.threads));
-  gen_.manual_seed(options_.seed);
+  gen_.manual_seed(options_.seeds ? options_.seeds->init : options_.seed);
   data_ = build_dataset(root.child("data"), {options_.batch_size, options_.eval_batch_size});
   model_ = build_model(root.child("model"), data_.info, gen_);
   if (data_.info.carry_state) {
@@ -114,6 +131,12 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   // What an evaluation line holds: the plateau and early stopping may watch only these.
   std::vector<std::string> metrics = model_metric_names(*model_, data_.info, gen_);
   metrics.insert(metrics.end(), {"epoch", "step", "samples", "elapsed_s"});
+  if (options_.seeds) {
+    // The layers keep gen_ for their dropout masks: from here on it is the dropout's stream.
+    gen_.manual_seed(options_.seeds->dropout);
+    data_gen_.manual_seed(options_.seeds->data);
+    order_gen_ = &data_gen_;
+  }
   scheduler_ = build_scheduler(root, *optimizer_, total_steps(), options_.epochs, metrics);
   last_lr_ = optimizer_->lr();
   if (const Config train = root.child("train"); train.has("early_stopping"))
@@ -176,6 +199,12 @@ void Trainer::restore(const std::string& path) {
     throw Error("checkpoint " + path + ": train_state: " + e.what());
   }
   gen_.set_state(c.rng);
+  HEED_CHECK(c.data_rng.has_value() == options_.seeds.has_value(), "checkpoint ", path, ": ",
+             c.data_rng ? "holds a data-order generator (rng/data_state), but the recipe has no "
+                          "train.seeds"
+                        : "has no data-order generator (rng/data_state), but the recipe has "
+                          "train.seeds");
+  if (c.data_rng) data_gen_.set_state(*c.data_rng);
   progress_ = c.progress;
   restored_ = true;
   last_saved_step_ = progress_.step;
@@ -232,6 +261,7 @@ void Trainer::save(const std::string& file) {
       throw NonFinite("step " + std::to_string(progress_.step) + ": " + group + " tensor " + bad +
                       " is not finite");
   c.rng = gen_.state();
+  if (options_.seeds) c.data_rng = data_gen_.state();
   c.progress = progress_;
   c.progress.elapsed_ms = elapsed_ms();
   c.progress.epoch_key = loader_->state().epoch_key;
@@ -508,6 +538,7 @@ nlohmann::json Trainer::summary(const std::string& status) const {
                       {"steps", progress_.step},
                       {"elapsed_s", elapsed_ms() / 1000.0},
                       {"parameters", model_->num_parameters()},
+                      {"peak_rss_mib", peak_rss_mib()},
                       {"final_eval", {{"dev", last_eval_}, {"test", test_eval_}}},
                       {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
   if (early_stopping_) s["best_eval"] = best_eval_;
@@ -526,7 +557,7 @@ nlohmann::json Trainer::train() {
   try {
     while (!finished() && !stop_requested()) {
       if (!progress_.epoch_started) {
-        loader_->start_epoch(gen_);
+        loader_->start_epoch(*order_gen_);
         reset_carried_state();
       }
       progress_.epoch_started = true;

@@ -38,6 +38,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "framework/checkpoint.h"
@@ -58,6 +59,12 @@ struct TrainOptions {
   int64_t batch_size = 64;
   int64_t eval_batch_size = 256;
   uint64_t seed = 0;
+  /// train.seeds: a seed for each source of randomness apart, each defaulting to train.seed.
+  /// Without it one generator serves all three, as before it existed.
+  struct Seeds {
+    uint64_t init = 0, data = 0, dropout = 0;
+  };
+  std::optional<Seeds> seeds;
   int64_t threads = 0;  // 0: OMP_NUM_THREADS, else every core
   int64_t log_interval = 50;
   int64_t eval_interval = 0;
@@ -149,7 +156,9 @@ class Trainer {
   nlohmann::json recipe_;
   std::string run_dir_;
   TrainOptions options_;
-  Generator gen_;
+  Generator gen_;       // initialization and dropout (and the data order without train.seeds)
+  Generator data_gen_;  // the data order, with train.seeds
+  Generator* order_gen_ = &gen_;  // the one the loader draws each epoch's order from
   DataSplits data_;
   std::shared_ptr<Model> model_;
   StateCarryingModel* carrier_ = nullptr;  // the model, with data.carry_state
