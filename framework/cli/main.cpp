@@ -9,6 +9,7 @@
 //                 [--checkpoint FILE]
 //   heed predict RUN_DIR [FILE|-] [--beam K] [--length-penalty A] [--checkpoint FILE]
 //   heed show PATH [--json]
+//   heed compare STUDY.json [--out DIR] [--jobs N] [--dry-run]
 //   heed list
 //
 // Every failure prints one line "heed: error: ..." to stderr and exits with status 1, or 2 for
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "framework/cli/compare.h"
 #include "framework/cli/predict.h"
 #include "framework/cli/show.h"
 #include "framework/config.h"
@@ -265,7 +267,8 @@ int usage_error(const std::string& message, const std::string& command) {
 // The first argument names a command; CLI11 would call an unknown one an unexpected argument.
 std::string unknown_command(int argc, char** argv, const CLI::App& app) {
   if (argc < 2)
-    return "no command given; give one of train, eval, inspect, generate, predict, show, list";
+    return "no command given; give one of train, eval, inspect, generate, predict, show, "
+           "compare, list";
   const std::string first = argv[1];
   if (first.empty() || first[0] == '-') return "";
   std::vector<std::string> names;
@@ -379,6 +382,7 @@ int main(int argc, char** argv) {
 
   heed::cli::PredictCommand predict(app);
   heed::cli::ShowCommand show(app);
+  heed::cli::CompareCommand compare(app);
   app.add_subcommand(
       "list", "list the registered datasets, models, optimizers and schedules with their options");
 
@@ -397,6 +401,7 @@ int main(int argc, char** argv) {
       return predict.run(*restored_run({predict.run_dir(), predict.checkpoint()}, ckpt));
     }
     if (show.parsed()) return show.run();
+    if (compare.parsed()) return compare.run();
     return list_registered();
   } catch (const std::exception& e) {
     std::cerr << "heed: error: " << e.what() << "\n";

@@ -35,9 +35,10 @@ TEST_CASE("CLI argument errors are one line \"heed: error: ...\" with exit statu
   check_usage_error(run_cli("eval somewhere --split validation", tmp.fs_path()),
                     "--split: validation not in {test,dev,train} (see heed eval --help)");
   check_usage_error(run_cli("eval somewhere --split", tmp.fs_path()), "--split");
-  check_usage_error(run_cli("trian r.json", tmp.fs_path()),
-                    "heed: error: unknown command \"trian\"; did you mean \"train\"? the commands "
-                    "are train, eval, inspect, generate, predict, show, list (see heed --help)");
+  check_usage_error(
+      run_cli("trian r.json", tmp.fs_path()),
+      "heed: error: unknown command \"trian\"; did you mean \"train\"? the commands "
+      "are train, eval, inspect, generate, predict, show, compare, list (see heed --help)");
   check_usage_error(run_cli("", tmp.fs_path()), "no command given");
   check_usage_error(run_cli("train", tmp.fs_path()),
                     "train: give a recipe file or --resume RUN_DIR (see heed train --help)");
