@@ -31,7 +31,7 @@ if [ "$preset" = torch ]; then
   preset=tools
 fi
 if [ "$preset" = tools ]; then
-  packages+=(python3-h5py python3-matplotlib)  # tools/plot_inspection.py, run by /usr/bin/python3
+  packages+=(python3-h5py python3-matplotlib)  # tools/plot_inspection.py and plot_study.py (/usr/bin/python3)
   preset=release
 fi
 if [ "$preset" = fuzz ]; then
