@@ -388,6 +388,11 @@ std::string Config::part_message(const std::string& key) const {
   return msg;
 }
 
+void Config::finish_with(const std::vector<std::string>& keys) const {
+  known_.insert(keys.begin(), keys.end());
+  finish();
+}
+
 void Config::finish() const {
   for (const auto& [key, v] : value_.items()) {
     if (known_.count(key)) continue;

@@ -136,6 +136,10 @@ class Config {
                 std::function<std::vector<std::string>(const std::string&)> owners = {});
   /// Throws heed::RecipeError on the first key that no get/require/child asked for.
   void finish() const;
+  /// finish() with `keys` counted as read, whatever their values: for a file that checks its
+  /// keys before it reads any (a study, framework/study.h), so that a misspelt key is named as
+  /// such rather than as a missing one.
+  void finish_with(const std::vector<std::string>& keys) const;
 
   /// The options `read` asks a Config for, with their defaults and ranges, without any recipe:
   /// `read` runs on an empty object whose every get returns its fallback (require: a value in its

@@ -26,19 +26,6 @@ bool is_safe_name(const std::string& name) {
   return true;
 }
 
-// Unknown keys first, so that a misspelt key is named as such rather than as a missing one.
-void check_keys(const Config& c, const std::vector<std::string>& valid) {
-  for (const auto& [key, value] : c.json().items()) {
-    if (std::find(valid.begin(), valid.end(), key) != valid.end()) continue;
-    std::string msg = "recipe: unknown key \"" + c.path_of(key) + "\"";
-    if (const std::string guess = nearest(key, valid); !guess.empty())
-      msg += "; did you mean \"" + guess + "\"?";
-    msg += " (valid keys here: ";
-    for (size_t i = 0; i < valid.size(); ++i) msg += (i ? ", " : "") + valid[i];
-    throw RecipeError(c.path_of(key), msg + ")");
-  }
-}
-
 // The object at `key` of `c` ({path: value}), each path non-empty.
 nlohmann::json recipe_values(const Config& c, const std::string& key) {
   const Config values = c.child(key);
@@ -53,7 +40,7 @@ std::vector<StudyVariant> read_variants(const Config& root) {
   std::vector<StudyVariant> variants;
   std::set<std::string> names;
   for (const Config& v : root.objects("variants")) {
-    check_keys(v, {"name", "set"});
+    v.finish_with({"name", "set"});
     StudyVariant variant{v.require<std::string>("name"), recipe_values(v, "set")};
     HEED_RECIPE_CHECK(is_safe_name(variant.name), v.path_of("name"),
                       " must be letters, digits, '-', '_' or '.' (it names the variant's "
@@ -130,7 +117,7 @@ std::vector<int64_t> read_seeds(const Config& root) {
 std::vector<StudyMetric> read_metrics(const Config& root) {
   std::vector<StudyMetric> metrics;
   for (const Config& m : root.objects("metrics")) {
-    check_keys(m, {"name", "mode"});
+    m.finish_with({"name", "mode"});
     const std::string name = m.require<std::string>("name");
     const std::string mode = m.require<std::string>("mode");
     metrics.push_back({name, m.choice("mode", mode, {"min", "max"}) == "max"});
@@ -158,7 +145,7 @@ const std::vector<std::string> kStudyKeys = {"description", "base",    "variants
                                              "seeds",       "metrics", "baseline"};
 
 Study parse_study(const Config& root, const std::string& path) {
-  check_keys(root, kStudyKeys);
+  root.finish_with(kStudyKeys);  // a misspelt key first, not as a missing one
   Study s;
   s.path = path;
   s.description = root.get<std::string>("description", "");
