@@ -33,6 +33,19 @@ void Inspector::record(const Module& from, const std::string& what, const Tensor
   if (current) current->records_[&from][what] = value;
 }
 
+void Inspector::record_attention(const Module& from, const Tensor& weights) {
+  if (!current) return;
+  current->records_[&from]["weights"] = weights;
+  current->attention_.insert(&from);
+}
+
+std::vector<std::pair<std::string, Tensor>> Inspector::attention(const Module& root) const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [name, module] : root.named_modules())
+    if (attention_.count(module)) out.emplace_back(name, records_.at(module).at("weights"));
+  return out;
+}
+
 std::vector<std::pair<std::string, Tensor>> Inspector::named(const Module& root) const {
   std::vector<std::pair<std::string, Tensor>> out;
   for (const auto& [name, module] : root.named_modules()) {

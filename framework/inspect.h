@@ -16,6 +16,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,13 +40,22 @@ class Inspector {
   static bool active();
   /// Keeps `value` as `what` of `from` when an Inspector is alive on this thread; else nothing.
   static void record(const Module& from, const std::string& what, const Tensor& value);
+  /// Keeps attention weights [batch, heads, query, key], each row a distribution over the keys,
+  /// as "weights" of `from`, and marks them as such for attention(): the attention layers record
+  /// through this, while channel and spatial gates (SE, CBAM), which are no distributions, call
+  /// record().
+  static void record_attention(const Module& from, const Tensor& weights);
 
   /// The records of `root` and its descendants, in the order of root.named_modules(), then by
   /// `what`. Records of modules outside root's tree are left out.
   std::vector<std::pair<std::string, Tensor>> named(const Module& root) const;
+  /// The attention weights record_attention() kept, by the dotted name of the module under root
+  /// ("decoder.attention"), in the order of root.named_modules().
+  std::vector<std::pair<std::string, Tensor>> attention(const Module& root) const;
 
  private:
   std::map<const Module*, std::map<std::string, Tensor>> records_;
+  std::set<const Module*> attention_;
 };
 
 /// What `heed inspect` writes: examples `indices` of `data` go through `model` as one batch, in

@@ -28,10 +28,13 @@ struct RunRecord {
   nlohmann::json summary;
   std::vector<nlohmann::json> dev_curve;  // the dev evaluations, in order
   double samples_per_s = 0;               // the mean of the train lines' samples_per_s
+  nlohmann::json erasure;                 // erasure_dev.json (framework/erasure.h), or null
 };
 
 RunRecord read_run(const StudyRun& run, const fs::path& dir) {
-  RunRecord r{&run, read_run_json((dir / "summary.json").string()), {}, 0};
+  RunRecord r{&run, read_run_json((dir / "summary.json").string()), {}, 0, nullptr};
+  if (fs::exists(dir / "erasure_dev.json"))
+    r.erasure = read_run_json((dir / "erasure_dev.json").string());
   std::istringstream lines(files::read((dir / "metrics.jsonl").string(), "run file"));
   std::string line;
   double rate_sum = 0;
@@ -141,6 +144,28 @@ nlohmann::json against(const std::vector<const RunRecord*>& variant,
   return out;
 }
 
+// The erasure test of the runs that have one, each number described over seeds; null if none.
+nlohmann::json erasure_summary(const std::vector<const RunRecord*>& runs) {
+  static const std::vector<std::pair<const char*, nlohmann::json::json_pointer>> kFields = {
+      {"top_delta_log_prob", "/top/delta_log_prob"_json_pointer},
+      {"random_delta_log_prob", "/random/delta_log_prob"_json_pointer},
+      {"top_prediction_changed", "/top/prediction_changed"_json_pointer},
+      {"random_prediction_changed", "/random/prediction_changed"_json_pointer},
+      {"top_hurts_more", "/top_hurts_more"_json_pointer}};
+  nlohmann::json out = nullptr;
+  for (const auto& [name, pointer] : kFields) {
+    std::vector<double> values;
+    for (const RunRecord* r : runs)
+      if (r->erasure.is_object() && r->erasure.contains(pointer) &&
+          r->erasure[pointer].is_number()) {
+        values.push_back(r->erasure[pointer].get<double>());
+        out["examples"] = r->erasure.value("examples", int64_t{0});
+      }
+    if (!values.empty()) out[name] = described(values);
+  }
+  return out;
+}
+
 nlohmann::json variant_row(const StudyVariant& v, const std::vector<const RunRecord*>& runs,
                            const Study& study) {
   nlohmann::json row = {{"variant", v.name}, {"n", runs.size()}};
@@ -161,6 +186,7 @@ nlohmann::json variant_row(const StudyVariant& v, const std::vector<const RunRec
   row["seconds_per_epoch"] = described(per_epoch);
   row["peak_rss_mib"] = rss.empty() ? nlohmann::json(nullptr)
                                     : nlohmann::json(*std::max_element(rss.begin(), rss.end()));
+  row["erasure"] = erasure_summary(runs);
   for (const StudyMetric& m : study.metrics) {
     std::vector<double> test, dev;
     for (const RunRecord* r : runs) {
@@ -276,6 +302,40 @@ std::vector<std::string> plot_files(const fs::path& dir) {
   return out;
 }
 
+// The erasure test's table, one row per variant and grid point that has one.
+void erasure_markdown(std::ostream& md, const nlohmann::json& report) {
+  std::ostringstream rows;
+  for (const nlohmann::json& point : report["points"])
+    for (const nlohmann::json& v : point["variants"]) {
+      const nlohmann::json& e = v["erasure"];
+      if (!e.is_object()) continue;
+      rows << "| " << v["variant"].get<std::string>()
+           << (point["point"].get<std::string>().empty()
+                   ? ""
+                   : " (" + point["point"].get<std::string>() + ")")
+           << " | " << e.value("examples", int64_t{0}) << " | "
+           << mean_sd(e.value("top_delta_log_prob", nlohmann::json()), 3) << " | "
+           << mean_sd(e.value("random_delta_log_prob", nlohmann::json()), 3) << " | "
+           << mean_sd(e.value("top_prediction_changed", nlohmann::json()), 3) << " | "
+           << mean_sd(e.value("random_prediction_changed", nlohmann::json()), 3) << " | "
+           << mean_sd(e.value("top_hurts_more", nlohmann::json()), 3) << " |\n";
+    }
+  if (rows.str().empty()) return;
+  md << "\n## Does the attention explain the prediction?\n\n"
+     << "An erasure test on the dev split's first examples, step by step (framework/erasure.h; "
+        "Serrano & Smith 2019): at each output step of the model's own greedy output, the input "
+        "position the decoder attends to most, or a random other one, read as `<unk>`; the "
+        "change in that step's log p (nats per step, negative: it fell), the share of steps "
+        "whose most likely token changes, and the share of examples where the most-attended "
+        "erasures hurt more than the random ones. Mean +- sd over seeds, with the dev-selected "
+        "weights.\n\n"
+     << "| variant | examples | most attended: delta log p | random: delta log p | most "
+        "attended: prediction changed | random: prediction changed | most attended hurts more "
+        "|\n"
+     << "|---|---|---|---|---|---|---|\n"
+     << rows.str();
+}
+
 std::string markdown(const nlohmann::json& report, const Study& study,
                      const std::vector<std::string>& plots) {
   std::ostringstream md;
@@ -348,6 +408,7 @@ std::string markdown(const nlohmann::json& report, const Study& study,
          << (point["rankings_differ"].get<bool>() ? "**differently**" : "the same") << ".\n";
     }
   }
+  erasure_markdown(md, report);
   if (!plots.empty()) md << "\n## Plots\n\n";
   for (const std::string& p : plots)
     md << "![" << fs::path(p).stem().string() << "](" << p << ")\n\n";

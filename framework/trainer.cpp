@@ -7,8 +7,10 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <utility>
 
+#include "framework/attention_statistics.h"
 #include "framework/autograd.h"
 #include "framework/clip.h"
 #include "framework/error_rates.h"
@@ -55,6 +57,22 @@ std::string first_nonfinite(const StateDict& tensors, bool gradients) {
   return "";
 }
 
+// Adds what `inspector` recorded of `model`'s attention on `batch`. A seq2seq decoder's layers
+// attend from the target's steps, any other from the input's; their lengths leave out the padded
+// queries when the layer has one query per step (an attention pooling's single learned query
+// has none to leave out).
+void add_attention_statistics(AttentionStatistics& stats, const Inspector& inspector,
+                              const Model& model, const Batch& batch) {
+  for (const auto& [name, weights] : inspector.attention(model)) {
+    const bool decoder = attends_from_target(name);
+    const Tensor& sequence = decoder ? batch.target : batch.input;
+    const Tensor& lengths = decoder ? batch.target_lengths : batch.input_lengths;
+    const bool per_step =
+        lengths.defined() && sequence.dim() >= 2 && weights.size(-2) == sequence.size(1);
+    stats.add(name, weights, per_step ? lengths : Tensor());
+  }
+}
+
 }  // namespace
 
 TrainOptions TrainOptions::from_config(const Config& c) {
@@ -90,6 +108,7 @@ TrainOptions TrainOptions::from_config(const Config& c) {
       o.test_checkpoint == "last" || c.has("early_stopping"), c.path_of("test_checkpoint"),
       " is \"best\", which needs train.early_stopping (it keeps checkpoints/best.h5)");
   o.clip_grad_norm = c.get<double>("clip_grad_norm", o.clip_grad_norm, range::non_negative);
+  o.attention_statistics = c.get<bool>("attention_statistics", o.attention_statistics);
   o.decode.beam_size = c.get<int64_t>("beam_size", 1, Range{1, 1000});
   o.decode.length_penalty = c.get<float>("length_penalty", 1.f, Range{0, 100});
   if (c.has("clip_grad_norm_type")) {
@@ -170,6 +189,14 @@ std::string Trainer::describe() const {
 int64_t Trainer::total_steps() const {
   const int64_t all = options_.epochs * loader_->batches_per_epoch();
   return options_.max_steps > 0 ? std::min(options_.max_steps, all) : all;
+}
+
+double Trainer::budget_done() const {
+  double done = static_cast<double>(progress_.step) /
+                static_cast<double>(std::max<int64_t>(1, total_steps()));
+  if (options_.max_seconds > 0)
+    done = std::max(done, static_cast<double>(elapsed_ms()) / 1000.0 / options_.max_seconds);
+  return std::min(1.0, done);
 }
 
 void Trainer::restore(const std::string& path) {
@@ -370,10 +397,14 @@ nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& 
   // Sums and counts over the whole split (Metric), never means of batch means.
   Metric loss;
   std::map<std::string, Metric> metrics;
+  AttentionStatistics attention;
   int64_t seen = 0;
   while (!loader.epoch_done()) {
     const Batch batch = loader.next();
+    std::optional<Inspector> inspector;
+    if (options_.attention_statistics) inspector.emplace();
     const ModelOutput out = model_->forward(batch);
+    if (inspector) add_attention_statistics(attention, *inspector, *model_, batch);
     loss.sum += out.loss.item() * out.loss_count;
     loss.count += out.loss_count;
     for (const auto& [name, m] : out.metrics) {
@@ -394,6 +425,7 @@ nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& 
   if (carrier_) carrier_->set_carried_state(training_state, options_.batch_size);
   nlohmann::json result = {{"split", split}, {"loss", loss.value()}, {"samples", seen}};
   for (const auto& [name, m] : metrics) result[name] = m.value();
+  if (nlohmann::json a = attention.result(); !a.empty()) result["attention"] = std::move(a);
   if (dynamic_cast<const SequenceTransducer*>(model_.get())) result["beam_size"] = decode.beam_size;
   return result;
 }
@@ -403,6 +435,13 @@ nlohmann::json Trainer::inspect(const std::string& split, const std::vector<int6
   reset_carried_state();  // the examples chosen are no batch of the stream order
   nlohmann::json result = write_inspection(path, *model_, *split_data(split), data_.info, indices,
                                            recipe_.dump(), checkpoint);
+  result["split"] = split;
+  return result;
+}
+
+nlohmann::json Trainer::erasure(const std::string& split, const ErasureOptions& options) {
+  reset_carried_state();
+  nlohmann::json result = erasure_test(*model_, *split_data(split), options);
   result["split"] = split;
   return result;
 }
@@ -496,11 +535,9 @@ void Trainer::train_step(const Batch& batch) {
 }
 
 void Trainer::log_window() {
-  nlohmann::json line = {{"kind", "train"},
-                         {"epoch", progress_.epoch},
-                         {"step", progress_.step},
-                         {"lr", last_lr_},
-                         {"elapsed_s", elapsed_ms() / 1000.0}};
+  nlohmann::json line = {
+      {"kind", "train"}, {"epoch", progress_.epoch},           {"step", progress_.step},
+      {"lr", last_lr_},  {"elapsed_s", elapsed_ms() / 1000.0}, {"progress", budget_done()}};
   if (scheduler_->cycles_momentum()) line["momentum"] = last_momentum_;
   log_.append_window(line, options_.batch_size);
 }

@@ -42,6 +42,7 @@
 #include <string>
 
 #include "framework/checkpoint.h"
+#include "framework/erasure.h"
 #include "framework/loader.h"
 #include "framework/random.h"
 #include "framework/registry.h"
@@ -76,6 +77,7 @@ struct TrainOptions {
   double clip_grad_norm = 0;              // max global norm (0: no norm clipping)
   double clip_grad_norm_type = 2;         // p of the norm, or infinity ("inf" in a recipe)
   double clip_grad_value = 0;             // max |gradient element| (0: no value clipping)
+  bool attention_statistics = true;  // evaluations log each attention layer's entropy, max weight
   SearchOptions decode;  // how evaluation decodes a SequenceTransducer: beam_size, length_penalty
   static TrainOptions from_config(const Config& config);
 };
@@ -109,6 +111,9 @@ class Trainer {
   /// to `path` with the checkpoint's name for provenance (framework/inspect.h, docs/inspect.md).
   nlohmann::json inspect(const std::string& split, const std::vector<int64_t>& indices,
                          const std::string& path, const std::string& checkpoint);
+  /// The erasure test of attention's faithfulness on a split's first examples
+  /// (framework/erasure.h); throws heed::Error as erasure_test() does.
+  nlohmann::json erasure(const std::string& split, const ErasureOptions& options);
   /// The model, and what it knows of its data (vocabularies), for `heed generate`.
   Model& model() { return *model_; }
   const DataInfo& data_info() const { return data_.info; }
@@ -152,6 +157,9 @@ class Trainer {
   int64_t elapsed_ms() const;
   bool finished() const;
   int64_t total_steps() const;
+  /// The share of the run's budget behind it, in [0, 1]: its steps of total_steps() or its
+  /// seconds of train.max_seconds, whichever is further along (early stopping may end it sooner).
+  double budget_done() const;
 
   nlohmann::json recipe_;
   std::string run_dir_;

@@ -60,13 +60,14 @@ inline nlohmann::json recipe_for(const std::string& model) {
   return r;
 }
 
-/// metrics.jsonl's lines without what depends on the clock.
+/// metrics.jsonl's lines without what depends on the clock, and without `progress`, the share of
+/// the budget of the session that wrote the line (a run resumed with more epochs has a larger one).
 inline std::vector<nlohmann::json> logged(const fs::path& dir) {
   std::vector<nlohmann::json> lines;
   std::ifstream in(dir / "metrics.jsonl");
   for (std::string line; std::getline(in, line);) {
     nlohmann::json j = nlohmann::json::parse(line);
-    for (const char* timing : {"elapsed_s", "samples_per_s", "interrupted"}) j.erase(timing);
+    for (const char* key : {"elapsed_s", "samples_per_s", "interrupted", "progress"}) j.erase(key);
     lines.push_back(j);
   }
   return lines;

@@ -68,7 +68,7 @@ def draw_input(ax, x):
     ax.set_yticks([])
 
 
-def plot_sample(f, records, b, out_dir):
+def plot_sample(f, records, b, path):
     x = f["input"][b]
     target = int(f["target"][b])
     index = int(f["indices"][b])
@@ -112,7 +112,6 @@ def plot_sample(f, records, b, out_dir):
             ax.set_title(name, fontsize=8)
             ax.set_xlabel("channel", fontsize=7)
     fig.tight_layout()
-    path = os.path.join(out_dir, f"example_{index}.png")
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
@@ -133,7 +132,7 @@ def tokens(ids, names):
     return out
 
 
-def plot_tokens_sample(f, records, b, out_dir):
+def plot_tokens_sample(f, records, b, path):
     """Every attention record of example b as token-labelled heat maps, one panel per head."""
     source = tokens(f["input"][b], vocab(f, "input_vocab"))
     target = tokens(f["target"][b], vocab(f, "target_vocab")) if f["target"].ndim == 2 else []
@@ -161,7 +160,6 @@ def plot_tokens_sample(f, records, b, out_dir):
             ax.set_title(f"{name}" + (f", head {h}" if data.shape[0] > 1 else ""), fontsize=8)
         fig.colorbar(im, ax=axes[row][data.shape[0] - 1], fraction=0.046, label="weight")
     fig.tight_layout()
-    path = os.path.join(out_dir, f"example_{index}.png")
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
@@ -187,8 +185,13 @@ def main():
         os.makedirs(out_dir, exist_ok=True)
         n = f["input"].shape[0]
         for b in range(min(n, args.samples) if args.samples > 0 else n):
-            draw = plot_tokens_sample if "input_vocab" in f else plot_sample
-            print(draw(f, records, b, out_dir))
+            path = os.path.join(out_dir, f"example_{int(f['indices'][b])}.png")
+            print(draw(f, records, b, path))
+
+
+def draw(f, records, b, path):
+    """Example b of an open `heed inspect` file into the PNG `path`; returns path."""
+    return (plot_tokens_sample if "input_vocab" in f else plot_sample)(f, records, b, path)
 
 
 if __name__ == "__main__":

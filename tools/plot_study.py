@@ -12,10 +12,19 @@ For each metric of the study and each grid point:
                              common grid up to the seed that stopped first
   test_<metric>.png          the test metric per variant: each seed a dot, the mean with its 95%
                              Student t interval
+  attention_vs_step.png      for models with attention: the attention layers' mean entropy
+                             (nats) and mean largest weight at each dev evaluation (the mean over
+                             seeds), a line per variant and layer, or per variant (the mean of
+                             its layers) when that would make more than 8 lines
+  attention_map_<variant>.png  the attention of each variant (its first seed, dev-selected
+                             weights) on the same dev example, from the `heed inspect` files
+                             `heed compare` wrote to STUDY_DIR/inspect/ (tools/plot_inspection.py
+                             draws them)
 and, for a study whose grid has one numeric axis (a sequence length, a width):
   test_<metric>_vs_<axis>.png, time_vs_<axis>.png   metric and training time against the axis,
                              both on log axes where the values span a factor of 10 or more
-Prints the files it wrote, one per line. Needs Debian's python3-matplotlib.
+Prints the files it wrote, one per line. Needs Debian's python3-matplotlib (and python3-h5py
+for the attention maps).
 """
 
 import argparse
@@ -96,6 +105,83 @@ def curves_plot(report, study_dir, point, metric, x_of, xlabel, name, out_dir):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def attention_curves(study_dir, run_dir):
+    """{layer: (steps, entropy, max_weight)} of a run's dev evaluations."""
+    by_layer = {}
+    for e in read_lines(os.path.join(study_dir, run_dir, "metrics.jsonl")):
+        if e.get("kind") != "eval" or e.get("split") != "dev":
+            continue
+        for layer, a in e.get("attention", {}).items():
+            by_layer.setdefault(layer, []).append((e["step"], a["entropy"], a["max_weight"]))
+    return {layer: tuple(np.array(c, dtype=float).T) for layer, c in by_layer.items()}
+
+
+def attention_plot(report, study_dir, point, out_dir):
+    """Entropy and largest weight of the attention layers against the step, per variant: a line
+    per layer when that makes few lines, else one per variant, the mean over its layers."""
+    runs = {row["variant"]: [attention_curves(study_dir, run_dir(row["variant"], point["point"], seed))
+                             for seed in row["seeds"]] for row in point["variants"]}
+    layers = {v: sorted(set().union(*[set(s) for s in seeds])) for v, seeds in runs.items()}
+    per_layer = sum(len(ls) for ls in layers.values()) <= 8
+    lines = []  # (label, variant, [(steps, entropy, max_weight) of each seed and layer])
+    for variant, seeds in runs.items():
+        if per_layer:
+            for layer in layers[variant]:
+                label = variant if len(layers[variant]) == 1 else f"{variant}: {layer}"
+                lines.append((label, [s[layer] for s in seeds if layer in s]))
+        elif layers[variant]:
+            n = len(layers[variant])
+            lines.append((f"{variant}" + (f" (mean of {n} layers)" if n > 1 else ""),
+                          [s[layer] for s in seeds for layer in layers[variant] if layer in s]))
+    if not lines:
+        return None
+    fig, (ent, top) = plt.subplots(1, 2, figsize=(13, 4.8))
+    colors = plt.get_cmap("tab20" if len(lines) > 10 else "tab10")
+    for i, (label, curves) in enumerate(lines):
+        end = min(c[0][-1] for c in curves)
+        grid = np.linspace(min(c[0][0] for c in curves), end, 100) if end > 0 else np.array([end])
+        for ax, k in ((ent, 1), (top, 2)):
+            ys = np.array([np.interp(grid, c[0], c[k]) for c in curves]).mean(axis=0)
+            ax.plot(grid, ys, color=colors(i % colors.N), label=label)
+    ent.set_ylabel("mean entropy of a distribution (nats)")
+    top.set_ylabel("mean largest weight")
+    for ax in (ent, top):
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3)
+    top.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(title(report, point, "attention on dev: entropy and largest weight of the "
+                                      "distributions over the keys (mean over seeds)"))
+    path = os.path.join(out_dir, f"attention_vs_step{suffix(point)}.png")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def attention_maps(study_dir, out_dir):
+    """plot_inspection.py's drawing of each STUDY_DIR/inspect/<label>.h5's first example."""
+    inspect_dir = os.path.join(study_dir, "inspect")
+    files = sorted(f for f in os.listdir(inspect_dir) if f.endswith(".h5")) \
+        if os.path.isdir(inspect_dir) else []
+    if not files:
+        return []
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import h5py
+        import plot_inspection
+    except ImportError as e:
+        print(f"plot_study: no attention maps: {e.name} is missing (`tools/bootstrap.sh tools`)",
+              file=sys.stderr)
+        return []
+    written = []
+    for name in files:
+        with h5py.File(os.path.join(inspect_dir, name), "r") as f:
+            records = {r: f["records"][r][()] for r in f["records"]}
+            path = os.path.join(out_dir, f"attention_map_{os.path.splitext(name)[0]}.png")
+            written.append(plot_inspection.draw(f, records, 0, path))
+    return written
 
 
 def test_plot(report, point, metric, out_dir):
@@ -193,6 +279,9 @@ def main():
                                        f"dev_{metric}_vs_time", out_dir))
             written.append(test_plot(report, point, metric, out_dir))
         written.extend(axis_plots(report, metric, out_dir))
+    for point in report["points"]:
+        written.append(attention_plot(report, args.study_dir, point, out_dir))
+    written.extend(attention_maps(args.study_dir, out_dir))
     for path in written:
         if path:
             print(path)

@@ -7,11 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -109,6 +112,33 @@ std::string outcome(const fs::path& dir, const std::vector<StudyMetric>& metrics
   return out.str();
 }
 
+// How far a running run is: the "progress" (share of its budget) and "elapsed_s" of the last
+// train line of its metrics.jsonl; nullopt before its first.
+struct RunProgress {
+  double done = 0, elapsed_s = 0;
+};
+
+std::optional<RunProgress> run_progress(const fs::path& dir) {
+  const fs::path path = dir / "metrics.jsonl";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  std::string text;
+  try {
+    text = files::read(path.string(), "run file");
+  } catch (const Error&) {
+    return std::nullopt;  // between a resume's cut and its first line: read it next time
+  }
+  std::istringstream lines(text);
+  std::string line;
+  std::optional<RunProgress> last;
+  while (std::getline(lines, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("kind", "") == "train" && j.contains("progress"))
+      last = RunProgress{j.value("progress", 0.0), j.value("elapsed_s", 0.0)};
+  }
+  return last;
+}
+
 class Scheduler {
  public:
   Scheduler(std::vector<Job> jobs, const Study& study, int64_t parallel, int64_t threads)
@@ -129,6 +159,7 @@ class Scheduler {
       if (children_.empty()) break;
       if (stop_requested()) pass_on_stop();
       reap();
+      report_progress();
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return finish();
@@ -185,17 +216,41 @@ class Scheduler {
     }
   }
 
+  // Every 5 minutes while runs train: each running run's share of its budget and the ETA.
+  void report_progress() {
+    const Clock::time_point now = Clock::now();
+    if (now - last_report_ < std::chrono::minutes(5) || children_.empty()) return;
+    last_report_ = now;
+    std::cerr << prefix() << "running:";
+    for (const Child& c : children_) {
+      const auto p = run_progress(jobs_[c.job].dir);
+      std::cerr << " " << jobs_[c.job].run.dir << " "
+                << (p ? std::to_string(static_cast<int>(100 * p->done)) + "%" : "starting");
+    }
+    std::cerr << eta() << "\n";
+  }
+
   // "[3/18] "
   std::string prefix() const {
     return "[" + std::to_string(ended_) + "/" + std::to_string(jobs_.size()) + "] ";
   }
 
-  // "; ETA 1:02:03", from the mean time of the runs this command saw end.
+  // "; ETA 1:02:03": what the running runs have left at their pace so far (elapsed x (1 - done)
+  // / done), and each pending run as long as the mean run (those this command saw end, and the
+  // running ones' projected whole), spread over the parallel slots. Early stopping makes it an
+  // upper bound.
   std::string eta() const {
-    if (timed_ == 0) return "";
-    const double mean = durations_ / static_cast<double>(timed_);
-    const double left = static_cast<double>(pending_.size() + children_.size());
-    return "; ETA " + hms(mean * left / static_cast<double>(parallel_));
+    double whole = durations_, left = 0;
+    size_t wholes = timed_;
+    for (const Child& c : children_) {
+      const auto p = run_progress(jobs_[c.job].dir);
+      if (!p || p->done <= 0) continue;
+      whole += p->elapsed_s / p->done, ++wholes;
+      left += p->elapsed_s * (1 - p->done) / p->done;
+    }
+    if (wholes == 0) return "";
+    left += static_cast<double>(pending_.size()) * whole / static_cast<double>(wholes);
+    return "; ETA " + hms(left / static_cast<double>(parallel_));
   }
 
   int finish() const {
@@ -223,13 +278,84 @@ class Scheduler {
   std::vector<std::string> failed_;
   size_t ended_ = 0, timed_ = 0;
   double durations_ = 0;
+  Clock::time_point last_report_ = Clock::now();
 };
+
+// An ended run's model with the weights its test evaluation read (the dev-selected ones, named
+// in `weights`).
+std::unique_ptr<Trainer> selected_weights(const fs::path& run_dir, std::string& weights) {
+  const nlohmann::json summary = read_run_json((run_dir / "summary.json").string());
+  const std::string checkpoint =
+      summary.value("/final_eval/test/checkpoint"_json_pointer, std::string("last"));
+  weights = (run_dir / "checkpoints" / (checkpoint + ".h5")).string();
+  auto trainer = std::make_unique<Trainer>(
+      read_run_json((run_dir / "recipe.resolved.json").string()), run_dir.string());
+  trainer->load_weights(weights);
+  return trainer;
+}
+
+// The attention of every variant on the same dev example (the split's first), for the report:
+// the first seed's run, with the weights its test evaluation read (the dev-selected ones), through
+// `heed inspect` into DIR/inspect/<variant>[__<point>].h5, which tools/plot_study.py draws. A
+// model that records no attention (an RNN alone) has no map; a failure costs its map only.
+void inspect_variants(const Study& study, const fs::path& dir) {
+  fs::remove_all(dir / "inspect");
+  for (const StudyRun& run : study.runs()) {
+    const fs::path run_dir = dir / run.dir;
+    if (run.seed != study.seeds.front() || run_state(run_dir.string()) != RunState::Ended) continue;
+    std::string label = run.variant + (run.point.empty() ? "" : "__" + run.point);
+    std::replace_if(
+        label.begin(), label.end(), [](char c) { return c == '/' || c == '='; }, '-');
+    try {
+      std::string weights;
+      const std::unique_ptr<Trainer> trainer = selected_weights(run_dir, weights);
+      fs::create_directories(dir / "inspect");
+      const fs::path file = dir / "inspect" / (label + ".h5");
+      const nlohmann::json written = trainer->inspect("dev", {0}, file.string(), weights);
+      // A classifier without attention records its logits alone: no map to draw.
+      bool attention = false;
+      for (const auto& [name, shape] : written["records"].items())
+        attention = attention || name.ends_with("weights");
+      if (!attention) fs::remove(file);
+    } catch (const std::exception& e) {
+      const std::string why = e.what();
+      if (why.find("records nothing") == std::string::npos)
+        std::cerr << "heed: warning: no attention map of " << run.dir << ": " << why << "\n";
+    }
+  }
+  std::error_code ec;
+  if (fs::is_empty(dir / "inspect", ec)) fs::remove(dir / "inspect", ec);
+}
+
+// The erasure test (framework/erasure.h) of every ended run that has none yet, into
+// RUN/erasure_dev.json, which the report reads. Models without decoder attention have none.
+void erasure_tests(const Study& study, const fs::path& dir) {
+  for (const StudyRun& run : study.runs()) {
+    const fs::path run_dir = dir / run.dir;
+    const fs::path out = run_dir / "erasure_dev.json";
+    if (run_state(run_dir.string()) != RunState::Ended || fs::exists(out)) continue;
+    try {
+      std::string weights;
+      const std::unique_ptr<Trainer> trainer = selected_weights(run_dir, weights);
+      nlohmann::json result = trainer->erasure("dev", {.seed = static_cast<uint64_t>(run.seed)});
+      result["checkpoint"] = weights;
+      files::write_atomically(out.string(), result.dump(2) + "\n", "run file");
+    } catch (const std::exception& e) {
+      const std::string why = e.what();
+      if (why.find("needs a sequence-to-sequence") == std::string::npos &&
+          why.find("records no decoder attention") == std::string::npos)
+        std::cerr << "heed: warning: no erasure test of " << run.dir << ": " << why << "\n";
+    }
+  }
+}
 
 // The report (framework/study_report.h) with the plots of tools/plot_study.py, when that runs
 // (it needs Debian's python3-matplotlib); without them the report says what it can in tables.
 void make_report(const Study& study, const fs::path& dir) {
   fs::remove_all(dir / "plots");  // no plot of an older report may stand beside this one
+  erasure_tests(study, dir);
   write_study_report(study, dir.string());
+  inspect_variants(study, dir);
   const fs::path script = fs::path(HEED_TOOLS_DIR) / "plot_study.py";
   const fs::path log = dir / "plot_study.log";
   fs::remove(log);

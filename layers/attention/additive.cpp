@@ -79,7 +79,7 @@ AttentionOutput AdditiveAttention::forward_projected(const Tensor& query,
   const Tensor scores = ops::additive_score(query_proj->forward(query), projected_keys, v);
   const AttentionOutput out =
       attend(scores, values, key_padding_mask, Tensor(), Tensor(), dropout, is_training(), *gen_);
-  Inspector::record(*this, "weights", out.weights);
+  Inspector::record_attention(*this, out.weights);
   return out;
 }
 

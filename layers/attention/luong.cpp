@@ -82,7 +82,7 @@ AttentionOutput LuongAttention::forward(const Tensor& query, const Tensor& keys,
              "LuongAttention: query_offset must be int64 [batch] = [", query.size(0), "], got ",
              dtype_name(query_offset.dtype()), " ", query_offset.shape());
   const AttentionOutput out = align(query, keys, values, key_padding_mask, query_offset);
-  Inspector::record(*this, "weights", out.weights);
+  Inspector::record_attention(*this, out.weights);
   return out;
 }
 

@@ -154,7 +154,7 @@ AttentionOutput MultiheadAttention::attend_heads(const Tensor& q, const Tensor& 
                            .gen = gen_};
   const Tensor q_heads = rope_ ? apply_rotary(split_heads(q)) : split_heads(q);
   AttentionOutput a = mechanism->attend(q_heads, k, v, call);
-  if (inspect) Inspector::record(*this, "weights", a.weights);
+  if (inspect) Inspector::record_attention(*this, a.weights);
   const Tensor merged = a.output.permute({0, 2, 1, 3}).reshape({batch, len_q, embed_dim});
   return {out_proj->forward(merged), need_weights ? a.weights : Tensor()};
 }

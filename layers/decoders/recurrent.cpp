@@ -149,7 +149,7 @@ Tensor RecurrentDecoder::forward(const Tensor& inputs, const Tensor& memory,
   // The alignment recorded each step's weights, the last one kept; the whole map replaces them:
   // [batch, 1, target_len, source_len], output steps x input steps.
   if (!s.weights.empty())
-    Inspector::record(*attention->module, "weights", ops::concat(s.weights, 2));
+    Inspector::record_attention(*attention->module, ops::concat(s.weights, 2));
   // One head over every step at once: a [batch * target_len, hidden] matmul.
   return head->forward(ops::stack(outputs, 1));
 }

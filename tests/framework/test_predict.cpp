@@ -44,6 +44,21 @@ void write_dictionary(const std::string& path) {
   }
 }
 
+// GRU encoder and decoder with `attention` (input feeding with one), 6 epochs on `dictionary`.
+nlohmann::json tiny_g2p(const std::string& dictionary, const std::string& attention) {
+  return {{"data", {{"name", "cmudict"}, {"path", dictionary}}},
+          {"model",
+           {{"type", "seq2seq"},
+            {"encoder", {{"type", "gru"}, {"embedding_size", 16}, {"hidden_size", 24}}},
+            {"decoder",
+             {{"type", "gru"},
+              {"embedding_size", 16},
+              {"attention", attention},
+              {"input_feeding", attention != "none"}}}}},
+          {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
+          {"train", {{"epochs", 6}, {"batch_size", 16}, {"seed", 1}, {"threads", 1}}}};
+}
+
 std::vector<float> flat_parameters(const std::string& checkpoint) {
   std::vector<float> all;
   for (const auto& [name, t] : load_checkpoint(checkpoint).model) {
@@ -122,30 +137,24 @@ TEST_CASE("seq2seq runs with dropout resume bit-identically mid-epoch") {
 TEST_CASE("heed predict: a tiny G2P run learns (dev WER falls), decodes files and stdin") {
   testing::TempDir dir;
   write_dictionary(dir.file("dict.txt"));
-  const nlohmann::json recipe = {
-      {"data", {{"name", "cmudict"}, {"path", dir.file("dict.txt")}}},
-      {"model",
-       {{"type", "seq2seq"},
-        {"encoder", {{"type", "gru"}, {"embedding_size", 16}, {"hidden_size", 24}}},
-        {"decoder",
-         {{"type", "gru"},
-          {"embedding_size", 16},
-          {"attention", "luong_general"},
-          {"input_feeding", true}}}}},
-      {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
-      {"train", {{"epochs", 6}, {"batch_size", 16}, {"seed", 1}, {"threads", 1}}}};
+  const nlohmann::json recipe = tiny_g2p(dir.file("dict.txt"), "luong_general");
   std::ofstream(dir.file("g2p.json")) << recipe.dump();
   const std::string run = dir.file("run");
   const testing::CliResult trained =
       testing::run_cli("train " + dir.file("g2p.json") + " --out " + run, dir.fs_path());
   REQUIRE_MESSAGE(trained.status == 0, trained.err);
 
-  std::vector<double> wer, per;
+  std::vector<double> wer, per, entropy, max_weight;
   for (const nlohmann::json& line : testing::logged(run))
     if (line["kind"] == "eval") {
       wer.push_back(line["wer"]);
       per.push_back(line["per"]);
       CHECK(line["beam_size"] == 1);
+      const nlohmann::json& attention = line["attention"]["attention"];
+      entropy.push_back(attention["entropy"]);
+      max_weight.push_back(attention["max_weight"]);
+      // One distribution per real output step of the dev split: its phonemes and </s>.
+      CHECK(attention["rows"].get<int64_t>() > 0);
     }
   REQUIRE(wer.size() == 6);
   INFO("dev WER by epoch: ", nlohmann::json(wer).dump());
@@ -155,6 +164,13 @@ TEST_CASE("heed predict: a tiny G2P run learns (dev WER falls), decodes files an
   CHECK(wer.back() < 0.35);  // ... six nearly are, for a letter-by-letter code
   CHECK(wer.back() < wer.front() / 2);
   CHECK(per.back() < per.front());
+  // A letter-by-letter code is learned by attending to one letter per phoneme: the attention
+  // sharpens (measured, AMD EPYC: entropy 0.49 -> 0.12 nats, largest weight 0.81 -> 0.96).
+  INFO("entropy by epoch: ", nlohmann::json(entropy).dump(),
+       ", max weight: ", nlohmann::json(max_weight).dump());
+  CHECK(entropy.back() < entropy.front() / 2);
+  CHECK(max_weight.back() > max_weight.front());
+  CHECK(max_weight.back() > 0.7);
 
   // heed eval decodes with a beam when asked.
   const auto [eval_status, eval_out] =
@@ -248,4 +264,32 @@ TEST_CASE("heed predict: a tiny G2P run learns (dev WER falls), decodes files an
   CHECK(letters.size() == 4 + 8);
   CHECK(letters[4] == "a");
   CHECK(nlohmann::json::parse(file.read_string("target_vocab"))[4] == "AA");
+
+  // The erasure test: in a letter-by-letter code each phoneme is read from the letter it attends
+  // to, so erasing that letter spoils the phoneme, and erasing another letter leaves it be.
+  Trainer loaded(nlohmann::json::parse(std::ifstream(run + "/recipe.resolved.json")),
+                 dir.file("unused"));
+  loaded.load_weights(run + "/checkpoints/last.h5");
+  const nlohmann::json erasure = loaded.erasure("dev", {.examples = 40, .seed = 3});
+  INFO("erasure: ", erasure.dump());
+  CHECK(erasure["examples"] == 40);  // every word has at least 3 letters: none skipped
+  CHECK(erasure["skipped"] == 0);
+  CHECK(erasure["steps"].get<int64_t>() > 4 * 40);  // 3 to 6 phonemes and </s> a word
+  const double top = erasure["top"]["delta_log_prob"], random = erasure["random"]["delta_log_prob"];
+  CHECK(top < -1);
+  CHECK(top < 2 * random);  // measured (AMD EPYC): -3.5 and -0.9 nats a step
+  CHECK(erasure["top"]["prediction_changed"].get<double>() >
+        erasure["random"]["prediction_changed"].get<double>() + 0.3);  // 0.82, 0.22
+  CHECK(erasure["top_hurts_more"].get<double>() > 0.8);                // 0.975
+  CHECK(loaded.model().is_training());                                 // back in training mode
+}
+
+TEST_CASE("the erasure test needs a seq2seq model with attention over its input") {
+  testing::TempDir dir;
+  write_dictionary(dir.file("dict.txt"));
+  Trainer plain(tiny_g2p(dir.file("dict.txt"), "none"), dir.file("run"));
+  CHECK_THROWS_WITH_AS(plain.erasure("dev", {}),
+                       doctest::Contains("erasure test: the model records no decoder attention "
+                                         "over its input"),
+                       Error);
 }

@@ -160,3 +160,33 @@ TEST_CASE("a study's report leaves out runs that have not ended, and says so") {
   CHECK_THROWS_WITH(write_study_report(study, dir.path()),
                     doctest::Contains("base/seed-1/metrics.jsonl:1: corrupt JSON"));
 }
+
+TEST_CASE("a study's report: the erasure test of runs that have one, over seeds") {
+  TempDir dir;
+  const Study study = two_variant_study(dir);
+  for (int s = 1; s <= 3; ++s) {
+    const std::string seed = "/seed-" + std::to_string(s);
+    write_run(dir.path() + "/base" + seed, 0.3, {0.4}, 10);
+    write_run(dir.path() + "/att" + seed, 0.2, {0.3}, 10);
+    // Only att has decoder attention to erase by.
+    std::ofstream(dir.path() + "/att" + seed + "/erasure_dev.json")
+        << nlohmann::json{{"examples", 100},
+                          {"steps", 700},
+                          {"top", {{"delta_log_prob", -2.0 - s}, {"prediction_changed", 0.5}}},
+                          {"random", {{"delta_log_prob", -0.5}, {"prediction_changed", 0.1}}},
+                          {"top_hurts_more", 0.9}};
+  }
+  const nlohmann::json report = write_study_report(study, dir.path());
+  const nlohmann::json& att = report["points"][0]["variants"][0];
+  REQUIRE(att["variant"] == "att");
+  CHECK(att["erasure"]["examples"] == 100);
+  CHECK(att["erasure"]["top_delta_log_prob"]["mean"].get<double>() == doctest::Approx(-4));
+  CHECK(att["erasure"]["top_delta_log_prob"]["sd"].get<double>() == doctest::Approx(1));
+  CHECK(att["erasure"]["top_hurts_more"]["mean"].get<double>() == doctest::Approx(0.9));
+  CHECK(report["points"][0]["variants"][1]["erasure"].is_null());
+  const std::string md = files::read(dir.file("report.md"));
+  CHECK(md.find("## Does the attention explain the prediction?") != std::string::npos);
+  CHECK(md.find("| att | 100 | -4.000 ± 1.000 | -0.500 ± 0.000 | 0.500 ± 0.000 | "
+                "0.100 ± 0.000 | 0.900 ± 0.000 |") != std::string::npos);
+  CHECK(md.find("| base | 100 |") == std::string::npos);
+}

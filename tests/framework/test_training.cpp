@@ -115,8 +115,10 @@ TEST_CASE("training N steps straight equals N/2, resume, N/2: identical paramete
     if (j["kind"] == "train") {
       ++train_lines;
       for (const char* key :
-           {"epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "elapsed_s"})
+           {"epoch", "step", "loss", "accuracy", "lr", "samples_per_s", "elapsed_s", "progress"})
         CHECK_MESSAGE(j.contains(key), key);
+      // The share of the budget behind it: max_steps 20 (of the 3 epochs' 36 steps) bounds it.
+      CHECK(j["progress"].get<double>() == doctest::Approx(j["step"].get<double>() / 20));
     } else {
       ++eval_lines;
       CHECK(j.contains("accuracy"));
