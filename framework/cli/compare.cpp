@@ -294,73 +294,77 @@ std::unique_ptr<Trainer> selected_weights(const fs::path& run_dir, std::string& 
   return trainer;
 }
 
-// The attention of every variant on the same dev example (the split's first), for the report:
-// the first seed's run, with the weights its test evaluation read (the dev-selected ones), through
-// `heed inspect` into DIR/inspect/<variant>[__<point>].h5, which tools/plot_study.py draws. A
-// model that records no attention (an RNN alone) has no map; a failure costs its map only.
-void inspect_variants(const Study& study, const fs::path& dir) {
+// RUN/erasure_dev.json: the erasure test (framework/erasure.h) of a run's dev-selected weights,
+// which the report reads; for a model without decoder attention over its input, why the test
+// does not apply, so that a rerun of the study does not load the model again for it.
+void write_erasure(Trainer& trainer, const std::string& weights, const StudyRun& run,
+                   const fs::path& out) {
+  nlohmann::json result;
+  try {
+    result = trainer.erasure("dev", {.seed = static_cast<uint64_t>(run.seed)});
+    result["checkpoint"] = weights;
+  } catch (const Error& e) {
+    const std::string why = e.what();
+    if (why.find("needs a sequence-to-sequence") == std::string::npos &&
+        why.find("records no decoder attention") == std::string::npos)
+      throw;
+    result = {{"not_applicable", why}};
+  }
+  files::write_atomically(out.string(), result.dump(2) + "\n", "run file");
+}
+
+// `file`: the attention on the dev split's first example (`heed inspect`), which
+// tools/plot_study.py draws; none when the model records no attention (an RNN seq2seq model
+// records nothing, an RNN classifier its logits alone).
+void write_attention_map(Trainer& trainer, const std::string& weights, const fs::path& file) {
+  fs::create_directories(file.parent_path());
+  nlohmann::json written;
+  try {
+    written = trainer.inspect("dev", {0}, file.string(), weights);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("records nothing") == std::string::npos) throw;
+    return;
+  }
+  bool attention = false;
+  for (const auto& [name, shape] : written["records"].items())
+    attention = attention || name.ends_with("weights");
+  if (!attention) fs::remove(file);
+}
+
+// What the report shows of attention beyond the runs' logs: each ended run's erasure test (once)
+// and, for the first seed of every variant and grid point, its attention map in
+// DIR/inspect/<variant>[__<point>].h5. Each run's model is loaded once, with the weights its test
+// evaluation read (the dev-selected ones); a failure costs that run's part only.
+void attention_reports(const Study& study, const fs::path& dir) {
   fs::remove_all(dir / "inspect");
   for (const StudyRun& run : study.runs()) {
     const fs::path run_dir = dir / run.dir;
-    if (run.seed != study.seeds.front() || run_state(run_dir.string()) != RunState::Ended) continue;
+    const fs::path erasure = run_dir / "erasure_dev.json";
+    const bool map = run.seed == study.seeds.front();
+    if (run_state(run_dir.string()) != RunState::Ended || (!map && fs::exists(erasure))) continue;
     std::string label = run.variant + (run.point.empty() ? "" : "__" + run.point);
     std::replace_if(
         label.begin(), label.end(), [](char c) { return c == '/' || c == '='; }, '-');
     try {
       std::string weights;
       const std::unique_ptr<Trainer> trainer = selected_weights(run_dir, weights);
-      fs::create_directories(dir / "inspect");
-      const fs::path file = dir / "inspect" / (label + ".h5");
-      const nlohmann::json written = trainer->inspect("dev", {0}, file.string(), weights);
-      // A classifier without attention records its logits alone: no map to draw.
-      bool attention = false;
-      for (const auto& [name, shape] : written["records"].items())
-        attention = attention || name.ends_with("weights");
-      if (!attention) fs::remove(file);
+      if (!fs::exists(erasure)) write_erasure(*trainer, weights, run, erasure);
+      if (map) write_attention_map(*trainer, weights, dir / "inspect" / (label + ".h5"));
     } catch (const std::exception& e) {
-      const std::string why = e.what();
-      if (why.find("records nothing") == std::string::npos)
-        std::cerr << "heed: warning: no attention map of " << run.dir << ": " << why << "\n";
+      std::cerr << "heed: warning: " << run.dir
+                << ": no erasure test or attention map: " << e.what() << "\n";
     }
   }
   std::error_code ec;
   if (fs::is_empty(dir / "inspect", ec)) fs::remove(dir / "inspect", ec);
 }
 
-// The erasure test (framework/erasure.h) of every ended run that has none yet, into
-// RUN/erasure_dev.json, which the report reads; for a model without decoder attention over its
-// input, why the test does not apply.
-void erasure_tests(const Study& study, const fs::path& dir) {
-  for (const StudyRun& run : study.runs()) {
-    const fs::path run_dir = dir / run.dir;
-    const fs::path out = run_dir / "erasure_dev.json";
-    if (run_state(run_dir.string()) != RunState::Ended || fs::exists(out)) continue;
-    try {
-      std::string weights;
-      const std::unique_ptr<Trainer> trainer = selected_weights(run_dir, weights);
-      nlohmann::json result = trainer->erasure("dev", {.seed = static_cast<uint64_t>(run.seed)});
-      result["checkpoint"] = weights;
-      files::write_atomically(out.string(), result.dump(2) + "\n", "run file");
-    } catch (const std::exception& e) {
-      const std::string why = e.what();
-      // A model the test does not apply to says so once, so a rerun does not load it again.
-      if (why.find("needs a sequence-to-sequence") != std::string::npos ||
-          why.find("records no decoder attention") != std::string::npos)
-        files::write_atomically(out.string(),
-                                nlohmann::json{{"not_applicable", why}}.dump(2) + "\n", "run file");
-      else
-        std::cerr << "heed: warning: no erasure test of " << run.dir << ": " << why << "\n";
-    }
-  }
-}
-
 // The report (framework/study_report.h) with the plots of tools/plot_study.py, when that runs
 // (it needs Debian's python3-matplotlib); without them the report says what it can in tables.
 void make_report(const Study& study, const fs::path& dir) {
   fs::remove_all(dir / "plots");  // no plot of an older report may stand beside this one
-  erasure_tests(study, dir);
+  attention_reports(study, dir);
   write_study_report(study, dir.string());
-  inspect_variants(study, dir);
   const fs::path script = fs::path(HEED_TOOLS_DIR) / "plot_study.py";
   const fs::path log = dir / "plot_study.log";
   fs::remove(log);
