@@ -160,6 +160,7 @@ nlohmann::json erasure_summary(const std::vector<const RunRecord*>& runs) {
           r->erasure[pointer].is_number()) {
         values.push_back(r->erasure[pointer].get<double>());
         out["examples"] = r->erasure.value("examples", int64_t{0});
+        out["erased"] = r->erasure.value("erased", "1 input position per output step");
       }
     if (!values.empty()) out[name] = described(values);
   }
@@ -313,7 +314,7 @@ void erasure_markdown(std::ostream& md, const nlohmann::json& report) {
            << (point["point"].get<std::string>().empty()
                    ? ""
                    : " (" + point["point"].get<std::string>() + ")")
-           << " | " << e.value("examples", int64_t{0}) << " | "
+           << " | " << e.value("examples", int64_t{0}) << " | " << e.value("erased", "") << " | "
            << mean_sd(e.value("top_delta_log_prob", nlohmann::json()), 3) << " | "
            << mean_sd(e.value("random_delta_log_prob", nlohmann::json()), 3) << " | "
            << mean_sd(e.value("top_prediction_changed", nlohmann::json()), 3) << " | "
@@ -322,17 +323,20 @@ void erasure_markdown(std::ostream& md, const nlohmann::json& report) {
     }
   if (rows.str().empty()) return;
   md << "\n## Does the attention explain the prediction?\n\n"
-     << "An erasure test on the dev split's first examples, step by step (framework/erasure.h; "
-        "Serrano & Smith 2019): at each output step of the model's own greedy output, the input "
-        "position the decoder attends to most, or a random other one, read as `<unk>`; the "
-        "change in that step's log p (nats per step, negative: it fell), the share of steps "
-        "whose most likely token changes, and the share of examples where the most-attended "
-        "erasures hurt more than the random ones. Mean +- sd over seeds, with the dev-selected "
-        "weights.\n\n"
-     << "| variant | examples | most attended: delta log p | random: delta log p | most "
-        "attended: prediction changed | random: prediction changed | most attended hurts more "
-        "|\n"
-     << "|---|---|---|---|---|---|---|\n"
+     << "An erasure test on the dev split's first examples (framework/erasure.h; Serrano & "
+        "Smith 2019): the input positions the model attends to most, or as many random others, "
+        "erased (a token read as `<unk>`, a feature row as zeros). A seq2seq model is tested "
+        "step by step: at each output step of its own greedy output, the one position its "
+        "decoder attends to most. A classifier loses at once the k positions that receive the "
+        "most attention over all its attention layers, heads and queries. Then the change in "
+        "log p of the model's own prediction (nats per output step or per example; negative: "
+        "it fell), the share of predictions that change, and the share of examples where the "
+        "most-attended erasures hurt more than the random ones. Mean +- sd over seeds, with the "
+        "dev-selected weights.\n\n"
+     << "| variant | examples | erased | most attended: delta log p | random: delta log p | "
+        "most attended: prediction changed | random: prediction changed | most attended hurts "
+        "more |\n"
+     << "|---|---|---|---|---|---|---|---|\n"
      << rows.str();
 }
 

@@ -186,7 +186,8 @@ TEST_CASE("a study's report: the erasure test of runs that have one, over seeds"
   CHECK(report["points"][0]["variants"][1]["erasure"].is_null());
   const std::string md = files::read(dir.file("report.md"));
   CHECK(md.find("## Does the attention explain the prediction?") != std::string::npos);
-  CHECK(md.find("| att | 100 | -4.000 ± 1.000 | -0.500 ± 0.000 | 0.500 ± 0.000 | "
+  CHECK(md.find("| att | 100 | 1 input position per output step | -4.000 ± 1.000 | -0.500 ± 0.000 "
+                "| 0.500 ± 0.000 | "
                 "0.100 ± 0.000 | 0.900 ± 0.000 |") != std::string::npos);
   CHECK(md.find("| base | 100 |") == std::string::npos);
 }
