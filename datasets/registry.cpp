@@ -20,7 +20,7 @@ struct FashionMnistOptions {
 FashionMnistOptions fashion_mnist_options(const Config& c) {
   FashionMnistOptions o;
   o.path = c.get<std::string>("path", "/usr/share/datasets/fashion-mnist");
-  o.layout = c.choice("layout", "rows", {"rows", "image"});
+  o.layout = c.choice("layout", "rows", {"rows", "image", "pixels", "permuted_pixels"});
   // At most the training file's 60,000 less one example to train on.
   o.dev = c.get<int64_t>("dev_samples", 5000, Range{0, 59999});
   o.max_train = c.get<int64_t>("max_train_samples", 0, range::count_or_zero);
@@ -31,7 +31,7 @@ FashionMnistOptions fashion_mnist_options(const Config& c) {
 
 DataInfo fashion_mnist_info(const Config& c) {
   const FashionMnistOptions o = fashion_mnist_options(c);
-  DataInfo info{o.layout == "image" ? Shape{1, 28, 28} : Shape{28, 28}, 10};
+  DataInfo info{data::fashion_mnist_shape(o.layout), 10};
   info.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   return info;
@@ -233,7 +233,9 @@ const std::vector<Entry>& entries() {
        [](const Config& c) { fashion_mnist_options(c); },
        {{"bucket_by_length", "", "true only for variable-length examples"},
         {"path", "", "the folder of the four idx files"},
-        {"layout", "", "\"rows\": [batch, 28, 28], \"image\": [batch, 1, 28, 28]"},
+        {"layout", "",
+         "\"rows\": [batch, 28, 28], \"image\": [batch, 1, 28, 28], \"pixels\": [batch, 784, 1] "
+         "(sequential), \"permuted_pixels\": the same in one fixed random order"},
         {"dev_samples", "", "0: no dev split, train on all 60k"},
         {"max_train_samples", "", "0: all"},
         {"max_test_samples", "", "0: all"}}},
