@@ -3,6 +3,7 @@
 #include "framework/registry.h"
 #include "datasets/cmudict.h"
 #include "datasets/fashion_mnist.h"
+#include "datasets/synthetic.h"
 #include "datasets/text.h"
 
 #include <algorithm>
@@ -214,6 +215,50 @@ DataSplits text(const Config& c, const BatchSizes& batch_sizes) {
   return s;
 }
 
+struct SyntheticRecipe {
+  data::SyntheticOptions task;
+  int64_t train = 100000, dev = 1000, test = 1000;
+};
+
+SyntheticRecipe synthetic_options(const Config& c) {
+  SyntheticRecipe o;
+  o.task.task = c.choice("task", "copy", data::synthetic_tasks());
+  o.task.length = c.get<int64_t>("length", 50, range::size);
+  o.task.symbols = c.get<int64_t>("symbols", 8, range::size);
+  o.task.count = c.get<int64_t>("count", 10, range::size);
+  o.task.seed = static_cast<uint64_t>(c.get<int64_t>("seed", 1, range::non_negative));
+  o.train = c.get<int64_t>("train_samples", 100000, range::count);
+  o.dev = c.get<int64_t>("dev_samples", 1000, range::count);
+  o.test = c.get<int64_t>("test_samples", 1000, range::count);
+  c.finish();
+  // The task's own constraints (selective_copy's count, associative_recall's even length).
+  with_recipe_path(c.path(), [&] { return data::synthetic_length(o.task); });
+  return o;
+}
+
+DataInfo synthetic_info(const Config& c) {
+  const SyntheticRecipe o = synthetic_options(c);
+  DataInfo info;
+  info.input_shape = {data::synthetic_length(o.task)};
+  info.input_kind = InputKind::Tokens;
+  info.target_kind = TargetKind::Tokens;
+  info.input_vocab = data::synthetic_vocabulary(o.task.symbols);
+  info.target_vocab = info.input_vocab;
+  info.num_classes = info.input_vocab->size();
+  return info;
+}
+
+DataSplits synthetic(const Config& c, const BatchSizes&) {
+  const SyntheticRecipe o = synthetic_options(c);
+  DataSplits s;
+  s.info = synthetic_info(c);
+  using data::SyntheticSplit, data::SyntheticTask;
+  s.train = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Train, o.train);
+  s.dev = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Dev, o.dev);
+  s.test = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Test, o.test);
+  return s;
+}
+
 struct Entry {
   RegistryEntry about;  // `options` is generated from `read` and `notes` (list_datasets)
   DataSplits (*build)(const Config&, const BatchSizes&);
@@ -272,6 +317,26 @@ const std::vector<Entry>& entries() {
         {"carry_state", "",
          "each split cut into batch-size streams served in order, a recurrent language model "
          "carrying its state from one window to the next (not with bucket_by_length)"}}},
+      {{"dataset", "synthetic",
+        "long-range token test beds generated from data.seed (datasets/synthetic.h): copy, "
+        "reverse and sort after `length` blanks (Arjovsky et al. 2016), selective copy (Gu & "
+        "Dao 2023), associative recall (Ba et al. 2016); for a language_model, scored at the "
+        "answer steps only",
+        ""},
+       synthetic,
+       synthetic_info,
+       [](const Config& c) { synthetic_options(c); },
+       {{"bucket_by_length", "", "every example of a task has one length"},
+        {"task", "", "what the model answers after the delimiter"},
+        {"length", "",
+         "the blanks between the symbols and the delimiter (copy, reverse, sort), the span the "
+         "symbols hide in (selective_copy), the key and value steps (associative_recall, even)"},
+        {"symbols", "", "the alphabet's size"},
+        {"count", "", "the symbols to copy (not associative_recall)"},
+        {"seed", "",
+         "draws every example: the splits are fixed by it, whatever train.seed (so a study over "
+         "train seeds trains on the same data)"},
+        {"train_samples", "", "examples drawn for train (each epoch reads the same ones)"}}},
   };
   return list;
 }
