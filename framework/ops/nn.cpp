@@ -128,4 +128,57 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
                 });
 }
 
+namespace {
+
+// The mean over the elements of loss(input - target), whose derivative in the difference is
+// grad; the gradient of target is the negated gradient of input.
+template <class Loss, class Grad>
+Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target, Loss loss,
+                      Grad grad) {
+  HEED_CHECK(input.dtype() == Dtype::Float32 && target.dtype() == Dtype::Float32, op,
+             ": expected float32 tensors, got ", dtype_name(input.dtype()), " and ",
+             dtype_name(target.dtype()));
+  HEED_CHECK(input.shape() == target.shape(), op, ": input of shape ", input.shape(),
+             " and target of shape ", target.shape(), " differ");
+  const Tensor x = input.contiguous(), y = target.contiguous();
+  const int64_t n = x.numel();
+  const float *px = x.data(), *py = y.data();
+  double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static) if (n >= kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) total += loss(static_cast<double>(px[i]) - py[i]);
+  Tensor out = Tensor::scalar(n ? static_cast<float>(total / static_cast<double>(n))
+                                : std::numeric_limits<float>::quiet_NaN());
+  return record(op, out, {input, target}, [x, y, grad](const Tensor& g) -> Grads {
+    const int64_t n = x.numel();
+    const float scale = g.item() / static_cast<float>(n);
+    Tensor dx = Tensor::empty(x.shape()), dy = Tensor::empty(x.shape());
+    const float *px = x.data(), *py = y.data();
+    float *pdx = dx.data(), *pdy = dy.data();
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) {
+      pdx[i] = scale * grad(px[i] - py[i]);
+      pdy[i] = -pdx[i];
+    }
+    return {dx, dy};
+  });
+}
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& input, const Tensor& target) {
+  return pointwise_loss(
+      "mse_loss", input, target, [](double d) { return d * d; }, [](float d) { return 2.f * d; });
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, float delta) {
+  HEED_CHECK(delta > 0.f, "huber_loss: delta must be positive, got ", delta);
+  return pointwise_loss(
+      "huber_loss", input, target,
+      [delta](double d) {
+        const double a = std::abs(d);
+        return a < delta ? 0.5 * d * d : delta * (a - 0.5 * delta);
+      },
+      [delta](float d) { return std::abs(d) < delta ? d : (d > 0 ? delta : -delta); });
+}
+
 }  // namespace heed::ops

@@ -1,5 +1,6 @@
 #pragma once
-// Neural-network ops with fused kernels: embedding lookup, dropout, cross-entropy.
+// Neural-network ops with fused kernels: embedding lookup, dropout, and the losses: cross-entropy,
+// mean squared error, Huber.
 
 #include "framework/tensor.h"
 
@@ -27,5 +28,18 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 /// target is ignored, as PyTorch.
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100,
                      float label_smoothing = 0.f);
+
+/// Mean squared error mean((input - target)^2) over every element (PyTorch's F.mse_loss with
+/// reduction="mean"), with gradients for both. Throws heed::Error naming both shapes unless
+/// input and target are float32 of one shape (PyTorch broadcasts, with a warning that it is
+/// probably a mistake: here it is an error). Returns a scalar; NaN for empty tensors, as PyTorch.
+Tensor mse_loss(const Tensor& input, const Tensor& target);
+
+/// The Huber loss (Huber 1964, "Robust Estimation of a Location Parameter"; PyTorch's
+/// F.huber_loss with reduction="mean"): per element of d = input - target, 0.5 d^2 where
+/// |d| < delta and delta (|d| - 0.5 delta) elsewhere, so quadratic near 0 and linear (gradient
+/// +-delta) beyond; the mean over every element. Throws heed::Error as mse_loss does, and unless
+/// delta > 0.
+Tensor huber_loss(const Tensor& input, const Tensor& target, float delta = 1.f);
 
 }  // namespace heed::ops

@@ -103,6 +103,13 @@ std::vector<GradCase> op_cases() {
       {"cross_entropy with ignore_index and label_smoothing",
        [targets](V x) { return ops::cross_entropy(x[0], targets, -100, 0.1f); },
        {rnd({4, 5}, 40)}},
+      {"mse_loss",
+       [](V x) { return ops::mse_loss(x[0], x[1]); },
+       {rnd({3, 4}, 88), rnd({3, 4}, 89)}},
+      // delta 0.3 puts elements of rnd's spread on both sides of the kink.
+      {"huber_loss",
+       [](V x) { return ops::huber_loss(x[0], x[1], 0.3f); },
+       {rnd({3, 4}, 90), rnd({3, 4}, 91)}},
       {"embedding", [ids](V x) { return ops::embedding(x[0], ids); }, {rnd({4, 3}, 41)}},
       {"concat dim 1",
        [](V x) {
@@ -286,6 +293,33 @@ TEST_CASE("cross_entropy matches PyTorch, with and without label smoothing and i
     heed::testing::check_close(logits.grad().to_vector(), f.grad("input").to_vector(), 1e-6f, 1e-4f,
                                name + " grad");
   }
+}
+
+TEST_CASE("mse_loss and huber_loss match PyTorch, with the gradients of input and target") {
+  const auto f = heed::testing::load_fixture("regression_losses");
+  Tensor input = f.input("input").requires_grad_(), target = f.input("target").requires_grad_();
+  const Tensor mse = ops::mse_loss(input, target);
+  const Tensor huber = ops::huber_loss(input, target, f.config.at("delta").get<float>());
+  heed::testing::check_close(mse.to_vector(), f.output("mse").to_vector(), 1e-6f, 1e-5f, "mse");
+  heed::testing::check_close(huber.to_vector(), f.output("huber").to_vector(), 1e-6f, 1e-5f,
+                             "huber");
+  (mse * f.grad_output("mse") + huber * f.grad_output("huber")).backward();
+  heed::testing::check_close(input.grad().to_vector(), f.grad("input").to_vector(), 1e-6f, 1e-4f,
+                             "grad of input");
+  heed::testing::check_close(target.grad().to_vector(), f.grad("target").to_vector(), 1e-6f, 1e-4f,
+                             "grad of target");
+}
+
+TEST_CASE("mse_loss and huber_loss name what is wrong") {
+  const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({3, 2});
+  CHECK_THROWS_WITH_AS(ops::mse_loss(a, b),
+                       "mse_loss: input of shape [2, 3] and target of shape [3, 2] differ",
+                       heed::Error);
+  CHECK_THROWS_WITH_AS(ops::huber_loss(a, Tensor::zeros({2, 3}, Dtype::Int64)),
+                       "huber_loss: expected float32 tensors, got float32 and int64", heed::Error);
+  CHECK_THROWS_WITH_AS(ops::huber_loss(a, a, 0.f), "huber_loss: delta must be positive, got 0",
+                       heed::Error);
+  CHECK(std::isnan(ops::mse_loss(Tensor::zeros({0}), Tensor::zeros({0})).item()));
 }
 
 TEST_CASE("broadcasting and views follow PyTorch's semantics") {
