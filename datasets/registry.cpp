@@ -1,6 +1,7 @@
 // The dataset registry: every dataset a recipe can name under "data.name", one explicit list.
 
 #include "framework/registry.h"
+#include "datasets/adding.h"
 #include "datasets/cmudict.h"
 #include "datasets/fashion_mnist.h"
 #include "datasets/synthetic.h"
@@ -238,6 +239,11 @@ SyntheticRecipe synthetic_options(const Config& c) {
 
 DataInfo synthetic_info(const Config& c) {
   const SyntheticRecipe o = synthetic_options(c);
+  if (o.task.task == "adding") {
+    DataInfo info{{o.task.length, 2}, 1};
+    info.target_kind = TargetKind::Value;
+    return info;
+  }
   DataInfo info;
   info.input_shape = {data::synthetic_length(o.task)};
   info.input_kind = InputKind::Tokens;
@@ -253,6 +259,15 @@ DataSplits synthetic(const Config& c, const BatchSizes&) {
   DataSplits s;
   s.info = synthetic_info(c);
   using data::SyntheticSplit, data::SyntheticTask;
+  if (o.task.task == "adding") {
+    const auto split = [&](SyntheticSplit which, int64_t size) {
+      return std::make_shared<data::AddingProblem>(o.task.length, o.task.seed, which, size);
+    };
+    s.train = split(SyntheticSplit::Train, o.train);
+    s.dev = split(SyntheticSplit::Dev, o.dev);
+    s.test = split(SyntheticSplit::Test, o.test);
+    return s;
+  }
   s.train = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Train, o.train);
   s.dev = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Dev, o.dev);
   s.test = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Test, o.test);
@@ -320,17 +335,19 @@ const std::vector<Entry>& entries() {
       {{"dataset", "synthetic",
         "long-range token test beds generated from data.seed (datasets/synthetic.h): copy, "
         "reverse and sort after `length` blanks (Arjovsky et al. 2016), selective copy (Gu & "
-        "Dao 2023), associative recall (Ba et al. 2016); for a language_model, scored at the "
-        "answer steps only",
+        "Dao 2023), associative recall (Ba et al. 2016), each for a language_model scored at the "
+        "answer steps only; and the adding problem (Hochreiter & Schmidhuber 1997), a regression "
+        "for a sequence_classifier with loss mse or huber",
         ""},
        synthetic,
        synthetic_info,
        [](const Config& c) { synthetic_options(c); },
        {{"bucket_by_length", "", "every example of a task has one length"},
-        {"task", "", "what the model answers after the delimiter"},
+        {"task", "", "what the model answers after the delimiter, or \"adding\""},
         {"length", "",
          "the blanks between the symbols and the delimiter (copy, reverse, sort), the span the "
-         "symbols hide in (selective_copy), the key and value steps (associative_recall, even)"},
+         "symbols hide in (selective_copy), the key and value steps (associative_recall, even), "
+         "the steps (adding)"},
         {"symbols", "", "the alphabet's size"},
         {"count", "", "the symbols to copy (not associative_recall)"},
         {"seed", "",

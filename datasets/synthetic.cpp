@@ -30,9 +30,13 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> answer_after_delimiter(
 }  // namespace
 
 const std::vector<std::string>& synthetic_tasks() {
-  static const std::vector<std::string> tasks = {"copy", "reverse", "sort", "selective_copy",
-                                                 "associative_recall"};
+  static const std::vector<std::string> tasks = {
+      "copy", "reverse", "sort", "selective_copy", "associative_recall", "adding"};
   return tasks;
+}
+
+uint64_t synthetic_example_seed(uint64_t seed, SyntheticSplit split, int64_t index) {
+  return mix64(mix64(seed * 3 + static_cast<uint64_t>(split)) + static_cast<uint64_t>(index));
 }
 
 Vocabulary synthetic_vocabulary(int64_t symbols) {
@@ -44,11 +48,17 @@ Vocabulary synthetic_vocabulary(int64_t symbols) {
 int64_t synthetic_length(const SyntheticOptions& o) {
   const auto& tasks = synthetic_tasks();
   HEED_CHECK(std::find(tasks.begin(), tasks.end(), o.task) != tasks.end(), "synthetic: task \"",
-             o.task, "\" is not one of copy, reverse, sort, selective_copy, associative_recall");
+             o.task,
+             "\" is not one of copy, reverse, sort, selective_copy, associative_recall, adding");
   HEED_CHECK(o.length >= 1 && o.symbols >= 1 && o.count >= 1,
              "synthetic: length, symbols and count must be positive, got ", o.length, ", ",
              o.symbols, ", ", o.count);
   if (is_copy_like(o.task)) return o.length + 2 * o.count;
+  if (o.task == "adding") {
+    HEED_CHECK(o.length >= 2, "synthetic: adding's length = ", o.length,
+               " leaves no step in one of its halves; it must be at least 2");
+    return o.length;
+  }
   if (o.task == "selective_copy") {
     HEED_CHECK(o.count <= o.length, "synthetic: selective_copy places count = ", o.count,
                " symbols among length = ", o.length, " steps; count must not exceed length");
@@ -62,6 +72,8 @@ int64_t synthetic_length(const SyntheticOptions& o) {
 
 SyntheticTask::SyntheticTask(const SyntheticOptions& options, SyntheticSplit split, int64_t size)
     : options_(options), split_(split), size_(size), length_(synthetic_length(options)) {
+  HEED_CHECK(options.task != "adding",
+             "synthetic: the adding problem's inputs are features: AddingProblem serves them");
   HEED_CHECK(size >= 0, "synthetic: a split of ", size, " examples");
 }
 
@@ -69,8 +81,7 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> SyntheticTask::example(int
   HEED_CHECK(index >= 0 && index < size_, "synthetic: index ", index, " out of range [0, ", size_,
              ")");
   const SyntheticOptions& o = options_;
-  const uint64_t key = mix64(o.seed * 3 + static_cast<uint64_t>(split_));
-  Generator gen(mix64(key + static_cast<uint64_t>(index)));
+  Generator gen(synthetic_example_seed(o.seed, split_, index));
   auto symbol = [&] {
     return kFirstSymbol + static_cast<int64_t>(gen.below(static_cast<uint64_t>(o.symbols)));
   };

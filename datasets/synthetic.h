@@ -16,6 +16,7 @@
 //                      sec. 4.1): `length` / 2 key-value pairs (keys and values drawn from the
 //                      symbols, a key may recur and then holds its latest value), the delimiter,
 //                      a key of the sequence; the answer, at that last step, is its value.
+//   adding             the adding problem, a regression over features: datasets/adding.h.
 //
 // Tokens: <pad> <s> </s> <unk> (unused), "_" (blank), "|" (delimiter), then the symbols "0",
 // "1", ..., one per symbol id. Example i of a split is drawn by a Generator seeded from
@@ -34,8 +35,10 @@
 
 namespace heed::data {
 
+enum class SyntheticSplit { Train = 0, Dev = 1, Test = 2 };
+
 struct SyntheticOptions {
-  std::string task = "copy";  // copy, reverse, sort, selective_copy, associative_recall
+  std::string task = "copy";  // copy, reverse, sort, selective_copy, associative_recall, adding
   int64_t length = 50;        // blanks (copy, reverse, sort), span (selective_copy), or keys and
                               // values (associative_recall, even)
   int64_t symbols = 8;        // the alphabet's size
@@ -43,20 +46,22 @@ struct SyntheticOptions {
   uint64_t seed = 1;
 };
 
-enum class SyntheticSplit { Train = 0, Dev = 1, Test = 2 };
-
-/// The tasks, in the order above.
+/// The tasks, in the order above ("adding" last).
 const std::vector<std::string>& synthetic_tasks();
+
+/// The seed of example `index` of `split` under `seed`, for every generated test bed.
+uint64_t synthetic_example_seed(uint64_t seed, SyntheticSplit split, int64_t index);
 
 /// The vocabulary every task uses: specials, "_", "|", then `symbols` symbols "0", "1", ...
 Vocabulary synthetic_vocabulary(int64_t symbols);
 
 /// The length of every example of `o`'s task (input and target alike). Throws heed::Error on an
 /// unknown task or options the task cannot meet (selective_copy's count above its length, an odd
-/// or too short associative_recall length).
+/// or too short associative_recall length, an adding problem shorter than 2).
 int64_t synthetic_length(const SyntheticOptions& o);
 
-/// One split of a task: `size` examples, each int64 input and target [synthetic_length(o)].
+/// One split of a token task: `size` examples, each int64 input and target
+/// [synthetic_length(o)]. Throws heed::Error for "adding" (AddingProblem serves it).
 class SyntheticTask : public Dataset {
  public:
   SyntheticTask(const SyntheticOptions& options, SyntheticSplit split, int64_t size);

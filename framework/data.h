@@ -85,9 +85,9 @@ class Vocabulary {
 /// How a batch's input is encoded: float32 features [batch, *input_shape], or int64 token ids
 /// [batch, len] of DataInfo::input_vocab.
 enum class InputKind { Features, Tokens };
-/// How a batch's target is encoded: one int64 class id per example [batch], or int64 token ids
-/// [batch, len] of DataInfo::target_vocab.
-enum class TargetKind { Class, Tokens };
+/// How a batch's target is encoded: one int64 class id per example [batch], int64 token ids
+/// [batch, len] of DataInfo::target_vocab, or one float32 value per example [batch] (regression).
+enum class TargetKind { Class, Tokens, Value };
 
 /// What a model needs to know about its data to size itself. Field order is fixed:
 /// `DataInfo{{28, 28}, 10}` must keep working.
@@ -95,7 +95,7 @@ struct DataInfo {
   /// One example's input: [28, 28] (28 steps of 28 features) or [1, 28, 28] for features; for
   /// tokens [max_len], the longest input a batch can hold (positional tables size to it).
   Shape input_shape;
-  int64_t num_classes = 0;  // output classes, or the target vocabulary's size
+  int64_t num_classes = 0;  // output classes, the target vocabulary's size, or 1 (a value)
   InputKind input_kind = InputKind::Features;
   TargetKind target_kind = TargetKind::Class;
   /// True when examples differ in length: batches carry input_lengths (and target_lengths with

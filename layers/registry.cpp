@@ -175,7 +175,8 @@ Batch probe_batch(const DataInfo& info) {
     batch.target = tokens;
     if (info.variable_length) batch.target_lengths = lengths;
   } else {
-    batch.target = Tensor::zeros({2}, Dtype::Int64);
+    batch.target =
+        Tensor::zeros({2}, info.target_kind == TargetKind::Value ? Dtype::Float32 : Dtype::Int64);
   }
   return batch;
 }

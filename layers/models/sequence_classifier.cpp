@@ -12,6 +12,8 @@ SequenceClassifierOptions SequenceClassifierOptions::from_config(const Config& c
     o.pooling = pooling_from_config(c, "last", "pooling", &o.pooling_type);
   o.label_smoothing = c.get<float>("label_smoothing", 0.f, range::probability);
   o.dropout = c.get<float>("dropout", 0.f, range::probability);
+  o.loss = c.choice("loss", "cross_entropy", {"cross_entropy", "mse", "huber"});
+  o.huber_delta = c.get<float>("huber_delta", 1.f, range::positive);
   c.finish();
   return o;
 }
@@ -21,6 +23,13 @@ SequenceClassifier::SequenceClassifier(const Config& c, const DataInfo& info, Ge
              "sequence_classifier: needs inputs of [seq, features] per example, got ",
              info.input_shape, " (for images, use data.layout \"rows\")");
   const SequenceClassifierOptions o = SequenceClassifierOptions::from_config(c);
+  const bool values = info.target_kind == TargetKind::Value;
+  HEED_RECIPE_CHECK(values == (o.loss != "cross_entropy"), c.path_of("loss"), " is \"", o.loss,
+                    "\", but the data's targets are ",
+                    values ? "real values (a regression): set it to \"mse\" or \"huber\""
+                           : "classes: leave it \"cross_entropy\"");
+  loss_ = o.loss;
+  huber_delta_ = o.huber_delta;
   encoder_type_ = o.encoder_type;
   encoder_ = with_recipe_path(c.path_of("encoder"), [&] {
     return o.encoder({info.input_shape[0], info.input_shape[1]}, gen);
@@ -51,8 +60,10 @@ Tensor SequenceClassifier::logits(const Tensor& input, const Tensor& lengths) co
 }
 
 ModelOutput SequenceClassifier::forward(const Batch& batch) {
-  return classification_output(*this, logits(batch.input, batch.input_lengths), batch.target,
-                               label_smoothing_);
+  const Tensor out = logits(batch.input, batch.input_lengths);
+  if (loss_ != "cross_entropy")
+    return regression_output(*this, out, batch.target, {loss_, huber_delta_});
+  return classification_output(*this, out, batch.target, label_smoothing_);
 }
 
 std::string SequenceClassifier::repr() const {

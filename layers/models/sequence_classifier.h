@@ -10,13 +10,16 @@
 // then dropout and a Linear head ("fc") to num_classes logits. The parts' modules and parameters
 // are registered as the model's own (layers/part.h), so the state dict reads "lstm.weight_ih_l0",
 // "encoder.layers.0...", "pool_query", "pool_decoder...", "pool.weight", "fc.weight".
-// Metrics: "accuracy" (fraction of the batch whose argmax is the target).
+// Metrics: "accuracy" (fraction of the batch whose argmax is the target). With data of real-valued
+// targets (the adding problem) it is a regressor: "loss" "mse" or "huber" (with "huber_delta"),
+// a head of DataInfo::num_classes = 1 output, metrics "mse" and "mae" (layers/models/regression.h).
 
 #include "framework/config.h"
 #include "framework/registry.h"
 #include "layers/dropout.h"
 #include "layers/encoders/encoder.h"
 #include "layers/linear.h"
+#include "layers/models/regression.h"
 #include "layers/poolings/pooling.h"
 
 namespace heed::nn {
@@ -30,6 +33,8 @@ struct SequenceClassifierOptions {
   std::string pooling_type;
   PoolingFactory pooling;
   float dropout = 0.f, label_smoothing = 0.f;
+  std::string loss = "cross_entropy";  // "cross_entropy" (class targets), "mse" or "huber" (values)
+  float huber_delta = 1.f;
   /// Reads the encoder, the pooling and the model's own options; throws heed::RecipeError naming
   /// the recipe path.
   static SequenceClassifierOptions from_config(const Config& c);
@@ -52,6 +57,8 @@ class SequenceClassifier : public Model {
   void adopt(const Part& part);
   std::string encoder_type_, pooling_type_;
   float label_smoothing_;
+  std::string loss_;
+  float huber_delta_;
   std::unique_ptr<Encoder> encoder_;
   std::unique_ptr<Pooling> pooling_;
   std::shared_ptr<Dropout> dropout_;
