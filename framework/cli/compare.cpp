@@ -295,8 +295,9 @@ std::unique_ptr<Trainer> selected_weights(const fs::path& run_dir, std::string& 
 }
 
 // RUN/erasure_dev.json: the erasure test (framework/erasure.h) of a run's dev-selected weights,
-// which the report reads; for a model without decoder attention over its input, why the test
-// does not apply, so that a rerun of the study does not load the model again for it.
+// which the report reads; for a model the test does not apply to (no attention over its input,
+// a model that is no seq2seq model, classifier or language model), why, so that a rerun of the
+// study does not load the model again for it.
 void write_erasure(Trainer& trainer, const std::string& weights, const StudyRun& run,
                    const fs::path& out) {
   nlohmann::json result;
@@ -305,8 +306,8 @@ void write_erasure(Trainer& trainer, const std::string& weights, const StudyRun&
     result["checkpoint"] = weights;
   } catch (const Error& e) {
     const std::string why = e.what();
-    if (why.find("needs a sequence-to-sequence") == std::string::npos &&
-        why.find("records no decoder attention") == std::string::npos)
+    if (why.find("erasure test: needs a sequence-to-sequence") == std::string::npos &&
+        why.find("erasure test: the model records no") == std::string::npos)
       throw;
     result = {{"not_applicable", why}};
   }
