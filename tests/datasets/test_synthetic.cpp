@@ -123,7 +123,7 @@ TEST_CASE("synthetic: examples fixed by seed, split and index; batches stack the
 TEST_CASE("synthetic: options a task cannot meet are named") {
   CHECK_THROWS_WITH_AS(data::synthetic_length({.task = "copy_twice"}),
                        "synthetic: task \"copy_twice\" is not one of copy, reverse, sort, "
-                       "selective_copy, associative_recall",
+                       "selective_copy, associative_recall, adding",
                        Error);
   CHECK_THROWS_WITH_AS(
       data::synthetic_length({.task = "selective_copy", .length = 5, .count = 6}),
