@@ -54,14 +54,15 @@ void read_only(const Config& c) {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
       {{"model", "sequence_classifier",
-        "[batch, seq, features] -> class; RNN, LSTM, GRU or Transformer encoder, pooled, Linear "
-        "head; cross-entropy",
+        "[batch, seq, features] -> class (or a value); RNN, LSTM, GRU or Transformer encoder, "
+        "pooled, Linear head; cross-entropy (or mse, huber on value targets)",
         ""},
        build<nn::SequenceClassifier>,
        read_only<nn::SequenceClassifierOptions>,
        {.parts = {{"encoder", "encoder"}, {"pooling", "pooling"}},
         .notes = {{"pooling",
-                   "the encoder's: \"last\" after rnn/lstm/gru, \"mean\" after transformer", ""}}}},
+                   "the encoder's: \"last\" after rnn/lstm/gru, \"mean\" after transformer", ""},
+                  {"loss", "", "cross_entropy for class targets, mse or huber for value targets"}}}},
       {{"model", "image_classifier",
         "[batch, *input] -> class; a list of layers (conv, pooling, batch norm, SE, CBAM, "
         "linear, ...) as nn.Sequential, then a Linear head; cross-entropy",
