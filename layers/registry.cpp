@@ -62,7 +62,8 @@ const std::vector<Entry>& entries() {
        {.parts = {{"encoder", "encoder"}, {"pooling", "pooling"}},
         .notes = {{"pooling",
                    "the encoder's: \"last\" after rnn/lstm/gru, \"mean\" after transformer", ""},
-                  {"loss", "", "cross_entropy for class targets, mse or huber for value targets"}}}},
+                  {"loss", "",
+                   "cross_entropy for class targets, mse or huber for value targets"}}}},
       {{"model", "image_classifier",
         "[batch, *input] -> class; a list of layers (conv, pooling, batch norm, SE, CBAM, "
         "linear, ...) as nn.Sequential, then a Linear head; cross-entropy",
