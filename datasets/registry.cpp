@@ -256,21 +256,17 @@ DataInfo synthetic_info(const Config& c) {
 
 DataSplits synthetic(const Config& c, const BatchSizes&) {
   const SyntheticRecipe o = synthetic_options(c);
+  using data::SyntheticSplit;
+  const auto split = [&](SyntheticSplit which, int64_t size) -> std::shared_ptr<Dataset> {
+    if (o.task.task == "adding")
+      return std::make_shared<data::AddingProblem>(o.task.length, o.task.seed, which, size);
+    return std::make_shared<data::SyntheticTask>(o.task, which, size);
+  };
   DataSplits s;
   s.info = synthetic_info(c);
-  using data::SyntheticSplit, data::SyntheticTask;
-  if (o.task.task == "adding") {
-    const auto split = [&](SyntheticSplit which, int64_t size) {
-      return std::make_shared<data::AddingProblem>(o.task.length, o.task.seed, which, size);
-    };
-    s.train = split(SyntheticSplit::Train, o.train);
-    s.dev = split(SyntheticSplit::Dev, o.dev);
-    s.test = split(SyntheticSplit::Test, o.test);
-    return s;
-  }
-  s.train = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Train, o.train);
-  s.dev = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Dev, o.dev);
-  s.test = std::make_shared<SyntheticTask>(o.task, SyntheticSplit::Test, o.test);
+  s.train = split(SyntheticSplit::Train, o.train);
+  s.dev = split(SyntheticSplit::Dev, o.dev);
+  s.test = split(SyntheticSplit::Test, o.test);
   return s;
 }
 
