@@ -58,6 +58,7 @@ void matmul_peak(const Args& a);     // matmul.cpp
 void cnn_fmnist(const Args& a);      // cnn.cpp
 void lstm_lm(const Args& a);         // lstm_lm.cpp
 void rnn_op(const Args& a);          // lstm_lm.cpp: rnn_layer_dnnl vs rnn_layer_fused
+void lstm_lm_bf16(const Args& a);    // lstm_lm.cpp: float32 matmul precision highest vs medium
 void transformer_lm(const Args& a);  // transformer_lm.cpp
 void g2p_attn(const Args& a);        // g2p.cpp
 void g2p_noattn(const Args& a);      // g2p.cpp

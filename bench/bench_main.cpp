@@ -105,6 +105,7 @@ const std::map<std::string, void (*)(const Args&)>& workloads() {
       {"cnn_fmnist", heed::bench::cnn_fmnist},
       {"lstm_lm", heed::bench::lstm_lm},
       {"rnn_op", heed::bench::rnn_op},
+      {"lstm_lm_bf16", heed::bench::lstm_lm_bf16},
       {"transformer_lm", heed::bench::transformer_lm},
       {"g2p_attn", heed::bench::g2p_attn},
       {"g2p_noattn", heed::bench::g2p_noattn},

@@ -1,7 +1,9 @@
 // lstm_lm (BENCHMARKS.md): a character-level LSTM language model's training step, and rnn_op: one
 // recurrent layer (forward + backward) of lstm_lm's shapes through each implementation of
 // ops::rnn_layer, oneDNN's primitives (rnn_layer_dnnl) against the fused-gate fallback
-// (rnn_layer_fused), the measurement that decides rnn_layer's dispatch.
+// (rnn_layer_fused), the measurement that decides rnn_layer's dispatch; and lstm_lm_bf16: the
+// training step of lstm_lm and of recipes/text/lstm_2layer.json's model at float32 matmul
+// precision "highest" against "medium" (bfloat16 LSTM primitives, framework/precision.h).
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +11,9 @@
 #include "bench/bench.h"
 #include "framework/ops.h"
 #include "framework/ops/rnn.h"
+#include "framework/precision.h"
 #include "framework/random.h"
+#include "optim/adam.h"
 
 namespace heed::bench {
 
@@ -71,6 +75,45 @@ void rnn_op(const Args& a) {
                {"input_size", input},
                {"rounds", 3}});
     }
+}
+
+void lstm_lm_bf16(const Args& a) {
+  struct Shape {
+    const char* name;
+    int64_t embedding, hidden, batch;
+  };
+  // BENCHMARKS.md's lstm_lm, and the hour's text recipe (embedding 64, 2 x 512, 64 windows).
+  for (const Shape& s : {Shape{"lstm_lm", kEmbedding, kHidden, kBatch},
+                         Shape{"recipes/text/lstm_2layer.json", 64, 512, 64}}) {
+    Generator gen(a.seed);
+    const std::shared_ptr<Model> model = registry_model(
+        {{"type", "language_model"},
+         {"embedding_size", s.embedding},
+         {"encoder", {{"type", "lstm"}, {"hidden_size", s.hidden}, {"num_layers", 2}}}},
+        token_data_info(kVocab, kVocab, kSeq), gen);
+    const Batch batch = language_model_batch(gen, kVocab, s.batch, kSeq);
+    optim::Adam adam(model->named_parameters(), {.lr = 1e-3});
+    // The two precisions take turns, three rounds each, each keeping its best median.
+    double best[2] = {1e300, 1e300};
+    for (int round = 0; round < 3; ++round)
+      for (int medium = 0; medium < 2; ++medium) {
+        set_float32_matmul_precision(medium ? MatmulPrecision::Medium : MatmulPrecision::Highest);
+        best[medium] = std::min(best[medium], median_ms(a, [&] {
+                                  model->forward(batch).loss.backward();
+                                  adam.step();
+                                  adam.zero_grad();
+                                }));
+      }
+    set_float32_matmul_precision(MatmulPrecision::Highest);
+    for (int medium = 0; medium < 2; ++medium)
+      print(a, best[medium], static_cast<double>(s.batch * kSeq) * 1000.0 / best[medium],
+            "tokens/s",
+            {{"model", s.name},
+             {"float32_matmul_precision", medium ? "medium" : "highest"},
+             {"bfloat16", medium && rnn_uses_bfloat16()},
+             {"speedup", medium ? best[0] / best[1] : 1.0},
+             {"rounds", 3}});
+  }
 }
 
 }  // namespace heed::bench

@@ -15,6 +15,7 @@
 #include "framework/clip.h"
 #include "framework/error_rates.h"
 #include "framework/inspect.h"
+#include "framework/precision.h"
 #include "framework/progress.h"
 #include "framework/signals.h"
 #include "framework/warm_start.h"
@@ -93,6 +94,8 @@ TrainOptions TrainOptions::from_config(const Config& c) {
     s.finish();
   }
   o.threads = c.get<int64_t>("threads", o.threads, Range{0, 1024});
+  o.float32_matmul_precision =
+      c.choice("float32_matmul_precision", o.float32_matmul_precision, {"highest", "medium"});
   o.log_interval = c.get<int64_t>("log_interval", o.log_interval, range::count);
   o.eval_interval = c.get<int64_t>("eval_interval", o.eval_interval, range::count_or_zero);
   o.checkpoint_every_steps =
@@ -130,6 +133,7 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   root.get<std::string>("description", "");
   options_ = TrainOptions::from_config(root.child("train"));
   if (options_.threads > 0) omp_set_num_threads(static_cast<int>(options_.threads));
+  set_float32_matmul_precision(matmul_precision_from_name(options_.float32_matmul_precision));
   gen_.manual_seed(options_.seeds ? options_.seeds->init : options_.seed);
   data_ = build_dataset(root.child("data"), {options_.batch_size, options_.eval_batch_size});
   model_ = build_model(root.child("model"), data_.info, gen_);

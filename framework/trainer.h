@@ -67,6 +67,8 @@ struct TrainOptions {
   };
   std::optional<Seeds> seeds;
   int64_t threads = 0;  // 0: OMP_NUM_THREADS, else every core
+  /// "highest" | "medium": PyTorch's float32 matmul precision (framework/precision.h).
+  std::string float32_matmul_precision = "highest";
   int64_t log_interval = 50;
   int64_t eval_interval = 0;
   int64_t checkpoint_every_steps = 0;     // 0: only at epoch ends (and at the end, on a stop)

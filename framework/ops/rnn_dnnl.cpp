@@ -10,6 +10,12 @@
 //   "RNN", Linear-Before-Reset GRU).
 // The output [seq + 2, batch, hidden] is written by the primitive in place: dst_layer is rows
 // 0..seq-1, dst_iter row seq, dst_iter_c row seq+1.
+//
+// With float32_matmul_precision "medium" (framework/precision.h) the primitives run in bfloat16:
+// src_layer, the hidden state, the weights and dst_layer are bf16 copies, while the cell state,
+// the bias and every diff stay f32 (oneDNN 2.6 accepts bf16 diffs only with bf16 everything, and
+// f32 weight gradients keep Adam's update exact). Each forward converts the f32 inputs and
+// weights and keeps the bf16 copies for the backward.
 
 #include <omp.h>
 
@@ -19,6 +25,7 @@
 #include "framework/autograd.h"
 #include "framework/dnnl.h"
 #include "framework/ops/rnn.h"
+#include "framework/precision.h"
 
 namespace heed::ops {
 
@@ -28,6 +35,7 @@ using dnnl::memory;
 using dnnl_glue::execute, dnnl_glue::f32_desc, dnnl_glue::reorder, dnnl_glue::wrap;
 using Tag = memory::format_tag;
 using Kind = dnnl::prop_kind;
+using DataType = memory::data_type;
 
 // oneDNN's lbr_gru gate k is PyTorch's GRU gate kGruGate[k] (u = z, r = r, o = n); the
 // permutation is its own inverse.
@@ -35,7 +43,7 @@ constexpr int64_t kGruGate[3] = {1, 0, 2};
 
 struct Problem {
   RNNMode mode;
-  bool reverse, training, bias;
+  bool reverse, training, bias, bf16;
   int64_t seq, batch, input, hidden;
 
   int64_t gates() const { return rnn_gates(mode); }
@@ -45,25 +53,38 @@ struct Problem {
 
   std::string key() const {
     std::ostringstream k;
-    k << static_cast<int>(mode) << reverse << training << ' ' << seq << ' ' << batch << ' ' << input
-      << ' ' << hidden << ' ' << omp_get_max_threads();
+    k << static_cast<int>(mode) << reverse << training << bf16 << ' ' << seq << ' ' << batch << ' '
+      << input << ' ' << hidden << ' ' << omp_get_max_threads();
     return k.str();
   }
 };
 
+memory::desc desc(const memory::dims& dims, DataType type, Tag tag) {
+  return {dims, type, tag};
+}
+
 // The memory descriptors of a problem in PyTorch's layouts; weights `any` so that oneDNN picks.
+// `type` is that of the inputs, weights and hidden states; the cell state and the bias are f32.
 struct Descs {
   memory::desc src_layer, state, state_c, weights_layer, weights_iter, bias, dst_layer;
 
-  explicit Descs(const Problem& p)
-      : src_layer(f32_desc({p.seq, p.batch, p.input}, Tag::tnc)),
-        state(f32_desc({1, 1, p.batch, p.hidden}, Tag::ldnc)),
-        state_c(p.lstm() ? state : memory::desc()),
-        weights_layer(f32_desc({1, 1, p.input, p.gates(), p.hidden}, Tag::any)),
-        weights_iter(f32_desc({1, 1, p.hidden, p.gates(), p.hidden}, Tag::any)),
+  Descs(const Problem& p, DataType type)
+      : src_layer(desc({p.seq, p.batch, p.input}, type, Tag::tnc)),
+        state(desc({1, 1, p.batch, p.hidden}, type, Tag::ldnc)),
+        state_c(p.lstm() ? f32_desc({1, 1, p.batch, p.hidden}, Tag::ldnc) : memory::desc()),
+        weights_layer(desc({1, 1, p.input, p.gates(), p.hidden}, type, Tag::any)),
+        weights_iter(desc({1, 1, p.hidden, p.gates(), p.hidden}, type, Tag::any)),
         bias(f32_desc({1, 1, p.bias_gates(), p.hidden}, Tag::ldgo)),
-        dst_layer(f32_desc({p.seq, p.batch, p.hidden}, Tag::tnc)) {}
+        dst_layer(desc({p.seq, p.batch, p.hidden}, type, Tag::tnc)) {}
 };
+
+// The descriptors of the values (bf16 or f32) and of the diffs (always f32).
+Descs value_descs(const Problem& p) {
+  return Descs(p, p.bf16 ? DataType::bf16 : DataType::f32);
+}
+Descs diff_descs(const Problem& p) {
+  return Descs(p, DataType::f32);
+}
 
 // PyTorch's weight layout as oneDNN names it.
 memory::desc ldgoi(const Problem& p, int64_t in) {
@@ -97,11 +118,10 @@ Primitives build(const typename Fwd::desc& fwd_desc, bool training, MakeBwd make
 }
 
 Primitives make_primitives(const Problem& p) {
-  const Descs d(p);
+  const Descs d = value_descs(p), g = diff_descs(p);
   const Kind kind = p.training ? Kind::forward_training : Kind::forward_inference;
   const auto dir = p.reverse ? dnnl::rnn_direction::unidirectional_right2left
                              : dnnl::rnn_direction::unidirectional_left2right;
-  // The backward's diff descriptors equal their forward counterparts.
   switch (p.mode) {
     case RNNMode::LSTM:
       return build<dnnl::lstm_forward, dnnl::lstm_backward>(
@@ -110,9 +130,9 @@ Primitives make_primitives(const Problem& p) {
           p.training, [&] {
             return dnnl::lstm_backward::desc(Kind::backward, dir, d.src_layer, d.state, d.state_c,
                                              d.weights_layer, d.weights_iter, d.bias, d.dst_layer,
-                                             d.state, d.state_c, d.src_layer, d.state, d.state_c,
-                                             d.weights_layer, d.weights_iter, d.bias, d.dst_layer,
-                                             d.state, d.state_c);
+                                             d.state, d.state_c, g.src_layer, g.state, g.state_c,
+                                             g.weights_layer, g.weights_iter, g.bias, g.dst_layer,
+                                             g.state, g.state_c);
           });
     case RNNMode::GRU:
       return build<dnnl::lbr_gru_forward, dnnl::lbr_gru_backward>(
@@ -121,8 +141,8 @@ Primitives make_primitives(const Problem& p) {
           p.training, [&] {
             return dnnl::lbr_gru_backward::desc(
                 Kind::backward, dir, d.src_layer, d.state, d.weights_layer, d.weights_iter, d.bias,
-                d.dst_layer, d.state, d.src_layer, d.state, d.weights_layer, d.weights_iter, d.bias,
-                d.dst_layer, d.state);
+                d.dst_layer, d.state, g.src_layer, g.state, g.weights_layer, g.weights_iter, g.bias,
+                g.dst_layer, g.state);
           });
     case RNNMode::RNN_TANH:
     case RNNMode::RNN_RELU: {
@@ -134,8 +154,8 @@ Primitives make_primitives(const Problem& p) {
           p.training, [&] {
             return dnnl::vanilla_rnn_backward::desc(
                 Kind::backward, act, dir, d.src_layer, d.state, d.weights_layer, d.weights_iter,
-                d.bias, d.dst_layer, d.state, d.src_layer, d.state, d.weights_layer, d.weights_iter,
-                d.bias, d.dst_layer, d.state);
+                d.bias, d.dst_layer, d.state, g.src_layer, g.state, g.weights_layer, g.weights_iter,
+                g.bias, g.dst_layer, g.state);
           });
     }
   }
@@ -177,9 +197,10 @@ Tensor as_ldgoi(RNNMode mode, const Tensor& weight, int64_t hidden) {
   return mode == RNNMode::GRU ? permute_gates(w, hidden) : w;
 }
 
-// The ldgoi weight in the layout `want`: in place when they agree, else reordered into a buffer.
-Buffer weights_as(const Tensor& ldgoi_weight, const memory::desc& plain, const memory::desc& want) {
-  Buffer in{ldgoi_weight, wrap(ldgoi_weight, plain)};
+// The f32 tensor `t` (layout `plain`) in the layout and type `want`: in place when they agree,
+// else reordered into a buffer.
+Buffer converted(const Tensor& t, const memory::desc& plain, const memory::desc& want) {
+  Buffer in{t, wrap(t, plain)};
   if (want == plain) return in;
   Buffer out = buffer(want);
   reorder(in.mem, out.mem);
@@ -267,6 +288,22 @@ Tensor state_or_zeros(const Tensor& s, const Shape& shape) {
   return s.defined() ? s.contiguous().detach() : Tensor::zeros(shape);
 }
 
+// Where the primitive writes the f32 result `t` (layout `plain`) when it wants `want`: `t` itself
+// when they agree, else a buffer that `store` converts into `t` afterwards.
+Buffer destination(const Tensor& t, const memory::desc& plain, const memory::desc& want) {
+  return want == plain ? Buffer{t, wrap(t, plain)} : buffer(want);
+}
+
+void store(const Buffer& written, const Tensor& t, const memory::desc& plain) {
+  if (written.mem.get_desc() != plain) reorder(written.mem, wrap(t, plain));
+}
+
+// Row r [batch, hidden] of a [rows, batch, hidden] tensor, as oneDNN's ldnc state `desc`.
+memory state_row(const Tensor& t, int64_t r, const memory::desc& desc) {
+  const int64_t batch = t.size(1), hidden = t.size(2);
+  return wrap(make_view(t, {batch, hidden}, {hidden, 1}, t.offset() + r * batch * hidden), desc);
+}
+
 }  // namespace
 
 Tensor rnn_layer_dnnl(RNNMode mode, const Tensor& x, const Tensor& h0, const Tensor& c0,
@@ -276,55 +313,60 @@ Tensor rnn_layer_dnnl(RNNMode mode, const Tensor& x, const Tensor& h0, const Ten
   const bool training = grad_enabled() && (needs_grad(x) || needs_grad(h0) || needs_grad(c0) ||
                                            needs_grad(weight_ih) || needs_grad(weight_hh) ||
                                            needs_grad(bias_ih) || needs_grad(bias_hh));
-  const Problem p{mode,      reverse,   training,  bias_ih.defined(),
+  const Problem p{mode,      reverse,   training,  bias_ih.defined(), rnn_uses_bfloat16(),
                   x.size(0), x.size(1), x.size(2), weight_hh.size(1)};
   Primitives& prims = primitives(p);
-  const Descs d(p);
+  const Descs d = value_descs(p), f = diff_descs(p);  // f: the f32 layouts of heed's tensors
   const int64_t seq = p.seq, batch = p.batch, hidden = p.hidden;
 
-  const Tensor src = x.contiguous().detach();
-  const Tensor h_0 = state_or_zeros(h0, {batch, hidden});
+  const Buffer src = converted(x.contiguous().detach(), f.src_layer, d.src_layer);
+  const Buffer h_0 = converted(state_or_zeros(h0, {batch, hidden}), f.state, d.state);
   const Tensor c_0 = p.lstm() ? state_or_zeros(c0, {batch, hidden}) : Tensor();
   const Tensor w_ih = as_ldgoi(mode, weight_ih, hidden), w_hh = as_ldgoi(mode, weight_hh, hidden);
   // Without a bias oneDNN still wants one (its backward rejects an empty descriptor): zeros.
   const Tensor bias =
       p.bias ? combined_bias(p, bias_ih, bias_hh) : Tensor::zeros({p.bias_gates() * hidden});
-  const Buffer w_layer = weights_as(w_ih, ldgoi(p, p.input), prims.fwd_weights_layer);
-  const Buffer w_iter = weights_as(w_hh, ldgoi(p, hidden), prims.fwd_weights_iter);
+  const Buffer w_layer = converted(w_ih, ldgoi(p, p.input), prims.fwd_weights_layer);
+  const Buffer w_iter = converted(w_hh, ldgoi(p, hidden), prims.fwd_weights_iter);
 
-  // Rows seq and seq+1 of the output are h_n and c_n (zeros without a cell state).
+  // Rows seq and seq+1 of the output are h_n and c_n (zeros without a cell state). The primitive
+  // writes through `dst`, detached so that the backward's copy does not keep `out` alive.
   Tensor out = Tensor::empty({seq + 2, batch, hidden});
+  const Tensor dst = out.detach();
   const int64_t plane = batch * hidden;
-  const Tensor h_n = make_view(out, {batch, hidden}, {hidden, 1}, seq * plane);
-  const Tensor c_n = make_view(out, {batch, hidden}, {hidden, 1}, (seq + 1) * plane);
+  const Tensor h_n = make_view(dst, {batch, hidden}, {hidden, 1}, seq * plane);
+  const Tensor c_n = make_view(dst, {batch, hidden}, {hidden, 1}, (seq + 1) * plane);
   if (!p.lstm()) c_n.fill_(0.f);
+  const Buffer dst_layer = destination(dst, f.dst_layer, d.dst_layer);
+  const Buffer dst_iter = destination(h_n, f.state, d.state);
   const Buffer workspace = training ? buffer(prims.workspace) : Buffer{};
 
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER, wrap(src, d.src_layer)}, {DNNL_ARG_SRC_ITER, wrap(h_0, d.state)},
-      {DNNL_ARG_WEIGHTS_LAYER, w_layer.mem},        {DNNL_ARG_WEIGHTS_ITER, w_iter.mem},
-      {DNNL_ARG_DST_LAYER, wrap(out, d.dst_layer)}, {DNNL_ARG_DST_ITER, wrap(h_n, d.state)}};
+      {DNNL_ARG_SRC_LAYER, src.mem},         {DNNL_ARG_SRC_ITER, h_0.mem},
+      {DNNL_ARG_WEIGHTS_LAYER, w_layer.mem}, {DNNL_ARG_WEIGHTS_ITER, w_iter.mem},
+      {DNNL_ARG_DST_LAYER, dst_layer.mem},   {DNNL_ARG_DST_ITER, dst_iter.mem}};
   args.emplace(DNNL_ARG_BIAS, wrap(bias, d.bias));
   if (p.lstm()) {
-    args.emplace(DNNL_ARG_SRC_ITER_C, wrap(c_0, d.state));
-    args.emplace(DNNL_ARG_DST_ITER_C, wrap(c_n, d.state));
+    args.emplace(DNNL_ARG_SRC_ITER_C, wrap(c_0, d.state_c));
+    args.emplace(DNNL_ARG_DST_ITER_C, wrap(c_n, d.state_c));
   }
   if (training) args.emplace(DNNL_ARG_WORKSPACE, workspace.mem);
   execute(prims.forward, args);
+  store(dst_layer, dst, f.dst_layer);
+  store(dst_iter, h_n, f.state);
   if (!training) return out;
 
   return record(
       "rnn_dnnl", out, {x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh},
-      [p, src, h_0, c_0, w_ih, w_hh, bias, workspace, dst = out.detach(),
+      [p, src, h_0, c_0, w_ih, w_hh, bias, workspace, dst, dst_layer, dst_iter,
        need =
            std::vector<bool>{needs_grad(x), needs_grad(h0), needs_grad(c0), needs_grad(weight_ih),
                              needs_grad(weight_hh)}](const Tensor& g_in) -> Grads {
         Primitives& prims = primitives(p);
-        const Descs d(p);
-        const int64_t plane = p.batch * p.hidden;
+        const Descs d = value_descs(p), f = diff_descs(p);
         const Tensor g = g_in.contiguous();
-        const Buffer w_layer = weights_as(w_ih, ldgoi(p, p.input), prims.bwd_weights_layer);
-        const Buffer w_iter = weights_as(w_hh, ldgoi(p, p.hidden), prims.bwd_weights_iter);
+        const Buffer w_layer = converted(w_ih, ldgoi(p, p.input), prims.bwd_weights_layer);
+        const Buffer w_iter = converted(w_hh, ldgoi(p, p.hidden), prims.bwd_weights_iter);
         // oneDNN's backward accumulates into the weight gradients.
         const Buffer dw_layer = buffer(prims.diff_weights_layer, true);
         const Buffer dw_iter = buffer(prims.diff_weights_iter, true);
@@ -332,31 +374,28 @@ Tensor rnn_layer_dnnl(RNNMode mode, const Tensor& x, const Tensor& h0, const Ten
         const Tensor dx = Tensor::empty({p.seq, p.batch, p.input});
         const Tensor dh0 = Tensor::empty({p.batch, p.hidden});
         const Tensor dc0 = p.lstm() ? Tensor::empty({p.batch, p.hidden}) : Tensor();
-        auto row = [&](const Tensor& t, int64_t r) {
-          return wrap(make_view(t, {p.batch, p.hidden}, {p.hidden, 1}, t.offset() + r * plane),
-                      d.state);
-        };
 
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC_LAYER, wrap(src, d.src_layer)},
-                                             {DNNL_ARG_SRC_ITER, wrap(h_0, d.state)},
-                                             {DNNL_ARG_WEIGHTS_LAYER, w_layer.mem},
-                                             {DNNL_ARG_WEIGHTS_ITER, w_iter.mem},
-                                             {DNNL_ARG_DST_LAYER, wrap(dst, d.dst_layer)},
-                                             {DNNL_ARG_DST_ITER, row(dst, p.seq)},
-                                             {DNNL_ARG_WORKSPACE, workspace.mem},
-                                             {DNNL_ARG_DIFF_SRC_LAYER, wrap(dx, d.src_layer)},
-                                             {DNNL_ARG_DIFF_SRC_ITER, wrap(dh0, d.state)},
-                                             {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_layer.mem},
-                                             {DNNL_ARG_DIFF_WEIGHTS_ITER, dw_iter.mem},
-                                             {DNNL_ARG_DIFF_DST_LAYER, wrap(g, d.dst_layer)},
-                                             {DNNL_ARG_DIFF_DST_ITER, row(g, p.seq)}};
+        std::unordered_map<int, memory> args{
+            {DNNL_ARG_SRC_LAYER, src.mem},
+            {DNNL_ARG_SRC_ITER, h_0.mem},
+            {DNNL_ARG_WEIGHTS_LAYER, w_layer.mem},
+            {DNNL_ARG_WEIGHTS_ITER, w_iter.mem},
+            {DNNL_ARG_DST_LAYER, dst_layer.mem},
+            {DNNL_ARG_DST_ITER, dst_iter.mem},
+            {DNNL_ARG_WORKSPACE, workspace.mem},
+            {DNNL_ARG_DIFF_SRC_LAYER, wrap(dx, f.src_layer)},
+            {DNNL_ARG_DIFF_SRC_ITER, wrap(dh0, f.state)},
+            {DNNL_ARG_DIFF_WEIGHTS_LAYER, dw_layer.mem},
+            {DNNL_ARG_DIFF_WEIGHTS_ITER, dw_iter.mem},
+            {DNNL_ARG_DIFF_DST_LAYER, wrap(g, f.dst_layer)},
+            {DNNL_ARG_DIFF_DST_ITER, state_row(g, p.seq, f.state)}};
         args.emplace(DNNL_ARG_BIAS, wrap(bias, d.bias));
         args.emplace(DNNL_ARG_DIFF_BIAS, wrap(d_bias, d.bias));
         if (p.lstm()) {
-          args.emplace(DNNL_ARG_SRC_ITER_C, wrap(c_0, d.state));
-          args.emplace(DNNL_ARG_DST_ITER_C, row(dst, p.seq + 1));
-          args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, wrap(dc0, d.state));
-          args.emplace(DNNL_ARG_DIFF_DST_ITER_C, row(g, p.seq + 1));
+          args.emplace(DNNL_ARG_SRC_ITER_C, wrap(c_0, d.state_c));
+          args.emplace(DNNL_ARG_DST_ITER_C, state_row(dst, p.seq + 1, d.state_c));
+          args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, wrap(dc0, f.state_c));
+          args.emplace(DNNL_ARG_DIFF_DST_ITER_C, state_row(g, p.seq + 1, f.state_c));
         }
         execute(prims.backward, args);
 

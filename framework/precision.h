@@ -1,0 +1,34 @@
+#pragma once
+// How precisely float32 matrix products are computed: PyTorch's
+// torch.set_float32_matmul_precision, with its names.
+//
+// "highest": every product in float32 (the default).
+// "medium":  the recurrent layers' oneDNN primitives (LSTM, GRU, RNN; framework/ops/rnn_dnnl.cpp)
+//            compute in bfloat16: inputs, weights and hidden states are rounded to bfloat16
+//            (8 bits of mantissa) for the gate GEMMs; the LSTM cell state, the biases, every
+//            gradient and the parameters the optimizer updates stay float32. About 1.7x faster
+//            on CPUs with AVX512_BF16 (measured in bench/rnn_precision.cpp). Other products stay
+//            float32. On a CPU without bfloat16 instructions "medium" runs in float32, as PyTorch
+//            does, and says so once on stderr.
+
+#include <string>
+
+namespace heed {
+
+enum class MatmulPrecision { Highest, Medium };
+
+/// Sets the process-wide precision (the trainer sets it from train.float32_matmul_precision).
+void set_float32_matmul_precision(MatmulPrecision precision);
+
+/// The requested precision.
+MatmulPrecision float32_matmul_precision();
+
+/// Whether the recurrent primitives run in bfloat16: "medium" on a CPU with AVX512_BF16.
+bool rnn_uses_bfloat16();
+
+/// The recipe's name of a precision ("highest", "medium") and back; from_name throws
+/// heed::Error naming the valid names.
+std::string matmul_precision_name(MatmulPrecision precision);
+MatmulPrecision matmul_precision_from_name(const std::string& name);
+
+}  // namespace heed
