@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "framework/autograd.h"
+#include "framework/block_cache.h"
 #include "framework/ops/iter.h"
 #include "framework/ops/shape.h"
 #include "framework/random.h"
@@ -53,7 +54,8 @@ namespace {
 // glibc serves large blocks with mmap and returns them to the kernel on free, so every step of a
 // training loop page-faults its activations in again (5% of an LSTM step). Raising the thresholds
 // keeps freed blocks in the heap for the next step to reuse, as PyTorch's caching allocator does.
-// Up to 128 MiB only (oneDNN's LSTM workspace of lstm_lm is 83 MB): larger blocks (attention
+// Up to 128 MiB only (oneDNN's LSTM workspace of lstm_lm is 83 MB; larger blocks are kept by
+// framework/block_cache.h, by exact size): larger blocks (attention
 // scores of long sequences) fragment the heap when shapes change, and sdpa_scaling's peak RSS at
 // seq 2048 was 5.1 GB with the limit at 1 GiB against 1.8 GB with it at 128 MiB (live: ~1.6 GB),
 // while their page faults cost ~2% of the step that computes on them.
@@ -136,17 +138,28 @@ AllocationBudget::~AllocationBudget() {
   t_budget = outer;
 }
 
+namespace {
+// aligned_alloc wants a multiple of the alignment, and a non-zero size.
+size_t allocated_bytes(size_t nbytes) {
+  return nbytes == 0 ? 64 : ((nbytes + 63) / 64) * 64;
+}
+}  // namespace
+
 Storage::Storage(size_t nbytes_) : nbytes(nbytes_) {
-  // aligned_alloc wants a multiple of the alignment, and a non-zero size.
-  const size_t rounded = ((nbytes_ + 63) / 64) * 64;
-  data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  const size_t rounded = allocated_bytes(nbytes_);
+  data = rounded >= block_cache::kMinBytes ? block_cache::allocate(rounded)
+                                           : std::aligned_alloc(64, rounded);
   HEED_CHECK(data != nullptr, "tensor: out of memory allocating ", gib(nbytes_), " (", nbytes_,
              " bytes)");
   g_live_bytes.fetch_add(nbytes, std::memory_order_relaxed);
 }
 
 Storage::~Storage() {
-  std::free(data);
+  const size_t rounded = allocated_bytes(nbytes);
+  if (rounded >= block_cache::kMinBytes)
+    block_cache::release(data, rounded);
+  else
+    std::free(data);
   g_live_bytes.fetch_sub(nbytes, std::memory_order_relaxed);
 }
 
