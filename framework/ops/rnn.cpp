@@ -316,13 +316,24 @@ void check_args(RNNMode mode, const Tensor& x, const Tensor& h0, const Tensor& c
                " is outside [1, ", seq, "] for an input of shape ", x.shape());
 }
 
+// Whether `lengths` say nothing about x [seq, batch, input]: every sequence is seq long (a
+// language model's windows). Malformed lengths answer false and are reported by rnn_layer_fused.
+bool all_full(const Tensor& lengths, const Tensor& x) {
+  if (lengths.dtype() != Dtype::Int64 || lengths.dim() != 1 || x.dim() != 3 ||
+      lengths.size(0) != x.size(1))
+    return false;
+  const std::vector<int64_t> len = lengths.to_vector_i64();
+  return std::all_of(len.begin(), len.end(), [&](int64_t l) { return l == x.size(0); });
+}
+
 }  // namespace
 
 Tensor rnn_layer(RNNMode mode, const Tensor& x, const Tensor& h0, const Tensor& c0,
                  const Tensor& weight_ih, const Tensor& weight_hh, const Tensor& bias_ih,
                  const Tensor& bias_hh, const Tensor& lengths, bool reverse) {
   // oneDNN's primitives won for the LSTM and the GRU at lstm_lm's shapes, at 1 and 2 threads; the
-  // vanilla RNN lost at 2 threads (bench rnn_op, docs/design.md). oneDNN has no lengths.
+  // vanilla RNN lost at 2 threads (bench rnn_op, docs/design.md). oneDNN has no lengths, so
+  // it takes a batch whose lengths are all the full sequence (a language model's windows).
   // HEED_RNN_IMPL=fused|dnnl forces one path for comparisons (dnnl still needs no lengths).
   static const std::string forced = [] {
     const char* env = std::getenv("HEED_RNN_IMPL");
@@ -331,7 +342,8 @@ Tensor rnn_layer(RNNMode mode, const Tensor& x, const Tensor& h0, const Tensor& 
   HEED_CHECK(forced.empty() || forced == "fused" || forced == "dnnl",
              "rnn_layer: HEED_RNN_IMPL must be \"fused\" or \"dnnl\", got \"", forced, "\"");
   const bool dnnl_wins = mode == RNNMode::LSTM || mode == RNNMode::GRU;
-  if (!lengths.defined() && (forced == "dnnl" || (forced.empty() && dnnl_wins)))
+  const bool no_lengths = !lengths.defined() || all_full(lengths, x);
+  if (no_lengths && (forced == "dnnl" || (forced.empty() && dnnl_wins)))
     return rnn_layer_dnnl(mode, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, reverse);
   return rnn_layer_fused(mode, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, lengths, reverse);
 }

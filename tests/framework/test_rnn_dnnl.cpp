@@ -231,3 +231,22 @@ TEST_CASE("rnn_layer_dnnl and rnn_layer_fused agree in values and gradients") {
                       1e-4f, "gradient of input " + std::to_string(k));
     }
 }
+
+TEST_CASE("rnn_layer: lengths all equal to seq take oneDNN's path, as no lengths do") {
+  const int64_t seq = 5, batch = 3, input = 4, hidden = 6;
+  const Tensor full = Tensor::from_vector_i64({seq, seq, seq}, {batch});
+  const Tensor ragged = Tensor::from_vector_i64({seq, 2, seq}, {batch});
+  for (RNNMode mode : {RNNMode::LSTM, RNNMode::GRU}) {
+    const int64_t r = ops::rnn_gates(mode) * hidden;
+    const Tensor x = rnd({seq, batch, input}, 31, -1.f, 1.f).requires_grad_();
+    const Tensor w_ih = rnd({r, input}, 32, -0.5f, 0.5f), w_hh = rnd({r, hidden}, 33, -0.5f, 0.5f);
+    const auto run = [&](const Tensor& lengths) {
+      return ops::rnn_layer(mode, x, Tensor(), Tensor(), w_ih, w_hh, Tensor(), Tensor(), lengths,
+                            false);
+    };
+    const Tensor with_full = run(full);
+    CHECK(with_full.grad_fn()->name == "rnn_dnnl");
+    CHECK(with_full.to_vector() == run(Tensor()).to_vector());
+    CHECK(run(ragged).grad_fn()->name != "rnn_dnnl");
+  }
+}
