@@ -104,13 +104,14 @@ void lstm_lm_bf16(const Args& a) {
                                   adam.zero_grad();
                                 }));
       }
+    const bool bfloat16 = rnn_uses_bfloat16();  // medium was set last
     set_float32_matmul_precision(MatmulPrecision::Highest);
     for (int medium = 0; medium < 2; ++medium)
       print(a, best[medium], static_cast<double>(s.batch * kSeq) * 1000.0 / best[medium],
             "tokens/s",
             {{"model", s.name},
              {"float32_matmul_precision", medium ? "medium" : "highest"},
-             {"bfloat16", medium && rnn_uses_bfloat16()},
+             {"bfloat16", medium && bfloat16},
              {"speedup", medium ? best[0] / best[1] : 1.0},
              {"rounds", 3}});
   }

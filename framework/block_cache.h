@@ -3,8 +3,8 @@
 //
 // glibc maps such a block fresh on every allocation and unmaps it on free, so a training step
 // that needs one (oneDNN's LSTM workspace of a 512-wide layer over 64 x 128 tokens, ~150 MB)
-// page-faults it in again each step: on these virtual machines that was 40% of the text
-// recipe's step (recipes/text/lstm_2layer_bf16.json: 101 -> 176 samples/s once cached). A
+// page-faults it in again each step: on these virtual machines that was half of the text
+// recipes' step on oneDNN's path (heed_bench lstm_lm_bf16 at their shape: 993 -> 478.5 ms). A
 // training loop asks for the same sizes every step, so freed blocks are kept by exact size for
 // the next request, as PyTorch's caching allocator does, up to kCapacity bytes in all, the least
 // recently freed given back first. Thread-safe.
