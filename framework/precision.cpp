@@ -35,17 +35,9 @@ void set_float32_matmul_precision(MatmulPrecision precision) {
   g_precision = precision;
 }
 
-MatmulPrecision float32_matmul_precision() {
-  return g_precision;
-}
-
 bool rnn_uses_bfloat16() {
   static const bool has = cpu_has_bfloat16();
   return g_precision == MatmulPrecision::Medium && has;
-}
-
-std::string matmul_precision_name(MatmulPrecision precision) {
-  return precision == MatmulPrecision::Medium ? "medium" : "highest";
 }
 
 MatmulPrecision matmul_precision_from_name(const std::string& name) {

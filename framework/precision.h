@@ -21,15 +21,10 @@ enum class MatmulPrecision { Highest, Medium };
 /// Sets the process-wide precision (the trainer sets it from train.float32_matmul_precision).
 void set_float32_matmul_precision(MatmulPrecision precision);
 
-/// The requested precision.
-MatmulPrecision float32_matmul_precision();
-
 /// Whether the recurrent primitives run in bfloat16: "medium" on a CPU with AVX512_BF16.
 bool rnn_uses_bfloat16();
 
-/// The recipe's name of a precision ("highest", "medium") and back; from_name throws
-/// heed::Error naming the valid names.
-std::string matmul_precision_name(MatmulPrecision precision);
+/// The precision a recipe names ("highest", "medium"); throws heed::Error naming the valid names.
 MatmulPrecision matmul_precision_from_name(const std::string& name);
 
 }  // namespace heed
