@@ -4,6 +4,10 @@
 //   sdpa_scaling:               nn::scaled_dot_product_attention (quadratic);
 //   linear_attn_scaling:        nn::linear_attention, non-causal, as PyTorch's reference times it;
 //   causal_linear_attn_scaling: nn::linear_attention, causal (the fused running-sum op); heed only.
+//   banded_attn_scaling:        the windowed mechanism's band path
+//   (framework/ops/band_attention.h),
+//                               window 32 each side (65 keys per query), seq 128..4096; heed only
+//                               (PyTorch has no banded attention that skips the masked scores).
 
 #include <cmath>
 #include <iostream>
@@ -14,6 +18,7 @@
 #include "framework/random.h"
 #include "layers/attention/linear.h"
 #include "layers/attention/scaled_dot_product.h"
+#include "layers/attention/windowed.h"
 
 namespace heed::bench {
 
@@ -21,8 +26,8 @@ namespace {
 
 using AttentionFn = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>;
 
-void scaling(const Args& a, const AttentionFn& attention) {
-  const std::vector<int64_t> seqs = {128, 256, 512, 1024, 2048};
+void scaling(const Args& a, const AttentionFn& attention,
+             const std::vector<int64_t>& seqs = {128, 256, 512, 1024, 2048}) {
   std::vector<double> log_seq, log_ms;
   Generator gen(a.seed);
   for (const int64_t s : seqs) {
@@ -73,6 +78,17 @@ void causal_linear_attn_scaling(const Args& a) {
   scaling(a, [](const Tensor& q, const Tensor& k, const Tensor& v) {
     return nn::linear_attention(q, k, v, Tensor(), true, false).output;
   });
+}
+
+void banded_attn_scaling(const Args& a) {
+  const nn::WindowedAttention windowed({.window = 32}, nn::HeadShape{.num_heads = 4});
+  nn::AttentionCall call;
+  call.need_weights = false;
+  scaling(a,
+          [&](const Tensor& q, const Tensor& k, const Tensor& v) {
+            return windowed.attend(q, k, v, call).output;
+          },
+          {128, 256, 512, 1024, 2048, 4096});
 }
 
 }  // namespace heed::bench

@@ -67,5 +67,6 @@ void g2p_noattn(const Args& a);      // g2p.cpp
 void sdpa_scaling(const Args& a);
 void linear_attn_scaling(const Args& a);         // non-causal, as pytorch_reference.py
 void causal_linear_attn_scaling(const Args& a);  // the fused causal op; heed only
+void banded_attn_scaling(const Args& a);         // windowed attention on the band only; heed only
 
 }  // namespace heed::bench

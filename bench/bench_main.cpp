@@ -112,6 +112,7 @@ const std::map<std::string, void (*)(const Args&)>& workloads() {
       {"sdpa_scaling", heed::bench::sdpa_scaling},
       {"linear_attn_scaling", heed::bench::linear_attn_scaling},
       {"causal_linear_attn_scaling", heed::bench::causal_linear_attn_scaling},
+      {"banded_attn_scaling", heed::bench::banded_attn_scaling},
   };
   return all;
 }

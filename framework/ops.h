@@ -2,6 +2,7 @@
 // Every op family, for code that composes them (layers, models, tests).
 
 #include "framework/autograd.h"
+#include "framework/ops/band_attention.h"
 #include "framework/ops/batch_norm.h"
 #include "framework/ops/conv.h"
 #include "framework/ops/elementwise.h"

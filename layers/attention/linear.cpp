@@ -38,25 +38,10 @@ Tensor quadratic_weights(const Tensor& phi_q, const Tensor& phi_k, bool causal, 
   return a / (ops::sum(a, {-1}, true) + eps);
 }
 
-// True when `mask` [query, key] masks exactly the keys after each query (causal_mask's pattern).
-bool is_causal(const Tensor& mask) {
-  if (mask.dim() != 2) return false;
-  const int64_t lq = mask.size(0), lk = mask.size(1);
-  const std::vector<float> m = mask.to(Dtype::Float32).contiguous().to_vector();
-  for (int64_t i = 0; i < lq; ++i)
-    for (int64_t j = 0; j < lk; ++j)
-      if ((m[i * lk + j] != 0.f) != (j > i)) return false;
-  return true;
-}
-
-}  // namespace
-
-namespace {
-
 // True when the call's attn_mask is causal_mask(query, key), false when it has none; throws for any
 // other mask, which a feature-map attention cannot apply.
 bool causal_call(const char* variant, const Tensor& q, const Tensor& k, const AttentionCall& call) {
-  HEED_CHECK(!call.attn_mask.defined() || is_causal(call.attn_mask), "attention \"", variant,
+  HEED_CHECK(!call.attn_mask.defined() || is_causal_mask(call.attn_mask), "attention \"", variant,
              "\" takes only a causal attn_mask, got one of shape ", call.attn_mask.shape(),
              " that is not causal_mask(", q.size(2), ", ", k.size(2), ")");
   return call.attn_mask.defined();

@@ -26,4 +26,15 @@ Tensor causal_mask(int64_t query, int64_t key) {
   return mask;
 }
 
+bool is_causal_mask(const Tensor& mask) {
+  if (!mask.defined() || mask.dim() != 2) return false;
+  const int64_t lq = mask.size(0), lk = mask.size(1);
+  const Tensor m = mask.to(Dtype::Float32).contiguous();
+  const float* p = m.data();
+  for (int64_t i = 0; i < lq; ++i)
+    for (int64_t j = 0; j < lk; ++j)
+      if ((p[i * lk + j] != 0.f) != (j > i)) return false;
+  return true;
+}
+
 }  // namespace heed::nn

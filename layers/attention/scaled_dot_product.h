@@ -39,4 +39,9 @@ AttentionOutput scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
 /// [query, key] mask with 1 above the diagonal: step t attends to steps 0..t only.
 Tensor causal_mask(int64_t query, int64_t key);
 
+/// True when `mask` is [query, key] and masks exactly the keys after each query (causal_mask's
+/// pattern, in any dtype): the variants that compute causal attention their own way (linear,
+/// windowed) recognize it by this. Reads the whole mask.
+bool is_causal_mask(const Tensor& mask);
+
 }  // namespace heed::nn

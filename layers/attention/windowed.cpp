@@ -1,6 +1,11 @@
 #include "layers/attention/windowed.h"
 
+#include <cmath>
 #include <cstdlib>
+#include <limits>
+
+#include "framework/ops.h"
+#include "layers/attention/scaled_dot_product.h"
 
 namespace heed::nn {
 
@@ -27,6 +32,26 @@ AttentionFactory WindowedAttention::from_config(const Config& c) {
   Options o;
   o.window = c.get<int64_t>("window", o.window, range::size_or_zero);
   return [o](const HeadShape& s) { return std::make_unique<WindowedAttention>(o, s); };
+}
+
+AttentionOutput WindowedAttention::attend(const Tensor& q, const Tensor& k, const Tensor& v,
+                                          const AttentionCall& call) const {
+  const bool causal = is_causal_mask(call.attn_mask);
+  if (shape.cross || call.score_bias.defined() || (call.attn_mask.defined() && !causal) ||
+      q.dim() != 4 || k.dim() != 4 || q.size(2) != k.size(2))
+    return AttentionMechanism::attend(q, k, v, call);
+  // A window past the sequence's end would only add keys outside it.
+  const int64_t seq = q.size(2), before = std::min(options.window, std::max<int64_t>(seq - 1, 0));
+  const int64_t after = causal ? 0 : before;
+  const float scale = 1.f / std::sqrt(static_cast<float>(q.size(-1)));
+  Tensor scores = ops::band_scores(q * scale, k, before, after);
+  if (call.key_padding_mask.defined())
+    scores = ops::masked_fill(scores, ops::band_key_mask(call.key_padding_mask, before, after),
+                              -std::numeric_limits<float>::infinity());
+  const Tensor weights = ops::softmax(scores, -1);
+  const Tensor dropped = ops::dropout(weights, call.dropout, call.training, *call.gen);
+  return {ops::band_matmul(dropped, v, before),
+          call.need_weights ? ops::band_to_dense(weights, before) : Tensor()};
 }
 
 Tensor WindowedAttention::extra_mask(int64_t query, int64_t key) const {

@@ -18,9 +18,13 @@ namespace heed::nn {
 Tensor band_mask(int64_t query, int64_t key, int64_t window, bool causal);
 
 /// The registered mechanism "windowed": softmax attention within the band, option window (keys
-/// within this distance are seen, >= 0). In cross-attention (HeadShape::cross) queries and keys
-/// come from different sequences, so there is no distance between them and no band: it is plain
-/// scaled dot-product attention there.
+/// within this distance are seen, >= 0). In self-attention with no attn_mask or a causal one, and
+/// no score bias, it is computed on the band only (framework/ops/band_attention.h): O(seq *
+/// window) time and memory, the [query, key] weights formed only when the call needs them. Any
+/// other mask, ALiBi's bias, or queries and keys of different lengths take the dense form (the
+/// scores masked by band_mask), which gives the same result. In cross-attention
+/// (HeadShape::cross) queries and keys come from different sequences, so there is no distance
+/// between them and no band: it is plain scaled dot-product attention there.
 class WindowedAttention : public AttentionMechanism {
  public:
   struct Options {
@@ -28,6 +32,8 @@ class WindowedAttention : public AttentionMechanism {
   };
   WindowedAttention(const Options& options, const HeadShape& shape);
   static AttentionFactory from_config(const Config& options);
+  AttentionOutput attend(const Tensor& q, const Tensor& k, const Tensor& v,
+                         const AttentionCall& call) const override;
   Tensor extra_mask(int64_t query, int64_t key) const override;
   std::string options_repr() const override;
 
