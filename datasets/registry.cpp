@@ -248,7 +248,7 @@ DataInfo synthetic_info(const Config& c) {
   info.input_shape = {data::synthetic_length(o.task)};
   info.input_kind = InputKind::Tokens;
   info.target_kind = TargetKind::Tokens;
-  info.input_vocab = data::synthetic_vocabulary(o.task.symbols);
+  info.input_vocab = data::synthetic_vocabulary(o.task);
   info.target_vocab = info.input_vocab;
   info.num_classes = info.input_vocab->size();
   return info;
@@ -331,8 +331,10 @@ const std::vector<Entry>& entries() {
       {{"dataset", "synthetic",
         "long-range token test beds generated from data.seed (datasets/synthetic.h): copy, "
         "reverse and sort after `length` blanks (Arjovsky et al. 2016), selective copy (Gu & "
-        "Dao 2023), associative recall (Ba et al. 2016), each for a language_model scored at the "
-        "answer steps only; and the adding problem (Hochreiter & Schmidhuber 1997), a regression "
+        "Dao 2023), associative recall (Ba et al. 2016), context-dependent recall (count tables "
+        "over the same keys, the query naming its table), each for a language_model scored at "
+        "the answer steps only; and the adding problem (Hochreiter & Schmidhuber 1997), a "
+        "regression "
         "for a sequence_classifier with loss mse or huber",
         ""},
        synthetic,
@@ -342,10 +344,11 @@ const std::vector<Entry>& entries() {
         {"task", "", "what the model answers after the delimiter, or \"adding\""},
         {"length", "",
          "the blanks between the symbols and the delimiter (copy, reverse, sort), the span the "
-         "symbols hide in (selective_copy), the key and value steps (associative_recall, even), "
-         "the steps (adding)"},
+         "symbols hide in (selective_copy), the key and value steps (associative_recall, even; "
+         "context_recall, a multiple of 2 count), the steps (adding)"},
         {"symbols", "", "the alphabet's size"},
-        {"count", "", "the symbols to copy (not associative_recall)"},
+        {"count", "",
+         "the symbols to copy (not associative_recall); context_recall: the tables (2 to 26)"},
         {"seed", "",
          "draws every example: the splits are fixed by it, whatever train.seed (so a study over "
          "train seeds trains on the same data)"},

@@ -27,11 +27,42 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> answer_after_delimiter(
   return {input, target};
 }
 
+// context_recall's example (synthetic.h): the tables, then "|", a table's marker and a key.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> context_recall(const SyntheticOptions& o,
+                                                                     Generator& gen) {
+  const int64_t keys = o.length / (2 * o.count), first_marker = kFirstSymbol + o.symbols;
+  auto below = [&](int64_t n) { return static_cast<int64_t>(gen.below(static_cast<uint64_t>(n))); };
+  // The key set: `keys` distinct symbols (a partial Fisher-Yates over the alphabet).
+  std::vector<int64_t> symbols(o.symbols);
+  for (int64_t s = 0; s < o.symbols; ++s) symbols[s] = kFirstSymbol + s;
+  for (int64_t j = 0; j < keys; ++j) std::swap(symbols[j], symbols[j + below(o.symbols - j)]);
+  const std::vector<int64_t> key_set(symbols.begin(), symbols.begin() + keys);
+  const int64_t table = below(o.count), query = key_set[below(keys)];
+  std::vector<int64_t> input;
+  int64_t answer = -1;
+  for (int64_t t = 0; t < o.count; ++t) {
+    input.push_back(first_marker + t);
+    std::vector<int64_t> order = key_set;
+    for (int64_t j = keys - 1; j > 0; --j) std::swap(order[j], order[below(j + 1)]);
+    for (const int64_t key : order) {
+      const int64_t value = kFirstSymbol + below(o.symbols);
+      input.push_back(key);
+      input.push_back(value);
+      if (t == table && key == query) answer = value;
+    }
+  }
+  input.insert(input.end(), {kDelimiter, first_marker + table, query});
+  std::vector<int64_t> target(input.size() - 1, Vocabulary::kPad);
+  target.push_back(answer);
+  return {input, target};
+}
+
 }  // namespace
 
 const std::vector<std::string>& synthetic_tasks() {
   static const std::vector<std::string> tasks = {
-      "copy", "reverse", "sort", "selective_copy", "associative_recall", "adding"};
+      "copy",           "reverse", "sort", "selective_copy", "associative_recall",
+      "context_recall", "adding"};
   return tasks;
 }
 
@@ -39,9 +70,11 @@ uint64_t synthetic_example_seed(uint64_t seed, SyntheticSplit split, int64_t ind
   return mix64(mix64(seed * 3 + static_cast<uint64_t>(split)) + static_cast<uint64_t>(index));
 }
 
-Vocabulary synthetic_vocabulary(int64_t symbols) {
+Vocabulary synthetic_vocabulary(const SyntheticOptions& o) {
   std::vector<std::string> tokens = {"_", "|"};
-  for (int64_t s = 0; s < symbols; ++s) tokens.push_back(std::to_string(s));
+  for (int64_t s = 0; s < o.symbols; ++s) tokens.push_back(std::to_string(s));
+  if (o.task == "context_recall")
+    for (int64_t t = 0; t < o.count; ++t) tokens.emplace_back(1, static_cast<char>('A' + t));
   return Vocabulary(tokens, /*open=*/false);
 }
 
@@ -49,7 +82,8 @@ int64_t synthetic_length(const SyntheticOptions& o) {
   const auto& tasks = synthetic_tasks();
   HEED_CHECK(std::find(tasks.begin(), tasks.end(), o.task) != tasks.end(), "synthetic: task \"",
              o.task,
-             "\" is not one of copy, reverse, sort, selective_copy, associative_recall, adding");
+             "\" is not one of copy, reverse, sort, selective_copy, associative_recall, "
+             "context_recall, adding");
   HEED_CHECK(o.length >= 1 && o.symbols >= 1 && o.count >= 1,
              "synthetic: length, symbols and count must be positive, got ", o.length, ", ",
              o.symbols, ", ", o.count);
@@ -63,6 +97,15 @@ int64_t synthetic_length(const SyntheticOptions& o) {
     HEED_CHECK(o.count <= o.length, "synthetic: selective_copy places count = ", o.count,
                " symbols among length = ", o.length, " steps; count must not exceed length");
     return o.length + o.count;
+  }
+  if (o.task == "context_recall") {
+    HEED_CHECK(o.count >= 2 && o.count <= 26, "synthetic: context_recall's count = ", o.count,
+               " tables; it needs 2 to 26 (one marker letter each)");
+    HEED_CHECK(
+        o.length % (2 * o.count) == 0 && o.length / (2 * o.count) <= o.symbols,
+        "synthetic: context_recall's length = ", o.length, " must be 2 x count (", o.count,
+        ") x the keys per table, and the keys (distinct symbols) at most symbols = ", o.symbols);
+    return o.length + o.count + 3;
   }
   HEED_CHECK(o.length >= 2 && o.length % 2 == 0,
              "synthetic: associative_recall's length = ", o.length,
@@ -85,6 +128,7 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> SyntheticTask::example(int
   auto symbol = [&] {
     return kFirstSymbol + static_cast<int64_t>(gen.below(static_cast<uint64_t>(o.symbols)));
   };
+  if (o.task == "context_recall") return context_recall(o, gen);
   if (o.task == "associative_recall") {
     std::vector<int64_t> input;
     for (int64_t p = 0; p < o.length / 2; ++p) {

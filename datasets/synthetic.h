@@ -16,12 +16,22 @@
 //                      sec. 4.1): `length` / 2 key-value pairs (keys and values drawn from the
 //                      symbols, a key may recur and then holds its latest value), the delimiter,
 //                      a key of the sequence; the answer, at that last step, is its value.
+//   context_recall     associative recall whose answer depends on a context (issue 13's test bed
+//                      for Tri-Attention, Yu et al. 2022): `count` tables, each its marker ("A",
+//                      "B", ...) and length / (2 count) key-value pairs over the SAME keys (each
+//                      table in its own order, values drawn apart); then the delimiter, a table's
+//                      marker (the context) and a key (the query); the answer, at that last step,
+//                      is the key's value in the named table. The query's key occurs once in
+//                      every table, so attention from the query to the keys alone finds `count`
+//                      equally good matches and is right about 1 / count of the time (plus
+//                      chance agreement of the values): it must use the context.
 //   adding             the adding problem, a regression over features: datasets/adding.h.
 //
-// Tokens: <pad> <s> </s> <unk> (unused), "_" (blank), "|" (delimiter), then the symbols "0",
-// "1", ..., one per symbol id. Example i of a split is drawn by a Generator seeded from
-// (seed, split, i) (framework/random.h, mix64), so the sets are fixed by `seed` alone, examples
-// cost no memory until served, and any example can be regenerated alone.
+// Tokens: <pad> <s> </s> <unk> (unused), "_" (blank), "|" (delimiter), the symbols "0", "1",
+// ..., one per symbol id, then (context_recall only) the table markers "A", "B", ... Example i of a
+// split is drawn by a Generator seeded from (seed, split, i) (framework/random.h, mix64), so the
+// sets are fixed by `seed` alone, examples cost no memory until served, and any example can be
+// regenerated alone.
 //
 //   SyntheticOptions o{.task = "copy", .length = 200};
 //   SyntheticTask train(o, SyntheticSplit::Train, 100000);
@@ -38,11 +48,13 @@ namespace heed::data {
 enum class SyntheticSplit { Train = 0, Dev = 1, Test = 2 };
 
 struct SyntheticOptions {
-  std::string task = "copy";  // copy, reverse, sort, selective_copy, associative_recall, adding
+  std::string task = "copy";  // copy, reverse, sort, selective_copy, associative_recall,
+                              // context_recall, adding
   int64_t length = 50;        // blanks (copy, reverse, sort), span (selective_copy), or keys and
-                              // values (associative_recall, even)
+                              // values (associative_recall, even; context_recall, a multiple of
+                              // 2 count)
   int64_t symbols = 8;        // the alphabet's size
-  int64_t count = 10;         // n, the symbols to copy (not associative_recall)
+  int64_t count = 10;         // n, the symbols to copy; context_recall: the tables (<= 26)
   uint64_t seed = 1;
 };
 
@@ -52,12 +64,15 @@ const std::vector<std::string>& synthetic_tasks();
 /// The seed of example `index` of `split` under `seed`, for every generated test bed.
 uint64_t synthetic_example_seed(uint64_t seed, SyntheticSplit split, int64_t index);
 
-/// The vocabulary every task uses: specials, "_", "|", then `symbols` symbols "0", "1", ...
-Vocabulary synthetic_vocabulary(int64_t symbols);
+/// The vocabulary of `o`'s task: specials, "_", "|", then `symbols` symbols "0", "1", ..., and
+/// for context_recall `count` table markers "A", "B", ...
+Vocabulary synthetic_vocabulary(const SyntheticOptions& o);
 
 /// The length of every example of `o`'s task (input and target alike). Throws heed::Error on an
 /// unknown task or options the task cannot meet (selective_copy's count above its length, an odd
-/// or too short associative_recall length, an adding problem shorter than 2).
+/// or too short associative_recall length, a context_recall length that is not a multiple of
+/// 2 count or holds more keys per table than symbols, over 26 tables, an adding problem shorter
+/// than 2).
 int64_t synthetic_length(const SyntheticOptions& o);
 
 /// One split of a token task: `size` examples, each int64 input and target

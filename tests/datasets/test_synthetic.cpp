@@ -96,6 +96,58 @@ TEST_CASE("synthetic associative_recall: the queried key's latest value, at the 
   }
 }
 
+TEST_CASE("synthetic context_recall: the tables share their keys, the context names the answer's") {
+  // 3 tables of 4 pairs over 5 symbols: markers A, B, C are ids 11, 12, 13.
+  const SyntheticOptions o{.task = "context_recall", .length = 24, .symbols = 5, .count = 3};
+  CHECK(data::synthetic_length(o) == 30);
+  CHECK(data::synthetic_vocabulary(o).tokens().back() == "C");
+  const SyntheticTask split(o, SyntheticSplit::Train, 200);
+  int64_t tables_agree = 0;
+  std::vector<int64_t> context_seen(3, 0);
+  for (int64_t i = 0; i < 200; ++i) {
+    const auto [input, target] = split.example(i);
+    REQUIRE(input.size() == 30);
+    CHECK(input[27] == kDelimiter);
+    const int64_t context = input[28] - (kFirstSymbol + 5), query = input[29];
+    REQUIRE((context >= 0 && context < 3));
+    ++context_seen[context];
+    // Table t: its marker at 9 t, then 4 pairs. Every table holds the query's key once.
+    std::vector<int64_t> value_in(3, -1), keys_of_first;
+    for (int64_t t = 0; t < 3; ++t) {
+      CHECK(input[9 * t] == kFirstSymbol + 5 + t);
+      std::vector<int64_t> keys;
+      for (int64_t p = 0; p < 4; ++p) {
+        const int64_t key = input[9 * t + 1 + 2 * p];
+        keys.push_back(key);
+        if (key == query) {
+          CHECK(value_in[t] == -1);
+          value_in[t] = input[9 * t + 2 + 2 * p];
+        }
+      }
+      std::sort(keys.begin(), keys.end());
+      CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());  // distinct keys
+      if (t == 0) keys_of_first = keys;
+      CHECK(keys == keys_of_first);  // the same key set in every table
+      REQUIRE(value_in[t] >= kFirstSymbol);
+    }
+    CHECK(answers(target) == std::pair<int64_t, std::vector<int64_t>>{29, {value_in[context]}});
+    tables_agree += value_in[0] == value_in[1] && value_in[1] == value_in[2];
+  }
+  // The context matters: the tables rarely agree on the answer (1 / 25 by chance), and every
+  // table is named as the context.
+  CHECK(tables_agree < 20);
+  for (const int64_t n : context_seen) CHECK(n > 40);
+  CHECK_THROWS_WITH_AS(
+      data::synthetic_length({.task = "context_recall", .length = 20, .symbols = 5, .count = 3}),
+      "synthetic: context_recall's length = 20 must be 2 x count (3) x the keys per table, and "
+      "the keys (distinct symbols) at most symbols = 5",
+      Error);
+  CHECK_THROWS_WITH_AS(data::synthetic_length({.task = "context_recall", .length = 24, .count = 1}),
+                       "synthetic: context_recall's count = 1 tables; it needs 2 to 26 (one "
+                       "marker letter each)",
+                       Error);
+}
+
 TEST_CASE("synthetic: examples fixed by seed, split and index; batches stack them") {
   const SyntheticOptions o{.task = "copy", .length = 5, .symbols = 8, .count = 6, .seed = 3};
   const SyntheticTask train(o, SyntheticSplit::Train, 10), again(o, SyntheticSplit::Train, 10);
@@ -123,7 +175,7 @@ TEST_CASE("synthetic: examples fixed by seed, split and index; batches stack the
 TEST_CASE("synthetic: options a task cannot meet are named") {
   CHECK_THROWS_WITH_AS(data::synthetic_length({.task = "copy_twice"}),
                        "synthetic: task \"copy_twice\" is not one of copy, reverse, sort, "
-                       "selective_copy, associative_recall, adding",
+                       "selective_copy, associative_recall, context_recall, adding",
                        Error);
   CHECK_THROWS_WITH_AS(
       data::synthetic_length({.task = "selective_copy", .length = 5, .count = 6}),
