@@ -57,28 +57,24 @@ void band_dots(const float* a, const float* b, float* out, const Band& d, float 
     }
 }
 
-// out_i = sum_t w[i, t] b_{i - before + t}: band_matmul's forward and band_scores' gradient for q.
-void band_gather(const float* w, const float* b, float* out, const Band& d) {
+// For every (i, t) in the band, with j = i - before + t: out_i += w[i, t] x_j (to_keys false:
+// band_matmul's forward, band_scores' gradient for q), or out_j += w[i, t] x_i (to_keys true: the
+// gradient for the keys, band_scores' k and band_matmul's v). Either way a slice writes only its
+// own rows, so the slices run in parallel.
+void band_accumulate(const float* w, const float* x, float* out, const Band& d, bool to_keys) {
   std::fill(out, out + d.groups * d.seq * d.dim, 0.f);
 #pragma omp parallel for schedule(static)
   for (int64_t g = 0; g < d.groups; ++g)
     for (int64_t i = 0; i < d.seq; ++i) {
       const float* wi = w + (g * d.seq + i) * d.width;
-      float* oi = out + (g * d.seq + i) * d.dim;
-      for (int64_t t = d.first(i); t < d.last(i); ++t) axpy(wi[t], b + d.key(g, i, t), oi, d.dim);
-    }
-}
-
-// out_j = sum over the rows i whose band holds j of w[i, t] a_i: the gradient for the keys
-// (band_scores' k, band_matmul's v). Each slice scatters into its own rows only.
-void band_scatter(const float* w, const float* a, float* out, const Band& d) {
-  std::fill(out, out + d.groups * d.seq * d.dim, 0.f);
-#pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < d.groups; ++g)
-    for (int64_t i = 0; i < d.seq; ++i) {
-      const float* wi = w + (g * d.seq + i) * d.width;
-      const float* ai = a + (g * d.seq + i) * d.dim;
-      for (int64_t t = d.first(i); t < d.last(i); ++t) axpy(wi[t], ai, out + d.key(g, i, t), d.dim);
+      const int64_t row = (g * d.seq + i) * d.dim;
+      for (int64_t t = d.first(i); t < d.last(i); ++t) {
+        const int64_t key = d.key(g, i, t);
+        if (to_keys)
+          axpy(wi[t], x + row, out + key, d.dim);
+        else
+          axpy(wi[t], x + key, out + row, d.dim);
+      }
     }
 }
 
@@ -101,8 +97,9 @@ Tensor band_scores(const Tensor& q, const Tensor& k, int64_t before, int64_t aft
                   const Tensor gc = grad.contiguous();
                   Tensor dq = nq ? Tensor::empty(kc.shape()) : Tensor();
                   Tensor dk = nk ? Tensor::empty(qc.shape()) : Tensor();
-                  if (nq) band_gather(gc.data(), kc.data(), dq.data(), d);   // dq_i = sum g k_j
-                  if (nk) band_scatter(gc.data(), qc.data(), dk.data(), d);  // dk_j = sum g q_i
+                  // dq_i = sum_t g_it k_j, dk_j = sum over its rows of g_it q_i.
+                  if (nq) band_accumulate(gc.data(), kc.data(), dq.data(), d, false);
+                  if (nk) band_accumulate(gc.data(), qc.data(), dk.data(), d, true);
                   return Grads{dq, dk};
                 });
 }
@@ -116,7 +113,7 @@ Tensor band_matmul(const Tensor& weights, const Tensor& v, int64_t before) {
   const Band d{groups_of(v), v.size(-2), width, before, v.size(-1)};
   const Tensor wc = weights.contiguous(), vc = v.contiguous();
   Tensor out = Tensor::empty(v.shape());
-  band_gather(wc.data(), vc.data(), out.data(), d);
+  band_accumulate(wc.data(), vc.data(), out.data(), d, false);
   const bool nw = needs_grad(weights), nv = needs_grad(v);
   return record("band_matmul", out, {weights, v},
                 [d, nw, nv, sw = weights.shape(), wc = nv ? wc : Tensor(),
@@ -124,8 +121,9 @@ Tensor band_matmul(const Tensor& weights, const Tensor& v, int64_t before) {
                   const Tensor gc = grad.contiguous();
                   Tensor dw = nw ? Tensor::empty(sw) : Tensor();
                   Tensor dv = nv ? Tensor::empty(gc.shape()) : Tensor();
-                  if (nw) band_dots(gc.data(), vc.data(), dw.data(), d, 0.f);  // dw_it = g_i . v_j
-                  if (nv) band_scatter(wc.data(), gc.data(), dv.data(), d);  // dv_j = sum w_it g_i
+                  // dw_it = g_i . v_j, dv_j = sum over its rows of w_it g_i.
+                  if (nw) band_dots(gc.data(), vc.data(), dw.data(), d, 0.f);
+                  if (nv) band_accumulate(wc.data(), gc.data(), dv.data(), d, true);
                   return Grads{dw, dv};
                 });
 }
