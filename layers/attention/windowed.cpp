@@ -1,5 +1,6 @@
 #include "layers/attention/windowed.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
