@@ -184,7 +184,7 @@ Tensor band_key_mask(const Tensor& key_padding_mask, int64_t before, int64_t aft
     for (int64_t i = 0; i < seq; ++i)
       for (int64_t t = 0; t < d.width; ++t) {
         const bool inside = t >= d.first(i) && t < d.last(i);
-        m[(b * seq + i) * d.width + t] = !inside || p[b * seq + i - before + t] != 0.f ? 1.f : 0.f;
+        m[(b * seq + i) * d.width + t] = !inside || p[d.key(b, i, t)] != 0.f ? 1.f : 0.f;
       }
   return mask;
 }
