@@ -225,6 +225,12 @@ nlohmann::json one_prediction_erasure(Model& model, const Dataset& data,
     Batch example = data.get({i});
     HEED_CHECK(example.input.dim() >= 2, "erasure test: needs inputs [batch, seq, ...], got ",
                example.input.shape());
+    // An image's attention (CBAM, SE) weighs channels and pixels, not positions of a sequence.
+    HEED_CHECK(example.input.dim() != 4,
+               "erasure test: the model records no attention over input positions: its inputs ",
+               example.input.shape(),
+               " are images [batch, channels, height, width], whose channel and spatial attention "
+               "is not over a sequence");
     const int64_t len = example.input_lengths.defined() ? example.input_lengths.to_vector_i64()[0]
                                                         : example.input.size(1);
     const int64_t k = next_token ? 1 : std::max<int64_t>(1, len / 10);

@@ -121,6 +121,23 @@ TEST_CASE("erasure test: a classifier without attention, a model that is neither
                                          "input's 10 positions (ReadTheLargest())"),
                        Error);
 
+  // An image classifier's attention (CBAM) is over channels and pixels: no test, said so in the
+  // words `heed compare` records as "not applicable".
+  class Images : public Dataset {
+   public:
+    int64_t size() const override { return 2; }
+    Batch get(const std::vector<int64_t>& indices) const override {
+      const auto n = static_cast<int64_t>(indices.size());
+      return {Tensor::zeros({n, 1, 4, 4}),
+              Tensor::from_vector_i64(std::vector<int64_t>(n, 0), {n})};
+    }
+  };
+  ReadTheLargest attending(true);
+  CHECK_THROWS_WITH_AS(erasure_test(attending, Images(), {}),
+                       doctest::Contains("erasure test: the model records no attention over input "
+                                         "positions: its inputs [1, 1, 4, 4] are images"),
+                       Error);
+
   class Silent : public Model {
    public:
     ModelOutput forward(const Batch&) override { return {}; }
