@@ -22,6 +22,11 @@ Tensor AttentionMechanism::add_parameter(const std::string& name, Tensor value) 
   return value;
 }
 
+Tensor AttentionMechanism::add_buffer(const std::string& name, Tensor value) {
+  buffers_.emplace_back(name, value);
+  return value;
+}
+
 AttentionOutput AttentionMechanism::attend(const Tensor& q, const Tensor& k, const Tensor& v,
                                            const AttentionCall& call) const {
   HEED_CHECK(q.dim() == 4 && k.dim() == 4, "attention: q ", q.shape(), " and k ", k.shape(),

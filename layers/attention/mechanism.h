@@ -49,7 +49,10 @@ struct AttentionCall {
   Tensor key_padding_mask;  // [batch, key], nonzero = padding; undefined = none
   Tensor attn_mask;         // [query, key], nonzero = masked; undefined = none
   Tensor score_bias;        // added to the scores (ALiBi's [heads, query, key]); undefined = none
-  float dropout = 0.f;      // on the weights, in training
+  /// The context of a mechanism that uses_context() (Tri-Attention), projected and split into
+  /// heads like k: [batch, heads, key, d_k] (the key sequence's own projection); undefined = none.
+  Tensor context;
+  float dropout = 0.f;  // on the weights, in training
   bool training = false;
   bool need_weights = true;
   Generator* gen = nullptr;
@@ -68,10 +71,18 @@ class AttentionMechanism {
                                 const std::vector<Tensor>& masks, const AttentionCall& call) const;
   /// False for variants whose scores are not dot products (ALiBi's bias would mean nothing).
   virtual bool takes_score_bias() const { return true; }
+  /// True for variants that read AttentionCall::context (MultiheadAttention then projects it).
+  virtual bool uses_context() const { return false; }
+  /// Draws the learned parameters that need random values (called once by the owning layer with
+  /// its generator); the default has none.
+  virtual void reset_parameters(Generator& /*gen*/) {}
   /// The options after "attention=<name>" in MultiheadAttention::repr: ", topk=4", or "".
   virtual std::string options_repr() const { return ""; }
   /// Learned parameters, which the owning MultiheadAttention registers under these names.
   const StateDict& parameters() const { return parameters_; }
+  /// State that is not learned by gradients but kept in checkpoints (REINFORCE's baseline),
+  /// registered by the owning MultiheadAttention as buffers under these names.
+  const StateDict& buffers() const { return buffers_; }
 
   const HeadShape shape;
 
@@ -85,9 +96,10 @@ class AttentionMechanism {
 
  protected:
   Tensor add_parameter(const std::string& name, Tensor value);
+  Tensor add_buffer(const std::string& name, Tensor value);
 
  private:
-  StateDict parameters_;
+  StateDict parameters_, buffers_;
 };
 
 /// Builds a mechanism for one head shape; made by a variant's from_config (registry.h).

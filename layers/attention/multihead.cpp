@@ -64,6 +64,13 @@ MultiheadAttention::MultiheadAttention(const MultiheadAttentionOptions& o, Gener
   out_proj = register_module("out_proj", std::make_shared<Linear>(e, e, gen, o.bias));
   if (o.bias) out_proj->bias.fill_(0.f);
   for (const auto& [name, p] : mechanism->parameters()) register_parameter(name, p);
+  for (const auto& [name, b] : mechanism->buffers()) register_buffer(name, b);
+  // Drawn after every other parameter, so that layers without a context keep their values.
+  if (mechanism->uses_context()) {
+    c_proj_weight = register_parameter("c_proj_weight", xavier_uniform(e, kdim, gen));
+    if (o.bias) c_proj_bias = register_parameter("c_proj_bias", Tensor::zeros({e}));
+  }
+  mechanism->reset_parameters(gen);
 }
 
 MultiheadAttention::MultiheadAttention(int64_t e, int64_t h, float p, Generator& gen)
@@ -116,8 +123,9 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
     const int64_t e = embed_dim;
     auto qkv = ops::split(ops::linear(query, in_proj_weight, in_proj_bias), {e, e, e}, -1);
     const Tensor k = split_heads(qkv[1]);
-    return attend_heads(qkv[0], rope_ ? apply_rotary(k) : k, split_heads(qkv[2]), key_padding_mask,
-                        attn_mask, need_weights);
+    return attend_heads(qkv[0],
+                        {rope_ ? apply_rotary(k) : k, split_heads(qkv[2]), context_heads(key)},
+                        key_padding_mask, attn_mask, need_weights);
   }
   return attend(query, project_keys(key, value), key_padding_mask, attn_mask, need_weights);
 }
@@ -125,7 +133,12 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
 MultiheadAttention::ProjectedKeys MultiheadAttention::project_keys(const Tensor& key,
                                                                    const Tensor& value) const {
   const Tensor k = split_heads(projection(1, key));
-  return {rope_ ? apply_rotary(k) : k, split_heads(projection(2, value))};
+  return {rope_ ? apply_rotary(k) : k, split_heads(projection(2, value)), context_heads(key)};
+}
+
+Tensor MultiheadAttention::context_heads(const Tensor& key) const {
+  return c_proj_weight.defined() ? split_heads(ops::linear(key, c_proj_weight, c_proj_bias))
+                                 : Tensor();
 }
 
 AttentionOutput MultiheadAttention::attend(const Tensor& query, const ProjectedKeys& kv,
@@ -134,26 +147,27 @@ AttentionOutput MultiheadAttention::attend(const Tensor& query, const ProjectedK
   HEED_CHECK(query.dim() == 3 && query.size(2) == embed_dim && query.size(0) == kv.k.size(0),
              "MultiheadAttention: query ", query.shape(), " is not [", kv.k.size(0),
              ", query_len, ", embed_dim, "]");
-  return attend_heads(projection(0, query), kv.k, kv.v, key_padding_mask, attn_mask, need_weights);
+  return attend_heads(projection(0, query), kv, key_padding_mask, attn_mask, need_weights);
 }
 
 // q [batch, len_q, embed_dim] projected, k and v split into heads (k rotated with RoPE).
-AttentionOutput MultiheadAttention::attend_heads(const Tensor& q, const Tensor& k, const Tensor& v,
+AttentionOutput MultiheadAttention::attend_heads(const Tensor& q, const ProjectedKeys& kv,
                                                  const Tensor& key_padding_mask,
                                                  const Tensor& attn_mask, bool need_weights) const {
-  const int64_t batch = q.size(0), len_q = q.size(1), len_k = k.size(2);
+  const int64_t batch = q.size(0), len_q = q.size(1), len_k = kv.k.size(2);
   // An Inspector wants the weights even where the caller does not (linear attention computes
   // them only on demand).
   const bool inspect = Inspector::active();
   const AttentionCall call{.key_padding_mask = key_padding_mask,
                            .attn_mask = attn_mask,
                            .score_bias = alibi_ ? alibi_bias(num_heads, len_q, len_k) : Tensor(),
+                           .context = kv.c,
                            .dropout = dropout,
                            .training = is_training(),
                            .need_weights = need_weights || inspect,
                            .gen = gen_};
   const Tensor q_heads = rope_ ? apply_rotary(split_heads(q)) : split_heads(q);
-  AttentionOutput a = mechanism->attend(q_heads, k, v, call);
+  AttentionOutput a = mechanism->attend(q_heads, kv.k, kv.v, call);
   if (inspect) Inspector::record_attention(*this, a.weights);
   const Tensor merged = a.output.permute({0, 2, 1, 3}).reshape({batch, len_q, embed_dim});
   return {out_proj->forward(merged), need_weights ? a.weights : Tensor()};

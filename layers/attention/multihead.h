@@ -11,7 +11,10 @@
 //   with bias: in_proj_bias [3*embed_dim] (zeros) and out_proj.bias [embed_dim] (zeros);
 //   out_proj.weight [embed_dim, embed_dim];
 //   then the mechanism's own parameters under their names (attention "cosine": logit_scale
-//     [num_heads, 1, 1] = log 10, Swin v2's learned log temperature; not PyTorch parameters).
+//     [num_heads, 1, 1] = log 10, Swin v2's learned log temperature; not PyTorch parameters);
+//   for a mechanism that uses a context (attention "tri"): c_proj_weight [embed_dim, kdim] (xavier
+//     uniform) and with bias c_proj_bias [embed_dim] (zeros), the context's projection of the key
+//     input (not rotated by RoPE).
 //
 //   query [batch, query_len, embed_dim], key [batch, key_len, kdim], value [batch, key_len, vdim]
 //   key_padding_mask [batch, key_len] (nonzero = padding), attn_mask [query_len, key_len]
@@ -55,9 +58,10 @@ class MultiheadAttention : public Module {
                           const Tensor& attn_mask = Tensor(), bool need_weights = true) const;
   std::string repr() const override;
 
-  /// Keys and values projected and split into heads, [batch, num_heads, key_len, head_dim] each.
+  /// Keys and values projected and split into heads, [batch, num_heads, key_len, head_dim] each,
+  /// and the keys' context projection when the mechanism uses one (undefined otherwise).
   struct ProjectedKeys {
-    Tensor k, v;
+    Tensor k, v, c;
   };
   /// The query-independent half of forward, done once for many queries (a decoder's steps):
   /// attend(query, project_keys(key, value), ...) is forward(query, key, value, ...) bit for bit
@@ -72,6 +76,7 @@ class MultiheadAttention : public Module {
   const float dropout;
   // Defined as the options say (see the list of parameters above); the others stay undefined.
   Tensor in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, in_proj_bias;
+  Tensor c_proj_weight, c_proj_bias;
   std::shared_ptr<Linear> out_proj;
   const std::unique_ptr<AttentionMechanism> mechanism;
 
@@ -81,7 +86,10 @@ class MultiheadAttention : public Module {
   Tensor projection(int which, const Tensor& x) const;
   void check_shapes(const Tensor& query, const Tensor& key, const Tensor& value,
                     const Tensor& key_padding_mask, const Tensor& attn_mask) const;
-  AttentionOutput attend_heads(const Tensor& q, const Tensor& k, const Tensor& v,
+  // The context projection of the key input, split into heads; undefined unless the mechanism
+  // uses a context.
+  Tensor context_heads(const Tensor& key) const;
+  AttentionOutput attend_heads(const Tensor& q, const ProjectedKeys& kv,
                                const Tensor& key_padding_mask, const Tensor& attn_mask,
                                bool need_weights) const;
   Generator* gen_;

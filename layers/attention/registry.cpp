@@ -7,10 +7,12 @@
 #include "layers/attention/gumbel.h"
 #include "layers/attention/hard.h"
 #include "layers/attention/linear.h"
+#include "layers/attention/reinforce.h"
 #include "layers/attention/scaled_dot_product.h"
 #include "layers/attention/sparsemax.h"
 #include "layers/attention/taylor.h"
 #include "layers/attention/topk.h"
+#include "layers/attention/tri.h"
 #include "layers/attention/windowed.h"
 
 namespace heed::nn {
@@ -35,6 +37,11 @@ const std::vector<Entry>& entries() {
        &HardAttention::from_config},
       {{"attention", "gumbel", "Gumbel-softmax of the scores in training (Jang et al. 2017)", ""},
        &GumbelAttention::from_config},
+      {{"attention", "reinforce",
+        "one key sampled from the softmax, trained by REINFORCE with a moving-average baseline "
+        "(Xu et al. 2015)",
+        ""},
+       &ReinforceAttention::from_config},
       {{"attention", "linear", "elu+1 feature maps, O(seq) (Katharopoulos et al. 2020)", ""},
        &LinearAttention::from_config},
       {{"attention", "cosine", "learned-temperature cosine scores (Swin v2, Liu et al. 2022)", ""},
@@ -47,6 +54,11 @@ const std::vector<Entry>& entries() {
        &TaylorAttention::from_config},
       {{"attention", "entmax", "alpha-entmax, alpha learned per head (Correia et al. 2019)", ""},
        &EntmaxAttention::from_config},
+      {{"attention", "tri",
+        "query x key x context scores, the context a third party (Yu et al. 2022, arXiv "
+        "2211.02899)",
+        ""},
+       &TriAttention::from_config},
   };
   return list;
 }
