@@ -31,6 +31,9 @@ struct ModelOutput {
   Tensor loss;            // scalar, the mean over loss_count items
   double loss_count = 0;  // the examples (classifiers) or real tokens (token models) it averages
   std::map<std::string, Metric> metrics;  // e.g. {"accuracy", {91, 100}}
+  /// log p(y_b | x_b) of each example [batch], no gradient: the reward of a layer that samples
+  /// (framework/score_function.h). Undefined when the model does not report it.
+  Tensor example_log_likelihood;
 };
 
 class Model : public Module {

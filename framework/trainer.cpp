@@ -15,8 +15,10 @@
 #include "framework/clip.h"
 #include "framework/error_rates.h"
 #include "framework/inspect.h"
+#include "framework/ops.h"
 #include "framework/precision.h"
 #include "framework/progress.h"
+#include "framework/score_function.h"
 #include "framework/signals.h"
 #include "framework/warm_start.h"
 
@@ -508,8 +510,10 @@ void Trainer::train_step(const Batch& batch) {
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
+  ScoreFunction sampled;  // the choices of layers that sample (REINFORCE attention)
   ModelOutput out = model_->forward(batch);
-  const double loss = out.loss.item();
+  const double loss = out.loss.item();  // the model's loss, logged without the surrogate
+  if (!sampled.empty()) out.loss = out.loss + sampled.surrogate(out.example_log_likelihood);
   if (!std::isfinite(loss)) {
     // The loss is where it shows, but an earlier update may be the cause: name that tensor too.
     const std::string bad = first_nonfinite(model_->named_parameters(), false);
