@@ -40,6 +40,7 @@ try:
     import numpy as np
     import torch
     from torch import nn
+    import torch.nn.functional as F
 except ImportError as e:
     sys.exit(f"torch_load: {e.name} is missing; install it with `tools/bootstrap.sh torch` "
              "(Debian's python3-torch and python3-h5py) and run /usr/bin/python3")
@@ -297,6 +298,46 @@ class CBAM(nn.Module):
         return self.spatial_attention(self.channel_attention(x))
 
 
+class AttentionBranch(nn.Module):
+    """A2N's attention branch: k4(k3(x) * sigmoid(k2(lrelu(k1(x)))))."""
+
+    def __init__(self, channels):
+        super().__init__()
+        conv3 = lambda: nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.k1, self.k2 = conv3(), nn.Conv2d(channels, channels, 1)
+        self.k3, self.k4 = conv3(), conv3()
+
+    def forward(self, x):
+        gate = torch.sigmoid(self.k2(F.leaky_relu(self.k1(x), 0.2)))
+        return self.k4(self.k3(x) * gate)
+
+
+class AttentionInAttention(nn.Module):
+    """A2N's attention in attention block (Chen, Gu & Zhang 2021, arXiv 2104.09497): an
+    attention and a non-attention branch mixed by per-example weights softmax(MLP(avgpool) / t),
+    inside 1x1 convolutions and a residual connection."""
+
+    def __init__(self, channels, reduction, temperature):
+        super().__init__()
+        self.temperature = temperature
+        self.conv_first = nn.Conv2d(channels, channels, 1, bias=False)
+        self.conv_last = nn.Conv2d(channels, channels, 1, bias=False)
+        hidden = max(1, channels // reduction)
+        self.attention_dropout = nn.Module()
+        self.attention_dropout.fc1 = nn.Linear(channels, hidden, bias=False)
+        self.attention_dropout.fc2 = nn.Linear(hidden, 2, bias=False)
+        self.attention = AttentionBranch(channels)
+        self.non_attention = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        y = F.leaky_relu(self.conv_first(x), 0.2)
+        d = self.attention_dropout
+        w = torch.softmax(d.fc2(torch.relu(d.fc1(y.mean((2, 3))))) / self.temperature, 1)
+        mixed = (self.attention(y) * w[:, 0, None, None, None] +
+                 self.non_attention(y) * w[:, 1, None, None, None])
+        return self.conv_last(F.leaky_relu(mixed, 0.2)) + x
+
+
 def image_layer(layer, shape):
     """The PyTorch module of one entry of model.layers, for per-example input `shape`."""
     t = layer["type"]
@@ -331,6 +372,10 @@ def image_layer(layer, shape):
         return SqueezeExcitation(shape[0], get("reduction", 16))
     if t == "cbam":
         return CBAM(shape[0], get("reduction", 16), get("kernel_size", 7))
+    if t == "spatial_attention":
+        return SpatialAttention(get("kernel_size", 7))
+    if t == "attention_in_attention":
+        return AttentionInAttention(shape[0], get("reduction", 4), get("temperature", 30.0))
     raise TorchLoadError(f"recipe key model.layers: layer type \"{t}\" is unknown to "
                          "torch_load.py")
 

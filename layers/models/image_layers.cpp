@@ -1,6 +1,7 @@
 #include "layers/models/image_layers.h"
 
 #include "framework/ops.h"
+#include "layers/attention/attention_in_attention.h"
 #include "layers/attention/channel.h"
 #include "layers/batch_norm.h"
 #include "layers/conv.h"
@@ -238,6 +239,26 @@ ImageLayerFactory cbam_from_config(const Config& c) {
   };
 }
 
+// spatial_attention: CBAM's spatial half on its own, over [channels, H, W].
+ImageLayerFactory spatial_attention_from_config(const Config& c) {
+  const int64_t kernel = c.get<int64_t>("kernel_size", 7, range::size);
+  HEED_RECIPE_CHECK(kernel % 2 == 1, c.path_of("kernel_size"),
+                    " must be odd (the spatial map keeps its size), got ", kernel);
+  return [kernel, path = c.path()](const Shape& in, Generator& gen) {
+    channels_of(in, path, "spatial_attention", 2);
+    return wrap(std::make_shared<SpatialAttention>(gen, kernel));
+  };
+}
+
+ImageLayerFactory attention_in_attention_from_config(const Config& c) {
+  const int64_t reduction = c.get<int64_t>("reduction", 4, range::size);
+  const float temperature = c.get<float>("temperature", 30.f, Range::above(0));
+  return [reduction, temperature, path = c.path()](const Shape& in, Generator& gen) {
+    return wrap(std::make_shared<AttentionInAttention>(
+        channels_of(in, path, "attention_in_attention", 2), gen, reduction, temperature));
+  };
+}
+
 // What the recorded defaults and ranges do not say.
 const std::vector<OptionNote> kConvNotes = {
     {"groups", "", "divides the input's and the output's channels"}};
@@ -290,6 +311,17 @@ const PartRegistry<ImageLayerFactory>& registry() {
         "CBAM: channel then spatial attention over [channels, H, W] (Woo et al. 2018)", ""},
        &cbam_from_config,
        {{"kernel_size", "", "odd"}}},
+      {{"layer", "spatial_attention",
+        "CBAM's spatial attention alone: x * sigmoid(conv([mean_c x, max_c x])) (Woo et al. 2018, "
+        "sec. 3)",
+        ""},
+       &spatial_attention_from_config,
+       {{"kernel_size", "", "odd"}}},
+      {{"layer", "attention_in_attention",
+        "A2N's attention in attention block: an attention and a plain branch mixed per example "
+        "(Chen et al. 2021, arXiv 2104.09497)",
+        ""},
+       &attention_in_attention_from_config},
   });
   return list;
 }

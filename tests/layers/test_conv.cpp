@@ -15,6 +15,7 @@
 #include "framework/random.h"
 #include "framework/registry.h"
 #include "gradcheck.h"
+#include "layers/attention/attention_in_attention.h"
 #include "layers/attention/channel.h"
 #include "layers/batch_norm.h"
 #include "layers/conv.h"
@@ -175,6 +176,14 @@ TEST_CASE("nn::CBAM matches the reference implementation of Woo et al. (conv_cba
   check_module(f, cbam, with_map(cbam));
 }
 
+TEST_CASE("nn::AttentionInAttention matches A2N's block (conv_attention_in_attention)") {
+  const Fixture f = load_fixture("conv_attention_in_attention");
+  Generator gen(0);
+  nn::AttentionInAttention aab(4, gen, 2, 2.f);
+  check_module(f, aab, with_map(aab));
+  CHECK(aab.repr() == "AttentionInAttention(channels=4, reduction=2, temperature=2)");
+}
+
 TEST_CASE("conv layers: PyTorch's parameter and buffer names, counts and repr") {
   Generator gen(0);
   nn::Conv2d conv({.in_channels = 3, .out_channels = 8, .kernel_size = {3, 3}, .padding = {1, 1}},
@@ -242,7 +251,7 @@ TEST_CASE("nn::BatchNorm: training moves the running statistics, eval uses them"
   CHECK(eval_out.at({0, 1, 0, 0}) == doctest::Approx(expect).epsilon(1e-5));
 }
 
-TEST_CASE("conv layers: gradient checks of SE, CBAM (and their parts) and BatchNorm2d") {
+TEST_CASE("conv layers: gradient checks of SE, CBAM (and their parts), AiA and BatchNorm2d") {
   Generator gen(7);
   auto se = std::make_shared<nn::SqueezeExcitation>(6, gen, 2);
   auto ca = std::make_shared<nn::ChannelAttention>(6, gen, 3);
@@ -260,6 +269,16 @@ TEST_CASE("conv layers: gradient checks of SE, CBAM (and their parts) and BatchN
   check("ChannelAttention", ca, rnd({2, 6, 3, 2}, 3));
   check("SpatialAttention", sa, rnd({2, 3, 4, 4}, 4));
   check("CBAM", cbam, rnd({2, 4, 3, 3}, 5));
+  // Its leaky ReLUs and ReLU have kinks that a step of 1e-2 can cross: a smaller step.
+  auto aab = std::make_shared<nn::AttentionInAttention>(3, gen, 1, 2.f);
+  check_module_gradients({"AttentionInAttention",
+                          aab,
+                          [aab](V v) { return aab->forward(v[0]); },
+                          {rnd({2, 3, 3, 3}, 8)},
+                          3e-3f,
+                          3e-2f,
+                          1e-3f,
+                          99});
   check("BatchNorm2d training", bn, rnd({3, 3, 2, 2}, 6));
   bn->eval();
   check("BatchNorm2d eval", bn, rnd({3, 3, 2, 2}, 7));

@@ -48,7 +48,7 @@ std::string model_error(const json& layers, const Shape& input = {4, 8, 8}) {
 
 TEST_CASE("image layers: every registered type builds from its minimal options and runs") {
   const std::vector<std::string> names = nn::image_layer_names();
-  CHECK(names.size() == 18);
+  CHECK(names.size() == 20);
   for (const std::string& name : names) {
     INFO(name);
     Generator gen(1);
@@ -85,7 +85,7 @@ TEST_CASE("image layers: an option the type does not read names the types that h
       {{{"type", "se"}, {"kernel_size", 3}},
        "recipe: \"model.layers.0.kernel_size\" is not an option of layer \"se\" (its options: "
        "reduction); \"kernel_size\" is an option of layer \"conv1d\", \"conv2d\", \"max_pool1d\", "
-       "\"max_pool2d\", \"avg_pool1d\", \"avg_pool2d\", \"cbam\""},
+       "\"max_pool2d\", \"avg_pool1d\", \"avg_pool2d\", \"cbam\", \"spatial_attention\""},
       {{{"type", "conv2d"}, {"out_channels", 4}, {"kernel_size", 3}, {"paddin", 1}},
        "recipe: \"model.layers.0.paddin\" is not an option of layer \"conv2d\" (its options: "
        "bias, dilation, groups, kernel_size, out_channels, padding, stride); did you mean "
@@ -129,5 +129,8 @@ TEST_CASE("image layers: heed list prints every layer type with its options") {
         "(0, in [0, 1048576]; at most kernel_size / 2)");
   CHECK(listed["avg_pool1d"].find("count_include_pad (true)") != std::string::npos);
   CHECK(listed["cbam"] == "reduction (16, in [1, 1048576]); kernel_size (7, in [1, 1048576]; odd)");
+  CHECK(listed["spatial_attention"] == "kernel_size (7, in [1, 1048576]; odd)");
+  CHECK(listed["attention_in_attention"] ==
+        "reduction (4, in [1, 1048576]); temperature (30.0, > 0)");
   CHECK(listed["dropout"] == "p (0.5, in [0, 1])");
 }
