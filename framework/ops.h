@@ -9,6 +9,7 @@
 #include "framework/ops/entmax.h"
 #include "framework/ops/linear_attention.h"
 #include "framework/ops/matmul.h"
+#include "framework/ops/monotonic.h"
 #include "framework/ops/nn.h"
 #include "framework/ops/norm.h"
 #include "framework/ops/pool.h"

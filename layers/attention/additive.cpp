@@ -105,7 +105,8 @@ AlignmentFactory additive_alignment_from_config(const Config& c) {
     a.forward = [m](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                     const Tensor&) { return m->forward(q, k, v, mask); };
     a.bind_keys = [m](const Tensor& keys, const Tensor& values, const Tensor& mask) {
-      return [m, projected = m->project_keys(keys), values, mask](const Tensor& q, int64_t) {
+      return [m, projected = m->project_keys(keys), values, mask](const Tensor& q, int64_t,
+                                                                  const Tensor&) {
         return m->forward_projected(q, projected, values, mask);
       };
     };

@@ -2,6 +2,7 @@
 
 #include "layers/attention/additive.h"
 #include "layers/attention/luong.h"
+#include "layers/attention/monotonic.h"
 #include "layers/attention/multihead.h"
 #include "layers/part.h"
 
@@ -31,6 +32,10 @@ const PartRegistry<AlignmentFactory>& registry() {
         "in the weights",
         ""},
        &multihead_alignment_from_config},
+      {{"alignment", "monotonic",
+        "expected monotonic alignment in training, hard monotonic decoding (Raffel et al. 2017)",
+        ""},
+       &monotonic_alignment_from_config},
   });
   return list;
 }
@@ -40,7 +45,8 @@ const PartRegistry<AlignmentFactory>& registry() {
 BoundAlignment Alignment::bind(const Tensor& keys, const Tensor& values,
                                const Tensor& key_padding_mask) const {
   if (bind_keys) return bind_keys(keys, values, key_padding_mask);
-  return [f = forward, keys, values, key_padding_mask](const Tensor& query, int64_t step) {
+  return [f = forward, keys, values, key_padding_mask](const Tensor& query, int64_t step,
+                                                       const Tensor&) {
     const int64_t batch = query.size(0);  // every sequence of a decoder is at the same step
     return f(query, keys, values, key_padding_mask,
              Tensor::from_vector_i64(std::vector<int64_t>(batch, step), {batch}));

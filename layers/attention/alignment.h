@@ -7,6 +7,7 @@
 //   luong_dot | luong_general | luong_concat   LuongAttention, global alignment (luong.h)
 //   local_m | local_p                          LuongAttention, local alignments (luong.h)
 //   multihead                                  MultiheadAttention (multihead.h)
+//   monotonic                                  MonotonicAttention (monotonic.h), stateful
 // A recipe names one as a string or an object with its options:
 //   "attention": "luong_dot"
 //   "attention": {"type": "local_p", "score": "general", "window": 8}
@@ -38,9 +39,13 @@ struct AlignmentShape {
 };
 
 /// An alignment whose keys, values and padding mask are fixed (Alignment::bind), called once per
-/// query step of a decoder: query [batch, query_len, query_size] whose row t is step t + step ->
-/// what Alignment::forward gives for those keys.
-using BoundAlignment = std::function<AttentionOutput(const Tensor& query, int64_t step)>;
+/// query step of a decoder: query [batch, query_len, query_size] whose row t is step t + step,
+/// previous the weights it gave at the decoder's previous step ([batch, 1, 1, key_len], the
+/// decoder's to keep and reorder; undefined at the first step) -> what Alignment::forward gives
+/// for those keys. Only a stateful alignment (monotonic: it continues from where the previous step
+/// stopped) reads previous; given none it starts afresh, as forward does.
+using BoundAlignment =
+    std::function<AttentionOutput(const Tensor& query, int64_t step, const Tensor& previous)>;
 
 /// A built alignment: its module, which the owner registers (its parameters are the module's),
 /// and its call. query [batch, query_len, query_size], keys [batch, key_len, key_size], values

@@ -209,7 +209,7 @@ AlignmentFactory multihead_alignment_from_config(const Config& c) {
     };
     // A decoder projects its memory once a batch, not at every step.
     a.bind_keys = [m](const Tensor& k, const Tensor& v, const Tensor& mask) -> BoundAlignment {
-      return [m, kv = m->project_keys(k, v), mask](const Tensor& q, int64_t) {
+      return [m, kv = m->project_keys(k, v), mask](const Tensor& q, int64_t, const Tensor&) {
         const AttentionOutput out = m->attend(q, kv, mask);
         return AttentionOutput{out.output, ops::mean(out.weights, {1}, true)};
       };

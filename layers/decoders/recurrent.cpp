@@ -71,6 +71,7 @@ struct RecurrentDecoder::State : DecoderState {
   Tensor feed;                  // h~_t with input feeding
   BoundAlignment align;         // unset with attention "none"
   Tensor memory;                // what `align` reads, kept alive with it
+  Tensor previous;              // the alignment's weights at the previous step (monotonic's)
   int64_t t = 0;                // the next step
   std::vector<Tensor> weights;  // each step's attention [batch, 1, 1, source_len], when inspected
   void reorder(const Tensor& rows) override {
@@ -81,6 +82,10 @@ struct RecurrentDecoder::State : DecoderState {
     take(s.h);
     take(s.c);
     take(feed);
+    if (previous.defined()) {
+      const Shape shape = previous.shape();
+      previous = ops::embedding(previous.reshape({shape[0], -1}), rows).reshape(shape);
+    }
   }
 };
 
@@ -90,7 +95,8 @@ Tensor RecurrentDecoder::advance(State& state, const Tensor& x) const {
   if (!state.align) return (s = step_(x, s)).h;
   // The context [batch, memory_size] queried by h, its weights kept for an Inspector.
   auto attend = [&](const Tensor& h) {
-    AttentionOutput a = state.align(h.unsqueeze(1), t);
+    AttentionOutput a = state.align(h.unsqueeze(1), t, state.previous);
+    state.previous = a.weights;
     if (Inspector::active()) state.weights.push_back(a.weights);
     return a.output.squeeze(1);
   };
