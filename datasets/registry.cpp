@@ -231,6 +231,11 @@ SyntheticRecipe synthetic_options(const Config& c) {
   o.train = c.get<int64_t>("train_samples", 100000, range::count);
   o.dev = c.get<int64_t>("dev_samples", 1000, range::count);
   o.test = c.get<int64_t>("test_samples", 1000, range::count);
+  // Caps every dataset has (a quick run, CI's 3-step recipe check): the splits' first N.
+  const int64_t max_train = c.get<int64_t>("max_train_samples", 0, range::count_or_zero),
+                max_test = c.get<int64_t>("max_test_samples", 0, range::count_or_zero);
+  if (max_train > 0) o.train = std::min(o.train, max_train);
+  if (max_test > 0) o.dev = std::min(o.dev, max_test), o.test = std::min(o.test, max_test);
   c.finish();
   // The task's own constraints (selective_copy's count, associative_recall's even length).
   with_recipe_path(c.path(), [&] { return data::synthetic_length(o.task); });
@@ -352,7 +357,9 @@ const std::vector<Entry>& entries() {
         {"seed", "",
          "draws every example: the splits are fixed by it, whatever train.seed (so a study over "
          "train seeds trains on the same data)"},
-        {"train_samples", "", "examples drawn for train (each epoch reads the same ones)"}}},
+        {"train_samples", "", "examples drawn for train (each epoch reads the same ones)"},
+        {"max_train_samples", "", "train's first N; 0: all"},
+        {"max_test_samples", "", "dev's and test's first N each; 0: all"}}},
   };
   return list;
 }

@@ -388,6 +388,9 @@ TEST_CASE("seq2seq: under every decoder cell and alignment, padding changes noth
     for (const std::string& attention : attentions) {
       json c = kTinySeq2Seq;
       c["decoder"] = {{"type", cell}, {"embedding_size", 3}, {"attention", attention}};
+      // Monotonic attention's training noise is drawn per key position, so a wider padded batch
+      // draws other noise: the check holds for its noise-free expected alignment.
+      if (attention == "monotonic") c["decoder"]["attention"] = {{"type", attention}, {"noise", 0}};
       INFO(c.dump());
       const auto model = build(c, token_info(9, 7, 8));
       CHECK(std::isfinite(model->forward(padded(source, target)).loss.item()));
