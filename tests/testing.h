@@ -22,6 +22,14 @@ inline Tensor rnd(const Shape& shape, uint64_t seed, float low = -1.f, float hig
   return Tensor::rand(shape, gen, low, high);
 }
 
+/// An int64 padding mask [batch, len] (nonzero = padding): the last `padded` positions of the last
+/// batch item, the others real.
+inline Tensor last_item_padding(int64_t batch, int64_t len, int64_t padded = 2) {
+  Tensor m = Tensor::zeros({batch, len}, Dtype::Int64);
+  for (int64_t j = len - padded; j < len; ++j) m.data_i64()[(batch - 1) * len + j] = 1;
+  return m;
+}
+
 /// Overwrites every parameter of `m` with U(-scale, scale): zero-initialized biases and the ones of
 /// a LayerNorm would leave parts of the gradients untested.
 template <class M>

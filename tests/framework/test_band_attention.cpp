@@ -61,17 +61,6 @@ TEST_CASE("band ops: the band of the dense scores, and back") {
       }
 }
 
-namespace {
-
-// [batch, key] int64 padding: the last `padded` keys of the last batch item.
-Tensor padding(int64_t batch, int64_t key, int64_t padded) {
-  Tensor m = Tensor::zeros({batch, key}, Dtype::Int64);
-  for (int64_t j = key - padded; j < key; ++j) m.data_i64()[(batch - 1) * key + j] = 1;
-  return m;
-}
-
-}  // namespace
-
 TEST_CASE("windowed attention: the band path equals the dense masked form, values and gradients") {
   for (const int64_t window : {0, 2, 9}) {
     for (const bool causal : {false, true}) {
@@ -82,7 +71,7 @@ TEST_CASE("windowed attention: the band path equals the dense masked form, value
         const nn::WindowedAttention mech({.window = window}, nn::HeadShape{.num_heads = 2});
         nn::AttentionCall call;
         if (causal) call.attn_mask = nn::causal_mask(7, 7);
-        if (padded) call.key_padding_mask = padding(2, 7, 3);
+        if (padded) call.key_padding_mask = last_item_padding(2, 7, 3);
         std::vector<Tensor> masks = {nn::band_mask(7, 7, window, false)};
         if (causal) masks.push_back(call.attn_mask);
         if (padded) masks.push_back(call.key_padding_mask.reshape({2, 1, 1, 7}));

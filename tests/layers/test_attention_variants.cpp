@@ -30,13 +30,6 @@ using V = const std::vector<Tensor>&;
 
 namespace {
 
-// [batch, key] int64 padding: the last `padded` keys of the last batch item.
-Tensor padding(int64_t batch, int64_t key, int64_t padded = 2) {
-  Tensor m = Tensor::zeros({batch, key}, Dtype::Int64);
-  for (int64_t j = key - padded; j < key; ++j) m.data_i64()[(batch - 1) * key + j] = 1;
-  return m;
-}
-
 // float32 against float64 references.
 constexpr float kAtol = 1e-5f;
 constexpr float kRtol = 1e-4f;
@@ -72,7 +65,7 @@ TEST_CASE("attention variants: additive and Luong gradients, inputs and paramete
   const Tensor q = rnd({2, 3, 4}, 1), k4 = rnd({2, 5, 4}, 2), k6 = rnd({2, 5, 6}, 3),
                v = rnd({2, 5, 3}, 4);
   for (const bool masked : {false, true}) {
-    const Tensor mask = masked ? padding(2, 5) : Tensor();
+    const Tensor mask = masked ? last_item_padding(2, 5) : Tensor();
     const std::string suffix = masked ? " with padding" : " without mask";
     auto add = randomized(std::make_shared<nn::AdditiveAttention>(4, 6, 5, 0.f, gen), 11, 0.7f);
     add->eval();
@@ -125,8 +118,8 @@ TEST_CASE("attention variants: cosine, linear (causal and not), RoPE, sinusoidal
        [&](V x) {
          return nn::cosine_attention(
                     x[0], x[1], x[2],
-                    {padding(2, 4, 1).reshape({2, 1, 1, 4}), nn::causal_mask(4, 4)}, x[3], 0.f,
-                    false, gen)
+                    {last_item_padding(2, 4, 1).reshape({2, 1, 1, 4}), nn::causal_mask(4, 4)}, x[3],
+                    0.f, false, gen)
              .output;
        },
        {q, k, v, head_tau}},
@@ -142,7 +135,8 @@ TEST_CASE("attention variants: cosine, linear (causal and not), RoPE, sinusoidal
        {q, k5, v5}},
       {"linear non-causal, padding",
        [&](V x) {
-         return nn::linear_attention(x[0], x[1], x[2], padding(2, 5), false, false).output;
+         return nn::linear_attention(x[0], x[1], x[2], last_item_padding(2, 5), false, false)
+             .output;
        },
        {q, k5, v5}},
       {"linear causal, no mask",
@@ -150,7 +144,7 @@ TEST_CASE("attention variants: cosine, linear (causal and not), RoPE, sinusoidal
        {q, k, v}},
       {"linear causal, padding",
        [&](V x) {
-         return nn::linear_attention(x[0], x[1], x[2], padding(2, 4), true, false).output;
+         return nn::linear_attention(x[0], x[1], x[2], last_item_padding(2, 4), true, false).output;
        },
        {q, k, v}},
       {"linear weights (need_weights), causal",
@@ -191,7 +185,7 @@ TEST_CASE("attention variants: cosine, linear (causal and not), RoPE, sinusoidal
 TEST_CASE("causal linear attention equals the quadratic masked form, values and gradients") {
   for (const bool masked : {false, true}) {
     INFO("padding: ", masked);
-    const Tensor mask = masked ? padding(2, 17, 5) : Tensor();
+    const Tensor mask = masked ? last_item_padding(2, 17, 5) : Tensor();
     std::vector<Tensor> fast = {rnd({2, 3, 17, 5}, 41), rnd({2, 3, 17, 5}, 42),
                                 rnd({2, 3, 17, 4}, 43)};
     std::vector<Tensor> slow;
@@ -296,7 +290,7 @@ TEST_CASE("taylor_attention matches the Li et al. 2020 reference (attn_taylor*.j
 }
 
 TEST_CASE("taylor_attention: finite differences, with padding, causal or not") {
-  const Tensor pad = padding(2, 4);
+  const Tensor pad = last_item_padding(2, 4);
   for (const bool causal : {false, true})
     check_gradients({std::string("taylor, causal ") + (causal ? "true" : "false"),
                      [pad, causal](V x) {
@@ -380,7 +374,7 @@ TEST_CASE("attention variants: shape errors name the layer and the shapes") {
   CHECK_THROWS_WITH_AS(add.forward(q, rnd({2, 5, 7}, 2), v),
                        doctest::Contains("AdditiveAttention: query [2, 3, 4], keys [2, 5, 7]"),
                        Error);
-  CHECK_THROWS_WITH_AS(add.forward(q, k, v, padding(2, 4)),
+  CHECK_THROWS_WITH_AS(add.forward(q, k, v, last_item_padding(2, 4)),
                        doctest::Contains("AdditiveAttention: key_padding_mask of shape [2, 4]"),
                        Error);
   nn::LuongAttention dot({.score = "dot", .query_size = 4, .key_size = 4}, gen);

@@ -23,13 +23,6 @@ using V = const std::vector<Tensor>&;
 
 namespace {
 
-// [batch, len] int64 padding: the last `padded` positions of the last batch item.
-Tensor padding(int64_t batch, int64_t len, int64_t padded = 2) {
-  Tensor m = Tensor::zeros({batch, len}, Dtype::Int64);
-  for (int64_t j = len - padded; j < len; ++j) m.data_i64()[(batch - 1) * len + j] = 1;
-  return m;
-}
-
 // Output, weights and the gradients of the two inputs and of every parameter.
 void check_fixture(const Fixture& f, const Tensor& output, const Tensor& weights,
                    const std::vector<std::pair<std::string, Tensor>>& inputs,
@@ -53,7 +46,7 @@ TEST_CASE("BiDAFAttention matches the Seo et al. 2017 reference (attn_bidaf.json
   nn::BiDAFAttention flow(3, gen);
   flow.load_state_dict(f.params());
   Tensor h = f.input("context").requires_grad_(), u = f.input("query").requires_grad_();
-  const auto out = flow.forward(h, u, f.input("key_padding_mask"), padding(2, 3));
+  const auto out = flow.forward(h, u, f.input("key_padding_mask"), last_item_padding(2, 3));
   check_fixture(f, out.output, out.c2q, {{"context", h}, {"query", u}}, flow);
 }
 
@@ -63,7 +56,7 @@ TEST_CASE("Coattention matches the Xiong et al. 2017 reference (attn_coattention
   nn::Coattention coattention(3, gen);
   coattention.load_state_dict(f.params());
   Tensor d = f.input("document").requires_grad_(), q = f.input("question").requires_grad_();
-  const auto out = coattention.forward(d, q, f.input("key_padding_mask"), padding(2, 3));
+  const auto out = coattention.forward(d, q, f.input("key_padding_mask"), last_item_padding(2, 3));
   check_fixture(f, out.output, out.question_weights, {{"document", d}, {"question", q}},
                 coattention);
 }
@@ -72,7 +65,8 @@ TEST_CASE("BiDAF and coattention: finite differences, with and without padding")
   Generator gen(1);
   const Tensor passage = rnd({2, 5, 4}, 1), question = rnd({2, 3, 4}, 2);
   for (const bool masked : {false, true}) {
-    const Tensor pm = masked ? padding(2, 5) : Tensor(), qm = masked ? padding(2, 3, 1) : Tensor();
+    const Tensor pm = masked ? last_item_padding(2, 5) : Tensor(),
+                 qm = masked ? last_item_padding(2, 3, 1) : Tensor();
     const std::string suffix = masked ? " with padding" : " without masks";
     auto flow = randomized(std::make_shared<nn::BiDAFAttention>(4, gen), 11, 0.7f);
     check_module_gradients({"BiDAF" + suffix,
@@ -90,7 +84,7 @@ TEST_CASE("BiDAF and coattention: finite differences, with and without padding")
 TEST_CASE("BiDAF and coattention: padded positions get no weight, sentinels always may") {
   Generator gen(2);
   const Tensor passage = rnd({2, 5, 4}, 3), question = rnd({2, 3, 4}, 4);
-  const Tensor pm = padding(2, 5), qm = padding(2, 3);
+  const Tensor pm = last_item_padding(2, 5), qm = last_item_padding(2, 3);
   const auto flow = nn::BiDAFAttention(4, gen).forward(passage, question, pm, qm);
   CHECK(flow.output.shape() == Shape({2, 5, 16}));
   // The last item: query positions 1, 2 and context positions 3, 4 are padding.
@@ -99,8 +93,7 @@ TEST_CASE("BiDAF and coattention: padded positions get no weight, sentinels alwa
     CHECK(flow.c2q.at({1, t, 2}) == 0.f);
   }
   CHECK(flow.q2c.at({1, 3}) == 0.f);
-  CHECK(flow.q2c.at({1, 0}) + flow.q2c.at({1, 1}) + flow.q2c.at({1, 2}) ==
-        doctest::Approx(1.f));
+  CHECK(flow.q2c.at({1, 0}) + flow.q2c.at({1, 1}) + flow.q2c.at({1, 2}) == doctest::Approx(1.f));
 
   nn::Coattention co(4, gen);
   const auto c = co.forward(passage, question, pm, qm);
@@ -130,13 +123,13 @@ TEST_CASE("BiDAF and coattention: shape errors name the layer and the shapes") {
   CHECK_THROWS_WITH_AS(flow.forward(p, rnd({2, 3, 5}, 2)),
                        doctest::Contains("BiDAFAttention: context [2, 5, 4] and query [2, 3, 5]"),
                        Error);
-  CHECK_THROWS_WITH_AS(flow.forward(p, q, padding(2, 4)),
+  CHECK_THROWS_WITH_AS(flow.forward(p, q, last_item_padding(2, 4)),
                        doctest::Contains("context_padding_mask of shape [2, 4], expected [2, 5]"),
                        Error);
   CHECK_THROWS_WITH_AS(co.forward(p, rnd({3, 3, 4}, 2)),
                        doctest::Contains("Coattention: document [2, 5, 4] and question [3, 3, 4]"),
                        Error);
-  CHECK_THROWS_WITH_AS(co.forward(p, q, Tensor(), padding(2, 5)),
+  CHECK_THROWS_WITH_AS(co.forward(p, q, Tensor(), last_item_padding(2, 5)),
                        doctest::Contains("question_padding_mask of shape [2, 5], expected [2, 3]"),
                        Error);
 }

@@ -25,13 +25,6 @@ using V = const std::vector<Tensor>&;
 
 namespace {
 
-// [batch, len] int64 padding: the last `padded` positions of the last batch item.
-Tensor padding(int64_t batch, int64_t len, int64_t padded = 2) {
-  Tensor m = Tensor::zeros({batch, len}, Dtype::Int64);
-  for (int64_t j = len - padded; j < len; ++j) m.data_i64()[(batch - 1) * len + j] = 1;
-  return m;
-}
-
 // A key mask [batch, key] on the key axis and a context mask [batch, context] on the context
 // axis of [batch, heads, query, key, context].
 std::vector<Tensor> pair_masks(const Tensor& keys, const Tensor& contexts) {
@@ -58,9 +51,9 @@ TEST_CASE("tri_attention matches the Yu et al. 2022 references (attn_tri_*.json)
            v = f.input("v").requires_grad_(), c = f.input("c").requires_grad_();
     const bool weighted = f.json.at("params").contains("weight");
     Tensor w = weighted ? f.param("weight").requires_grad_() : Tensor();
-    const auto a =
-        nn::tri_attention(q, k, v, c, pair_masks(f.input("key_padding_mask"), padding(2, 3)), score,
-                          w, 0.f, false, gen);
+    const auto a = nn::tri_attention(
+        q, k, v, c, pair_masks(f.input("key_padding_mask"), last_item_padding(2, 3)), score, w, 0.f,
+        false, gen);
     CHECK(a.output.shape() == f.output("output").shape());
     check_close(a.output.to_vector(), f.output("output").to_vector(), 1e-5f, 1e-4f, "output");
     check_close(a.weights.to_vector(), f.output("weights").to_vector(), 1e-5f, 1e-4f, "weights");
@@ -79,7 +72,7 @@ TEST_CASE("tri_attention: finite differences of every score, with padding and ca
   const Tensor q = rnd({2, 2, 3, 3}, 1), k = rnd({2, 2, 3, 3}, 2), v = rnd({2, 2, 3, 3}, 3),
                c = rnd({2, 2, 3, 3}, 4);
   const Tensor causal = nn::causal_mask(3, 3);
-  const std::vector<Tensor> masks = {padding(2, 3, 1).reshape({2, 1, 1, 3, 1}),
+  const std::vector<Tensor> masks = {last_item_padding(2, 3, 1).reshape({2, 1, 1, 3, 1}),
                                      causal.reshape({3, 3, 1}), causal.reshape({3, 1, 3})};
   for (const std::string& score : nn::tri_attention_scores()) {
     const Tensor w = score == "additive"    ? rnd({2, 3, 1}, 5)
@@ -102,7 +95,7 @@ TEST_CASE("tri_attention: a context of ones reduces the dot scores to Bi-Attenti
   // value v_j * 1 = v_j, so the output is scaled dot-product attention's.
   Generator gen(2);
   const Tensor q = rnd({2, 2, 4, 3}, 7), k = rnd({2, 2, 5, 3}, 8), v = rnd({2, 2, 5, 3}, 9);
-  const Tensor pad = padding(2, 5);
+  const Tensor pad = last_item_padding(2, 5);
   const auto tri =
       nn::tri_attention(q, k, v, Tensor::ones({2, 2, 3, 3}), {pad.reshape({2, 1, 1, 5, 1})},
                         "scaled_dot", Tensor(), 0.f, false, gen);
@@ -132,7 +125,7 @@ TEST_CASE("MultiheadAttention with attention \"tri\": parameters, gradients, cau
   SUBCASE("finite differences through the layer, padding and causal mask") {
     for (const std::string score : {"additive", "trilinear", "dot"}) {
       auto m = randomized(tri_layer(score, gen), 31, 0.5f);
-      const Tensor pad = padding(2, 4, 1), causal = nn::causal_mask(4, 4);
+      const Tensor pad = last_item_padding(2, 4, 1), causal = nn::causal_mask(4, 4);
       check_module_gradients({"MultiheadAttention tri " + score,
                               m,
                               [&](V x) { return m->forward(x[0], x[0], x[0], pad, causal).output; },
@@ -154,7 +147,7 @@ TEST_CASE("MultiheadAttention with attention \"tri\": parameters, gradients, cau
   SUBCASE("weights: per key, summed over the context; rows of real keys sum to 1") {
     const auto m = tri_layer("scaled_dot", gen);
     const Tensor x = rnd({2, 4, 6}, 41);
-    const auto a = m->forward(x, x, x, padding(2, 4, 1));
+    const auto a = m->forward(x, x, x, last_item_padding(2, 4, 1));
     REQUIRE(a.weights.shape() == Shape({2, 2, 4, 4}));
     const std::vector<float> rows = ops::sum(a.weights, {-1}).to_vector();
     for (const float r : rows) CHECK(r == doctest::Approx(1.f).epsilon(1e-5));
