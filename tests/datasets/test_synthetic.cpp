@@ -205,6 +205,22 @@ TEST_CASE("synthetic: the recipe section, its vocabulary and its errors") {
   CHECK(s.info.input_vocab->tokens() ==
         std::vector<std::string>{"<pad>", "<s>", "</s>", "<unk>", "_", "|", "0", "1", "2", "3"});
   CHECK(s.info.num_classes == 10);
+  // The caps every dataset has: the splits' first N, the same examples.
+  const DataSplits capped = build_dataset(Config(nlohmann::json{{"name", "synthetic"},
+                                                                {"task", "sort"},
+                                                                {"length", 20},
+                                                                {"symbols", 4},
+                                                                {"count", 5},
+                                                                {"train_samples", 300},
+                                                                {"dev_samples", 30},
+                                                                {"test_samples", 40},
+                                                                {"max_train_samples", 7},
+                                                                {"max_test_samples", 50}},
+                                                 "data"));
+  CHECK(capped.train->size() == 7);
+  CHECK(capped.dev->size() == 30);
+  CHECK(capped.test->size() == 40);
+  CHECK(capped.train->get({6}).input.to_vector_i64() == s.train->get({6}).input.to_vector_i64());
   CHECK_THROWS_WITH_AS(
       build_dataset(Config(
           nlohmann::json{{"name", "synthetic"}, {"task", "associative_recall"}, {"length", 9}},
