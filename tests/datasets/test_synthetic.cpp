@@ -189,15 +189,10 @@ TEST_CASE("synthetic: options a task cannot meet are named") {
 }
 
 TEST_CASE("synthetic: the recipe section, its vocabulary and its errors") {
-  const DataSplits s = build_dataset(Config(nlohmann::json{{"name", "synthetic"},
-                                                           {"task", "sort"},
-                                                           {"length", 20},
-                                                           {"symbols", 4},
-                                                           {"count", 5},
-                                                           {"train_samples", 300},
-                                                           {"dev_samples", 30},
-                                                           {"test_samples", 40}},
-                                            "data"));
+  nlohmann::json section = {{"name", "synthetic"}, {"task", "sort"},    {"length", 20},
+                            {"symbols", 4},        {"count", 5},        {"train_samples", 300},
+                            {"dev_samples", 30},   {"test_samples", 40}};
+  const DataSplits s = build_dataset(Config(section, "data"));
   CHECK(s.train->size() == 300);
   CHECK(s.dev->size() == 30);
   CHECK(s.test->size() == 40);
@@ -206,17 +201,9 @@ TEST_CASE("synthetic: the recipe section, its vocabulary and its errors") {
         std::vector<std::string>{"<pad>", "<s>", "</s>", "<unk>", "_", "|", "0", "1", "2", "3"});
   CHECK(s.info.num_classes == 10);
   // The caps every dataset has: the splits' first N, the same examples.
-  const DataSplits capped = build_dataset(Config(nlohmann::json{{"name", "synthetic"},
-                                                                {"task", "sort"},
-                                                                {"length", 20},
-                                                                {"symbols", 4},
-                                                                {"count", 5},
-                                                                {"train_samples", 300},
-                                                                {"dev_samples", 30},
-                                                                {"test_samples", 40},
-                                                                {"max_train_samples", 7},
-                                                                {"max_test_samples", 50}},
-                                                 "data"));
+  section["max_train_samples"] = 7;
+  section["max_test_samples"] = 50;
+  const DataSplits capped = build_dataset(Config(section, "data"));
   CHECK(capped.train->size() == 7);
   CHECK(capped.dev->size() == 30);
   CHECK(capped.test->size() == 40);
