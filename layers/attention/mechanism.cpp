@@ -22,6 +22,13 @@ Tensor AttentionMechanism::add_parameter(const std::string& name, Tensor value) 
   return value;
 }
 
+Tensor dropout_weights(const Tensor& weights, const AttentionCall& call) {
+  if (!call.training || call.dropout == 0.f) return weights;
+  HEED_CHECK(call.gen != nullptr, "attention: dropout ", call.dropout,
+             " in training needs the call's generator, and it has none");
+  return ops::dropout(weights, call.dropout, call.training, *call.gen);
+}
+
 Tensor AttentionMechanism::add_buffer(const std::string& name, Tensor value) {
   buffers_.emplace_back(name, value);
   return value;
@@ -54,7 +61,7 @@ AttentionOutput AttentionMechanism::attend_masked(const Tensor& q, const Tensor&
     if (mask.defined())
       scores = ops::masked_fill(scores, mask, -std::numeric_limits<float>::infinity());
   const Tensor weights = normalize(scores, call);
-  const Tensor dropped = ops::dropout(weights, call.dropout, call.training, *call.gen);
+  const Tensor dropped = dropout_weights(weights, call);
   return {ops::matmul(dropped, v), weights};
 }
 

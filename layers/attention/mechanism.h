@@ -102,6 +102,11 @@ class AttentionMechanism {
   StateDict parameters_, buffers_;
 };
 
+/// Dropout on attention weights as `call` asks: in training with call.dropout > 0, drawn from
+/// call.gen (heed::Error when the call has none); otherwise the weights themselves, and a call
+/// that draws nothing needs no generator.
+Tensor dropout_weights(const Tensor& weights, const AttentionCall& call);
+
 /// Builds a mechanism for one head shape; made by a variant's from_config (registry.h).
 using AttentionFactory = std::function<std::unique_ptr<AttentionMechanism>(const HeadShape&)>;
 

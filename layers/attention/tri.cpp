@@ -93,7 +93,7 @@ const std::vector<std::string>& tri_attention_scores() {
 AttentionOutput tri_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& c,
                               const std::vector<Tensor>& masks, const std::string& score,
                               const Tensor& weight, float dropout_p, bool training,
-                              Generator& gen) {
+                              Generator* gen) {
   check_inputs(q, k, v, c, score, weight);
   Tensor s = scores(q, k, c, score, weight);
   for (const Tensor& mask : masks)
@@ -103,7 +103,9 @@ AttentionOutput tri_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   const Tensor weights =
       ops::softmax(s.reshape({pairs[0], pairs[1], pairs[2], pairs[3] * pairs[4]}), -1)
           .reshape(pairs);
-  return {read_values(ops::dropout(weights, dropout_p, training, gen), v, c, score), weights};
+  AttentionCall call;
+  call.dropout = dropout_p, call.training = training, call.gen = gen;
+  return {read_values(dropout_weights(weights, call), v, c, score), weights};
 }
 
 TriAttention::TriAttention(const std::string& score, const HeadShape& shape)
@@ -154,7 +156,7 @@ AttentionOutput TriAttention::attend(const Tensor& q, const Tensor& k, const Ten
     masks.push_back(call.attn_mask.reshape({len_q, 1, len}));
   }
   AttentionOutput a = tri_attention(q, k, v, call.context, masks, score_name, weight, call.dropout,
-                                    call.training, *call.gen);
+                                    call.training, call.gen);
   a.weights = call.need_weights ? ops::sum(a.weights, {-1}) : Tensor();
   return a;
 }

@@ -23,7 +23,9 @@
 // argument); the others hold [query, key x context] scores. Throws heed::Error naming
 // tri_attention and the shapes when they disagree, or an unknown score.
 //
-//   auto [out, w] = tri_attention(q, k, v, c, {}, "scaled_dot", Tensor(), 0.f, false, gen);
+// gen draws the dropout (in training with dropout_p > 0 only; may be null otherwise).
+//
+//   auto [out, w] = tri_attention(q, k, v, c, {}, "scaled_dot", Tensor(), 0.f, false, nullptr);
 
 #include "layers/attention/mechanism.h"
 
@@ -34,7 +36,7 @@ const std::vector<std::string>& tri_attention_scores();
 
 AttentionOutput tri_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& c,
                               const std::vector<Tensor>& masks, const std::string& score,
-                              const Tensor& weight, float dropout_p, bool training, Generator& gen);
+                              const Tensor& weight, float dropout_p, bool training, Generator* gen);
 
 /// The registered mechanism "tri", option `score` (additive, dot, scaled_dot (default) or
 /// trilinear). Inside MultiheadAttention the context is the key sequence itself, projected by its

@@ -50,7 +50,7 @@ AttentionOutput WindowedAttention::attend(const Tensor& q, const Tensor& k, cons
     scores = ops::masked_fill(scores, ops::band_key_mask(call.key_padding_mask, before, after),
                               -std::numeric_limits<float>::infinity());
   const Tensor weights = ops::softmax(scores, -1);
-  const Tensor dropped = ops::dropout(weights, call.dropout, call.training, *call.gen);
+  const Tensor dropped = dropout_weights(weights, call);
   return {ops::band_matmul(dropped, v, before),
           call.need_weights ? ops::band_to_dense(weights, before) : Tensor()};
 }

@@ -53,7 +53,7 @@ TEST_CASE("tri_attention matches the Yu et al. 2022 references (attn_tri_*.json)
     Tensor w = weighted ? f.param("weight").requires_grad_() : Tensor();
     const auto a = nn::tri_attention(
         q, k, v, c, pair_masks(f.input("key_padding_mask"), last_item_padding(2, 3)), score, w, 0.f,
-        false, gen);
+        false, &gen);
     CHECK(a.output.shape() == f.output("output").shape());
     check_close(a.output.to_vector(), f.output("output").to_vector(), 1e-5f, 1e-4f, "output");
     check_close(a.weights.to_vector(), f.output("weights").to_vector(), 1e-5f, 1e-4f, "weights");
@@ -83,7 +83,7 @@ TEST_CASE("tri_attention: finite differences of every score, with padding and ca
     check_gradients({"tri " + score,
                      [&](V x) {
                        return nn::tri_attention(x[0], x[1], x[2], x[3], masks, score,
-                                                x.size() > 4 ? x[4] : Tensor(), 0.f, false, gen)
+                                                x.size() > 4 ? x[4] : Tensor(), 0.f, false, &gen)
                            .output;
                      },
                      inputs});
@@ -98,7 +98,7 @@ TEST_CASE("tri_attention: a context of ones reduces the dot scores to Bi-Attenti
   const Tensor pad = last_item_padding(2, 5);
   const auto tri =
       nn::tri_attention(q, k, v, Tensor::ones({2, 2, 3, 3}), {pad.reshape({2, 1, 1, 5, 1})},
-                        "scaled_dot", Tensor(), 0.f, false, gen);
+                        "scaled_dot", Tensor(), 0.f, false, &gen);
   const auto bi =
       nn::scaled_dot_product_attention(q, k, v, {pad.reshape({2, 1, 1, 5})}, 0.f, false, gen);
   check_close(tri.output.to_vector(), bi.output.to_vector(), 1e-5f, 1e-5f, "output");
@@ -159,14 +159,14 @@ TEST_CASE("tri_attention: errors name the op, the score and the shapes") {
   Generator gen(4);
   const Tensor q = rnd({1, 2, 3, 4}, 1), k = rnd({1, 2, 5, 4}, 2), c = rnd({1, 2, 2, 4}, 3);
   CHECK_THROWS_WITH_AS(
-      nn::tri_attention(q, k, k, rnd({1, 2, 2, 3}, 3), {}, "dot", Tensor(), 0.f, false, gen),
+      nn::tri_attention(q, k, k, rnd({1, 2, 2, 3}, 3), {}, "dot", Tensor(), 0.f, false, &gen),
       doctest::Contains("tri_attention: q [1, 2, 3, 4], k [1, 2, 5, 4]"), Error);
   CHECK_THROWS_WITH_AS(
-      nn::tri_attention(q, k, k, c, {}, "bilinear", Tensor(), 0.f, false, gen),
+      nn::tri_attention(q, k, k, c, {}, "bilinear", Tensor(), 0.f, false, &gen),
       doctest::Contains("score \"bilinear\" is not one of additive, dot, scaled_dot, trilinear"),
       Error);
   CHECK_THROWS_WITH_AS(
-      nn::tri_attention(q, k, k, c, {}, "trilinear", rnd({2, 4, 4}, 4), 0.f, false, gen),
+      nn::tri_attention(q, k, k, c, {}, "trilinear", rnd({2, 4, 4}, 4), 0.f, false, &gen),
       doctest::Contains("score \"trilinear\" takes a weight of shape [2, 4, 16], got [2, 4, 4]"),
       Error);
   CHECK_THROWS_WITH_AS(tri_layer("cubic", gen), doctest::Contains("cubic"), Error);
