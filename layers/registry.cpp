@@ -13,6 +13,7 @@
 #include "layers/models/image_classifier.h"
 #include "layers/models/image_layers.h"
 #include "layers/models/language_model.h"
+#include "layers/models/reader.h"
 #include "layers/models/seq2seq.h"
 #include "layers/models/sequence_classifier.h"
 #include "layers/poolings/pooling.h"
@@ -94,6 +95,14 @@ const std::vector<Entry>& entries() {
        build<nn::Seq2Seq>,
        read_only<nn::Seq2SeqOptions>,
        {.parts = {{"decoder", "decoder"}}}},
+      {{"model", "reader",
+        "tokens [batch, seq] (a passage, \"|\", a question) -> one answer token of the passage; "
+        "BiLSTM encoder, BiDAF or coattention (or none) between passage and question, BiLSTM "
+        "modeling, pointer summed per token; cross-entropy, token_accuracy",
+        ""},
+       build<nn::Reader>,
+       read_only<nn::ReaderOptions>,
+       {}},
   };
   return list;
 }
@@ -158,7 +167,8 @@ std::vector<OptionDoc> model_options(const Entry& e) {
 // Two examples shaped as `info` says: features are zeros [2, *input_shape]; token inputs and
 // targets hold <unk> at every one of max_len = input_shape[0] steps (not <pad>, which a token loss
 // ignores: a batch of nothing but padding has no loss), with full lengths for variable-length
-// data; class targets are class 0.
+// data; class targets are class 0. A vocabulary with the delimiter "|" (the recall test beds)
+// gets it at the middle step of the inputs, so that a reader finds a passage and a question.
 Batch probe_batch(const DataInfo& info) {
   const int64_t len = info.input_shape.empty() ? 1 : info.input_shape[0];
   const Tensor tokens =
@@ -166,7 +176,10 @@ Batch probe_batch(const DataInfo& info) {
   const Tensor lengths = Tensor::from_vector_i64({len, len}, {2});
   Batch batch;
   if (info.input_kind == InputKind::Tokens) {
-    batch.input = tokens;
+    batch.input = tokens.clone();
+    if (info.input_vocab && info.input_vocab->contains("|"))
+      for (int64_t row = 0; row < 2; ++row)
+        batch.input.data_i64()[row * len + len / 2] = info.input_vocab->id("|");
     if (info.variable_length) batch.input_lengths = lengths;
   } else {
     Shape shape{2};

@@ -148,15 +148,22 @@ def plot_tokens_sample(f, records, b, path):
         data = records[name][b]
         # A decoder's attention has a row per target token; self-attention one per input token.
         queries = target if target and data.shape[1] >= len(target) else source
+        ylabel = "output step" if queries is target else "query"
+        # Attention over a part of the input (a reader's passage and question) is narrower than
+        # the input: its rows and columns are labelled by position, not by the input's tokens.
+        keys, xlabel = (source, "input") if data.shape[2] >= len(source) else \
+            ([str(i) for i in range(data.shape[2])], "key position")
+        if data.shape[1] < len(queries):
+            queries, ylabel = [str(i) for i in range(data.shape[1])], "query position"
         rows = min(data.shape[1], len(queries)) if queries else data.shape[1]
         for h in range(data.shape[0]):
             ax = axes[row][h]
-            im = ax.imshow(data[h][:rows, :len(source)], cmap="viridis", vmin=0, vmax=1,
+            im = ax.imshow(data[h][:rows, :len(keys)], cmap="viridis", vmin=0, vmax=1,
                            aspect="auto")
-            ax.set_xticks(range(len(source)), source, fontsize=8)
+            ax.set_xticks(range(len(keys)), keys, fontsize=8)
             ax.set_yticks(range(rows), queries[:rows], fontsize=8)
-            ax.set_xlabel("input", fontsize=8)
-            ax.set_ylabel("output step" if queries is target else "query", fontsize=8)
+            ax.set_xlabel(xlabel, fontsize=8)
+            ax.set_ylabel(ylabel, fontsize=8)
             ax.set_title(f"{name}" + (f", head {h}" if data.shape[0] > 1 else ""), fontsize=8)
         fig.colorbar(im, ax=axes[row][data.shape[0] - 1], fraction=0.046, label="weight")
     fig.tight_layout()

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "framework/inspect.h"
 #include "framework/ops.h"
 #include "framework/random.h"
 
@@ -58,6 +59,7 @@ BiDAFOutput BiDAFAttention::forward(const Tensor& context, const Tensor& query,
   const Tensor q2c = ops::softmax(best, -1);
   const Tensor attended_context =  // h~ [batch, 1, size], the same for every t
       ops::matmul(q2c.reshape({batch, 1, len_c}), context);
+  Inspector::record_attention(*this, c2q.reshape({batch, 1, len_c, len_q}));
   return {ops::concat(
               {context, attended_query, context * attended_query, context * attended_context}, -1),
           c2q, q2c};

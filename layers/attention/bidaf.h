@@ -13,6 +13,7 @@
 //   context [batch, T, size], query [batch, J, size], context_padding_mask [batch, T] and
 //   query_padding_mask [batch, J] (nonzero = padding; undefined = none)
 //   -> output [batch, T, 4 size], c2q [batch, T, J] (a), q2c [batch, T] (b)
+// `heed inspect` records a as "weights" [batch, 1, T, J].
 // Padded query positions get no weight in a, padded context positions none in b (and none of
 // their own max_j S); a padded context position's output row is computed like the others and is
 // the caller's to ignore. Throws heed::Error naming BiDAFAttention and the shapes when they

@@ -3,6 +3,7 @@
 #include <limits>
 #include <vector>
 
+#include "framework/inspect.h"
 #include "framework/ops.h"
 #include "framework/random.h"
 
@@ -79,6 +80,7 @@ CoattentionOutput Coattention::forward(const Tensor& document, const Tensor& que
   const Tensor a_d = ops::softmax(over_question, 2);       // rows: distributions over the question
   const Tensor c_q = ops::matmul(a_q.transpose(1, 2), d);  // [batch, n + 1, size]
   const Tensor c_d = ops::matmul(a_d, ops::concat({q, c_q}, 2));  // [batch, m + 1, 2 size]
+  Inspector::record_attention(*this, a_d.reshape({batch, 1, m + 1, n + 1}));
   return {c_d.narrow(1, 1, m), a_q, a_d};
 }
 

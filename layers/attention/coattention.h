@@ -20,6 +20,7 @@
 //   -> output [batch, m, 2 size] (C^D), document_weights [batch, m + 1, n + 1] (A^Q, each column
 //   a distribution over the sentinel and the document), question_weights [batch, m + 1, n + 1]
 //   (A^D, each row a distribution over the sentinel and the question)
+// `heed inspect` records A^D as "weights" [batch, 1, m + 1, n + 1].
 // Padded positions get no weight; the sentinels are never masked. Throws heed::Error naming
 // Coattention and the shapes when they disagree.
 //
