@@ -39,7 +39,8 @@ DataInfo fashion_mnist_info(const Config& c) {
   return info;
 }
 
-// train: the training file's first N - dev (at most max_train_samples); dev: its last `dev`.
+// train: the training file's first N - dev (at most max_train_samples); dev: its last `dev`
+// (the first max_test_samples of them, as the other datasets cap dev with test).
 DataSplits fashion_mnist(const Config& c, const BatchSizes&) {
   const FashionMnistOptions o = fashion_mnist_options(c);
   const data::FashionMnistSplit train_file = data::read_fashion_mnist(o.path, "train");
@@ -50,7 +51,8 @@ DataSplits fashion_mnist(const Config& c, const BatchSizes&) {
   DataSplits s;
   s.train = std::make_shared<data::FashionMnist>(train_file, 0, train, o.layout);
   if (o.dev > 0)
-    s.dev = std::make_shared<data::FashionMnist>(train_file, n - o.dev, o.dev, o.layout);
+    s.dev = std::make_shared<data::FashionMnist>(
+        train_file, n - o.dev, o.max_test > 0 ? std::min(o.max_test, o.dev) : o.dev, o.layout);
   const data::FashionMnistSplit test_file = data::read_fashion_mnist(o.path, "test");
   const int64_t test = test_file.labels.dims[0];
   s.test = std::make_shared<data::FashionMnist>(
@@ -299,7 +301,7 @@ const std::vector<Entry>& entries() {
          "(sequential), \"permuted_pixels\": the same in one fixed random order"},
         {"dev_samples", "", "0: no dev split, train on all 60k"},
         {"max_train_samples", "", "0: all"},
-        {"max_test_samples", "", "0: all"}}},
+        {"max_test_samples", "", "dev's and test's first N images each; 0: all"}}},
       {{"dataset", "cmudict",
         "grapheme-to-phoneme on the CMU Pronouncing Dictionary (Debian festlex-cmu, or a "
         "CMUdict 0.7b text file): letters in, ARPAbet phonemes out; words split by CRC-32 into "

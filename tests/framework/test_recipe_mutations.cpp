@@ -40,15 +40,29 @@ int64_t total_steps(const TrainOptions& o, const Config& data) {
   return o.max_steps > 0 ? std::min(o.max_steps, steps) : steps;
 }
 
-// Models already built from a model section (its JSON and the data shape): most mutants change
-// another section, and the optimizer needs only the parameters.
-using ModelCache = std::map<std::string, std::shared_ptr<Model>>;
+// What a recipe file's mutants share, most of them changing one other section: models already
+// built from a model section (its JSON and the data shape; the optimizer needs only the
+// parameters), and the DataInfo of a data section (reading CMUdict or the text corpus again for
+// each mutant took most of the test's time).
+struct ModelCache {
+  std::map<std::string, std::shared_ptr<Model>> models;
+  std::map<std::string, DataInfo> infos;
+};
 
 std::shared_ptr<Model> cached_model(const Config& config, const DataInfo& info, Generator& gen,
                                     ModelCache& cache) {
   const std::string key = config.json().dump() + shape_str(info.input_shape);
-  auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, build_model(config, info, gen)).first;
+  auto it = cache.models.find(key);
+  if (it == cache.models.end())
+    it = cache.models.emplace(key, build_model(config, info, gen)).first;
+  return it->second;
+}
+
+// Unread keys of a data section met before were refused then (a rejection is never cached).
+DataInfo cached_info(const Config& data, ModelCache& cache) {
+  const std::string key = data.json().dump();
+  auto it = cache.infos.find(key);
+  if (it == cache.infos.end()) it = cache.infos.emplace(key, dataset_info(data)).first;
   return it->second;
 }
 
@@ -59,7 +73,7 @@ void validate(const nlohmann::json& recipe, ModelCache& cache) {
   const Config train = root.child("train");
   const TrainOptions options = TrainOptions::from_config(train);
   const Config data = root.child("data");
-  const DataInfo info = dataset_info(data);
+  const DataInfo info = cached_info(data, cache);
   Generator gen(options.seed);
   const std::shared_ptr<Model> model = cached_model(root.child("model"), info, gen, cache);
   const auto optimizer = build_optimizer(root.child("optimizer"), model->named_parameters());

@@ -38,7 +38,7 @@ nlohmann::json recipe(bool early) {
        {{"name", "fashion_mnist"},
         {"max_train_samples", 96},
         {"dev_samples", 48},
-        {"max_test_samples", 40}}},
+        {"max_test_samples", 56}}},
       {"model",
        {{"type", "sequence_classifier"}, {"encoder", {{"type", "lstm"}, {"hidden_size", 8}}}}},
       {"optimizer", {{"name", "adam"}, {"lr", 0.02}}},
@@ -75,6 +75,11 @@ TEST_CASE("fashion_mnist: dev is the training file's last 5,000, train its first
   const DataSplits few = splits({{"max_train_samples", 100}, {"dev_samples", 10}});
   CHECK(few.train->size() == 100);
   CHECK(example(*few.dev, 0) == example(*all.train, 59990));
+  // max_test_samples takes the first examples of dev and of test, as every dataset's cap does.
+  const DataSplits capped = splits({{"dev_samples", 10}, {"max_test_samples", 4}});
+  CHECK(capped.dev->size() == 4);
+  CHECK(capped.test->size() == 4);
+  CHECK(example(*capped.dev, 3) == example(*all.train, 59993));
   CHECK(error_of([] {
           splits({{"dev_samples", 60000}});
         }) == "recipe: \"data.dev_samples\" must be in [0, 59999], got 60000");
@@ -97,7 +102,7 @@ TEST_CASE(
   const nlohmann::json& test = lines.back();
   CHECK(test["kind"] == "test");
   CHECK(test["split"] == "test");
-  CHECK(test["samples"] == 40);
+  CHECK(test["samples"] == 56);
   CHECK(test["checkpoint"] == "last");
   CHECK(test["checkpoint_step"] == test["step"]);
   CHECK(std::count_if(lines.begin(), lines.end(),
