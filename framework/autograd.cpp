@@ -1,5 +1,6 @@
 #include "framework/autograd.h"
 
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10,6 +11,22 @@ namespace heed {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+thread_local std::function<void(const Tensor&)>* g_ready_hook = nullptr;
+
+// The leaves of `order`'s nodes with the number of edges into each: a leaf's gradient is final
+// once that many edges have been processed.
+std::unordered_map<const TensorImpl*, std::pair<Tensor, int64_t>> leaf_edges(
+    const std::vector<std::shared_ptr<Node>>& order) {
+  std::unordered_map<const TensorImpl*, std::pair<Tensor, int64_t>> edges;
+  for (const auto& node : order)
+    for (const Edge& e : node->inputs)
+      if (e.leaf.defined()) {
+        auto& [leaf, count] = edges[e.leaf.impl_ptr().get()];
+        leaf = e.leaf;
+        ++count;
+      }
+  return edges;
+}
 
 // Depth-first post-order over the nodes reachable from `root`, iteratively: an unrolled RNN makes
 // graphs deep enough to overflow the stack of a recursive walk.
@@ -79,6 +96,16 @@ bool grad_enabled() {
   return g_grad_enabled;
 }
 
+GradReadyHook::GradReadyHook(std::function<void(const Tensor& leaf)> ready) {
+  HEED_CHECK(g_ready_hook == nullptr, "GradReadyHook: this thread has one already");
+  g_ready_hook = new std::function<void(const Tensor&)>(std::move(ready));
+}
+
+GradReadyHook::~GradReadyHook() {
+  delete g_ready_hook;
+  g_ready_hook = nullptr;
+}
+
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) {
   g_grad_enabled = false;
 }
@@ -129,6 +156,15 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   }
   std::vector<std::shared_ptr<Node>> order = topological_order(root.grad_fn());
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), seed}};
+  auto waiting = g_ready_hook ? leaf_edges(order) : decltype(leaf_edges(order)){};
+  // One more edge of `leaf` processed: when it was its last, the hook hears of it.
+  auto edge_done = [&](const Tensor& leaf) {
+    auto found = waiting.find(leaf.impl_ptr().get());
+    if (found == waiting.end() || --found->second.second > 0) return;
+    const Tensor ready = found->second.first;
+    waiting.erase(found);
+    (*g_ready_hook)(ready);
+  };
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = it->get();
     auto found = pending.find(node);
@@ -140,22 +176,32 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
                "'); its saved tensors were freed by the first backward. ",
                "Pass retain_graph=true to the first call.");
     Grads grads = node->backward(g);
-    for (size_t i = 0; i < node->inputs.size() && i < grads.size(); ++i) {
+    for (size_t i = 0; i < node->inputs.size(); ++i) {
       const Edge& input = node->inputs[i];
-      if (!grads[i].defined() || !input.needs_grad()) continue;
-      HEED_CHECK(grads[i].shape() == input.shape, "backward: '", node->name,
-                 "' produced a gradient of shape ", grads[i].shape(), " for an input of shape ",
-                 input.shape);
-      if (input.leaf.defined())
-        accumulate_leaf(input.leaf, grads[i]);
-      else
-        accumulate(pending[input.node.get()], grads[i]);
+      if (i < grads.size() && grads[i].defined() && input.needs_grad()) {
+        HEED_CHECK(grads[i].shape() == input.shape, "backward: '", node->name,
+                   "' produced a gradient of shape ", grads[i].shape(), " for an input of shape ",
+                   input.shape);
+        if (input.leaf.defined())
+          accumulate_leaf(input.leaf, grads[i]);
+        else
+          accumulate(pending[input.node.get()], grads[i]);
+      }
+      if (g_ready_hook && input.leaf.defined()) edge_done(input.leaf);
     }
     if (!retain_graph) {
       node->backward = nullptr;  // frees what the closure saved
       node->inputs.clear();
     }
   }
+  // Leaves only skipped nodes lead to: no gradient reached them, and none will.
+  if (g_ready_hook)
+    for (const auto& node : order)
+      for (const Edge& e : node->inputs)
+        if (e.leaf.defined() && waiting.count(e.leaf.impl_ptr().get())) {
+          waiting.erase(e.leaf.impl_ptr().get());
+          (*g_ready_hook)(e.leaf);
+        }
 }
 
 }  // namespace heed

@@ -71,6 +71,19 @@ inline bool needs_grad(const Tensor& t) {
 /// Attaches a node to `out` when recording is on and any input needs a gradient; returns `out`.
 Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, BackwardFn backward);
 
+/// While it lives, each backward pass on this thread calls `ready(leaf)` for every leaf it
+/// reaches, as soon as no node left to run can add to the leaf's .grad (its gradient is final),
+/// and for the leaves of nodes it skipped (no gradient reached them) at the end: what a
+/// data-parallel step needs to start reducing a layer's gradients while the backward pass goes on
+/// (PyTorch's DDP hooks its AccumulateGrad nodes for the same). One hook per thread at a time.
+class GradReadyHook {
+ public:
+  explicit GradReadyHook(std::function<void(const Tensor& leaf)> ready);
+  ~GradReadyHook();
+  GradReadyHook(const GradReadyHook&) = delete;
+  GradReadyHook& operator=(const GradReadyHook&) = delete;
+};
+
 /// Runs the backward pass from `root` with the given output gradient (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 

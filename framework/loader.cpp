@@ -74,12 +74,16 @@ bool Loader::epoch_done() const {
   return left <= 0 || (drop_last_ && left < batch_size_);
 }
 
-Batch Loader::next() {
+std::vector<int64_t> Loader::next_indices() {
   HEED_CHECK(!epoch_done(), "loader: next() called after the end of the epoch");
   const int64_t end = std::min<int64_t>(state_.position + batch_size_, dataset_->size());
   std::vector<int64_t> indices(order_.begin() + state_.position, order_.begin() + end);
   state_.position = end;
-  return dataset_->get(indices);
+  return indices;
+}
+
+Batch Loader::next() {
+  return dataset_->get(next_indices());
 }
 
 int64_t Loader::batches_per_epoch() const {

@@ -47,6 +47,8 @@ class Loader {
   /// True when the current epoch has no batch left.
   bool epoch_done() const;
   Batch next();
+  /// The examples next() would serve (their indices into the dataset), advancing as it does.
+  std::vector<int64_t> next_indices();
   int64_t batches_per_epoch() const;
 
   LoaderState state() const { return state_; }

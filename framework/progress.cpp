@@ -15,10 +15,11 @@ std::string clock_text(double seconds) {
 }
 }  // namespace
 
-ProgressLine::ProgressLine(int64_t total, int64_t first, bool terminal)
+ProgressLine::ProgressLine(int64_t total, int64_t first, bool terminal, bool shown)
     : total_(total),
       first_(first),
       terminal_(terminal),
+      shown_(shown),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
@@ -36,7 +37,7 @@ std::string ProgressLine::text(int64_t step, int64_t epoch, double loss,
 }
 
 void ProgressLine::update(int64_t step, int64_t epoch, double loss, double samples_per_s) {
-  if (!terminal_) return;
+  if (!terminal_ || !shown_) return;
   const auto now = std::chrono::steady_clock::now();
   if (drawn_ && now - last_draw_ < std::chrono::milliseconds(100) && step != total_) return;
   last_draw_ = now;
@@ -46,10 +47,12 @@ void ProgressLine::update(int64_t step, int64_t epoch, double loss, double sampl
 }
 
 void ProgressLine::log(int64_t step, int64_t epoch, double loss, double samples_per_s) {
-  if (!terminal_) std::fprintf(stderr, "%s\n", text(step, epoch, loss, samples_per_s).c_str());
+  if (!terminal_ && shown_)
+    std::fprintf(stderr, "%s\n", text(step, epoch, loss, samples_per_s).c_str());
 }
 
 void ProgressLine::eval(const nlohmann::json& r) {
+  if (!shown_) return;
   if (terminal_ && drawn_) std::fprintf(stderr, "\r\033[K");
   std::string metrics;
   for (const auto& [k, v] : r.items())

@@ -12,7 +12,8 @@ namespace heed {
 
 class ProgressLine {
  public:
-  ProgressLine(int64_t total_steps, int64_t first_step, bool terminal);
+  /// `shown` false: prints nothing (a rank other than 0 of a data-parallel run).
+  ProgressLine(int64_t total_steps, int64_t first_step, bool terminal, bool shown = true);
   /// After every step; redraws at most ten times a second, on a terminal only.
   void update(int64_t step, int64_t epoch, double loss, double samples_per_s);
   /// At each log interval; prints a plain line when not on a terminal.
@@ -23,7 +24,7 @@ class ProgressLine {
  private:
   std::string text(int64_t step, int64_t epoch, double loss, double samples_per_s) const;
   int64_t total_, first_;
-  bool terminal_;
+  bool terminal_, shown_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -124,17 +125,29 @@ TrainOptions TrainOptions::from_config(const Config& c) {
         v == "inf" ? kInfNorm : c.get<double>("clip_grad_norm_type", 2, Range::at_least(1));
   }
   o.clip_grad_value = c.get<double>("clip_grad_value", o.clip_grad_value, range::non_negative);
+  o.micro_batches = c.get<int64_t>("micro_batches", o.micro_batches, range::size_or_zero);
+  o.deterministic_reduction = c.get<bool>("deterministic_reduction", o.deterministic_reduction);
   c.has("early_stopping");  // read by the trainer
   c.finish();
   return o;
 }
 
 Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
-    : recipe_(recipe), run_dir_(run_dir), started_(std::chrono::steady_clock::now()) {
+    : recipe_(recipe),
+      run_dir_(run_dir),
+      comm_(Communicator::world()),
+      writer_(comm_.root()),
+      started_(std::chrono::steady_clock::now()) {
   const Config root(recipe_, "");
   root.get<std::string>("description", "");
   options_ = TrainOptions::from_config(root.child("train"));
-  if (options_.threads > 0) omp_set_num_threads(static_cast<int>(options_.threads));
+  if (options_.threads > 0) {
+    omp_set_num_threads(static_cast<int>(options_.threads));
+  } else if (comm_.local_size() > 1 && std::getenv("OMP_NUM_THREADS") == nullptr) {
+    // Ranks sharing a machine share its cores: OpenMP's threads spin, and 2 ranks of 2 threads
+    // on 2 cores run ten times slower than 2 of 1.
+    omp_set_num_threads(std::max(1, omp_get_num_procs() / comm_.local_size()));
+  }
   set_float32_matmul_precision(matmul_precision_from_name(options_.float32_matmul_precision));
   gen_.manual_seed(options_.seeds ? options_.seeds->init : options_.seed);
   data_ = build_dataset(root.child("data"), {options_.batch_size, options_.eval_batch_size});
@@ -153,6 +166,7 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   loader_ = std::make_unique<Loader>(data_.train, options_.batch_size,
                                      /*shuffle=*/!data_.info.carry_state,
                                      /*drop_last=*/false, Bucketing{data_.bucket_by_length});
+  build_data_parallel(root.child("train"));
   // What an evaluation line holds: the plateau and early stopping may watch only these.
   std::vector<std::string> metrics = model_metric_names(*model_, data_.info, gen_);
   metrics.insert(metrics.end(), {"epoch", "step", "samples", "elapsed_s"});
@@ -180,6 +194,24 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
 }
 
 Trainer::~Trainer() = default;
+
+// Micro-batches: one per rank unless the recipe says; one on one process is the plain step.
+void Trainer::build_data_parallel(const Config& train) {
+  const int64_t parts = options_.micro_batches > 0 ? options_.micro_batches : comm_.size();
+  if (parts == 1) return;
+  HEED_RECIPE_CHECK(parts % comm_.size() == 0, train.path_of("micro_batches"), " is ", parts,
+                    ", which ", comm_.size(), " ranks cannot share equally: give a multiple of ",
+                    comm_.size());
+  HEED_RECIPE_CHECK(parts <= options_.batch_size, train.path_of("micro_batches"), " is ", parts,
+                    ", more than train.batch_size (", options_.batch_size, ")");
+  if (carrier_)
+    throw recipe_error("data.carry_state",
+                       " is true, which micro-batches and ranks do not support yet (each would "
+                       "carry a part of the streams): run it on one process with "
+                       "train.micro_batches 1");
+  parallel_ = std::make_unique<DataParallel>(comm_, parts, options_.deterministic_reduction,
+                                             *model_, gen_, optimizer_->params());
+}
 
 std::string Trainer::describe() const {
   std::ostringstream out;
@@ -281,6 +313,7 @@ int64_t Trainer::elapsed_ms() const {
 
 // Refuses to save a state that is not finite: the last checkpoint must be one to go back to.
 void Trainer::save(const std::string& file) {
+  if (!writer_) return;  // rank 0's checkpoint is every rank's: they hold the same state
   Checkpoint c;
   c.model = model_->state_dict();
   c.optimizer = optimizer_->state_dict();
@@ -311,7 +344,7 @@ void Trainer::save_last() {
   save();
   last_save_ = std::chrono::steady_clock::now();
   last_saved_step_ = progress_.step;
-  if (options_.keep_checkpoints <= 1) return;
+  if (options_.keep_checkpoints <= 1 || !writer_) return;
   const fs::path dir = fs::path(run_dir_) / "checkpoints";
   const fs::path step_file = dir / ("step_" + std::to_string(progress_.step) + ".h5");
   fs::remove(step_file);
@@ -456,14 +489,21 @@ nlohmann::json Trainer::erasure(const std::string& split, const ErasureOptions& 
 // progress line).
 nlohmann::json Trainer::logged_evaluation(const std::string& split, const nlohmann::json& fields,
                                           ProgressLine& bar) {
-  nlohmann::json line = evaluate(split);
+  nlohmann::json line = evaluate_on_root(split);
   line.update(fields);
   line["epoch"] = progress_.epoch;
   line["step"] = progress_.step;
   line["elapsed_s"] = elapsed_ms() / 1000.0;
-  log_.append(line);
+  if (writer_) log_.append(line);
   bar.eval(line);
   return line;
+}
+
+nlohmann::json Trainer::evaluate_on_root(const std::string& split) {
+  if (comm_.size() == 1) return evaluate(split);
+  std::string result = writer_ ? evaluate(split).dump() : "";
+  comm_.broadcast(result);
+  return nlohmann::json::parse(result);
 }
 
 nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
@@ -476,7 +516,7 @@ nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
 nlohmann::json Trainer::run_test(ProgressLine& bar) {
   const fs::path best = fs::path(run_dir_) / "checkpoints" / "best.h5";
   const bool from_best = options_.test_checkpoint == "best" && fs::exists(best);
-  if (from_best) load_weights(best.string());
+  if (from_best && writer_) load_weights(best.string());  // rank 0 alone evaluates
   // "step" and "epoch" are where the run ended; the weights tested are best.h5's, from the
   // evaluation it holds, which checkpoint_step and checkpoint_epoch name.
   int64_t step = progress_.step, epoch = progress_.epoch;
@@ -505,23 +545,40 @@ void Trainer::skip_or_stop(const std::string& what, bool parameters_finite, doub
   log_.add_skipped(seconds);
 }
 
-void Trainer::train_step(const Batch& batch) {
+ParallelStep Trainer::local_step(const std::vector<int64_t>& indices) {
+  ParallelStep s;
+  s.stop = stop_requested();
+  s.elapsed_ms = elapsed_ms();
+  ScoreFunction sampled;  // the choices of layers that sample (REINFORCE attention)
+  ModelOutput out = model_->forward(data_.train->get(indices));
+  s.loss = out.loss.item();  // the model's loss, logged without the surrogate
+  s.count = out.loss_count;
+  s.metrics = out.metrics;
+  s.finite = std::isfinite(s.loss);
+  if (!s.finite) return s;
+  if (!sampled.empty()) out.loss = out.loss + sampled.surrogate(out.example_log_likelihood);
+  out.loss.backward();
+  return s;
+}
+
+void Trainer::train_step(const std::vector<int64_t>& indices) {
   const auto start = std::chrono::steady_clock::now();
   auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  ScoreFunction sampled;  // the choices of layers that sample (REINFORCE attention)
-  ModelOutput out = model_->forward(batch);
-  const double loss = out.loss.item();  // the model's loss, logged without the surrogate
-  if (!sampled.empty()) out.loss = out.loss + sampled.surrogate(out.example_log_likelihood);
-  if (!std::isfinite(loss)) {
+  const ParallelStep step = parallel_ ? parallel_->step(*data_.train, indices, progress_.step,
+                                                        stop_requested(), elapsed_ms())
+                                      : local_step(indices);
+  agreed_stop_ = step.stop;
+  agreed_elapsed_ms_ = step.elapsed_ms;
+  communication_s_ += step.communication_s;
+  if (!step.finite) {
     // The loss is where it shows, but an earlier update may be the cause: name that tensor too.
     const std::string bad = first_nonfinite(model_->named_parameters(), false);
-    return skip_or_stop("the loss is " + std::string(std::isnan(loss) ? "nan" : "infinite") +
+    return skip_or_stop("the loss is " + std::string(std::isnan(step.loss) ? "nan" : "infinite") +
                             (bad.empty() ? "" : " (parameter " + bad + " was not finite already)"),
                         bad.empty(), seconds());
   }
-  out.loss.backward();
   const StateDict& params = optimizer_->params();
   if (options_.clip_grad_value > 0) clip_grad_value_(params, options_.clip_grad_value);
   // With no norm clipping, an infinite max_norm only measures the norm.
@@ -538,8 +595,16 @@ void Trainer::train_step(const Batch& batch) {
   scheduler_->on_step();
   ++progress_.step;
   std::map<std::string, double> values;  // the batch's; a train line averages its steps'
-  for (const auto& [name, m] : out.metrics) values[name] = m.value();
-  log_.add_step(loss, values, grad_norm, seconds());
+  for (const auto& [name, m] : step.metrics) values[name] = m.value();
+  log_.add_step(step.loss, values, grad_norm, seconds());
+}
+
+bool Trainer::stop_agreed() const {
+  return comm_.size() > 1 ? agreed_stop_ : stop_requested();
+}
+
+int64_t Trainer::budget_elapsed_ms() const {
+  return comm_.size() > 1 ? agreed_elapsed_ms_ : elapsed_ms();
 }
 
 void Trainer::log_window() {
@@ -547,7 +612,7 @@ void Trainer::log_window() {
       {"kind", "train"}, {"epoch", progress_.epoch},           {"step", progress_.step},
       {"lr", last_lr_},  {"elapsed_s", elapsed_ms() / 1000.0}, {"progress", budget_done()}};
   if (scheduler_->cycles_momentum()) line["momentum"] = last_momentum_;
-  log_.append_window(line, options_.batch_size);
+  if (writer_) log_.append_window(line, options_.batch_size);
 }
 
 // A wall-clock budget reads the run's elapsed time (resumed runs included, evaluations too), so
@@ -556,7 +621,7 @@ bool Trainer::finished() const {
   return early_stopped_ || progress_.epoch >= options_.epochs ||
          (options_.max_steps > 0 && progress_.step >= options_.max_steps) ||
          (options_.max_seconds > 0 &&
-          static_cast<double>(elapsed_ms()) >= options_.max_seconds * 1000);
+          static_cast<double>(budget_elapsed_ms()) >= options_.max_seconds * 1000);
 }
 
 // The end of an epoch belongs to the step that ended it, but a stop request skips it: the
@@ -573,6 +638,7 @@ void Trainer::end_epoch(ProgressLine& bar) {
 }
 
 void Trainer::write_summary(const nlohmann::json& summary) const {
+  if (!writer_) return;
   files::write_atomically((fs::path(run_dir_) / "summary.json").string(), summary.dump(2) + "\n",
                           "run file");
 }
@@ -588,26 +654,33 @@ nlohmann::json Trainer::summary(const std::string& status) const {
                       {"checkpoint", (fs::path(run_dir_) / "checkpoints" / "last.h5").string()}};
   if (early_stopping_) s["best_eval"] = best_eval_;
   if (skipped_steps_ > 0) s["skipped_steps"] = skipped_steps_;
+  if (comm_.size() > 1) {
+    s["ranks"] = comm_.size();
+    s["communication_s"] = communication_s_;
+  }
   return s;
 }
 
 nlohmann::json Trainer::train() {
-  fs::create_directories(run_dir_);
-  // A new run starts metrics.jsonl afresh; a resumed one cuts it back to its checkpoint's size.
-  log_.open((fs::path(run_dir_) / "metrics.jsonl").string(),
-            restored_ ? progress_.metrics_bytes : 0);
-  if (!init_from_.is_null() && !restored_) log_.append(std::exchange(init_from_, nullptr));
-  ProgressLine bar(total_steps(), progress_.step, isatty(STDERR_FILENO) != 0);
+  if (writer_) {
+    fs::create_directories(run_dir_);
+    // A new run starts metrics.jsonl afresh; a resumed one cuts it back to its checkpoint's size.
+    log_.open((fs::path(run_dir_) / "metrics.jsonl").string(),
+              restored_ ? progress_.metrics_bytes : 0);
+    if (!init_from_.is_null() && !restored_) log_.append(std::exchange(init_from_, nullptr));
+  }
+  if (parallel_) parallel_->broadcast_state();  // every rank from rank 0's parameters
+  ProgressLine bar(total_steps(), progress_.step, isatty(STDERR_FILENO) != 0, writer_);
   last_save_ = std::chrono::steady_clock::now();
   try {
-    while (!finished() && !stop_requested()) {
+    while (!finished() && !stop_agreed()) {
       if (!progress_.epoch_started) {
         loader_->start_epoch(*order_gen_);
         reset_carried_state();
       }
       progress_.epoch_started = true;
-      while (!loader_->epoch_done() && !finished() && !stop_requested()) {
-        train_step(loader_->next());
+      while (!loader_->epoch_done() && !finished() && !stop_agreed()) {
+        train_step(loader_->next_indices());
         bar.update(progress_.step, progress_.epoch, log_.mean_loss(),
                    log_.samples_per_s(options_.batch_size));
         if (progress_.step % options_.log_interval == 0) {
@@ -619,7 +692,7 @@ nlohmann::json Trainer::train() {
           early_stopped_ = after_evaluation(run_evaluation(bar));
         if (checkpoint_due()) save_last();
       }
-      if (loader_->epoch_done() && !stop_requested()) end_epoch(bar);
+      if (loader_->epoch_done() && !stop_agreed()) end_epoch(bar);
     }
     bar.finish();
     std::string status = finished() ? "finished" : "interrupted";
@@ -638,7 +711,8 @@ nlohmann::json Trainer::train() {
     bar.finish();
     nlohmann::json s = summary("diverged");
     s["diverged"] = e.what();
-    log_.append({{"kind", "diverged"}, {"step", progress_.step}, {"reason", e.what()}});
+    if (writer_)
+      log_.append({{"kind", "diverged"}, {"step", progress_.step}, {"reason", e.what()}});
     write_summary(s);
     const std::string kept =
         last_saved_step_ < 0

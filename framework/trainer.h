@@ -31,6 +31,13 @@
 // is reset at each epoch's start and set aside during evaluations, which carry their own from
 // zeros over dev and test cut into train.eval_batch_size streams.
 //
+// Data parallel (docs/distributed.md): under `mpirun -np N` (framework/communicator.h), or with
+// train.micro_batches > 1 on one process, each step's global batch is cut into micro-batches
+// that the ranks share (framework/data_parallel.h), and every decision that ends a loop (a stop
+// request, the wall-clock budget) is one the ranks agreed on at the last step. Rank 0 alone
+// evaluates (the others wait for its result), writes metrics.jsonl, checkpoints and
+// summary.json; every rank reads the checkpoint it resumes from.
+//
 // A non-finite loss or gradient stops the run (train.on_nonfinite "stop"): summary.json says
 // status "diverged" with the step and the tensor, the last checkpoint (all finite) is kept, and
 // train() throws heed::Error. With "skip", such a step changes no parameter and is counted.
@@ -42,6 +49,8 @@
 #include <string>
 
 #include "framework/checkpoint.h"
+#include "framework/communicator.h"
+#include "framework/data_parallel.h"
 #include "framework/erasure.h"
 #include "framework/loader.h"
 #include "framework/random.h"
@@ -79,6 +88,8 @@ struct TrainOptions {
   double clip_grad_norm = 0;              // max global norm (0: no norm clipping)
   double clip_grad_norm_type = 2;         // p of the norm, or infinity ("inf" in a recipe)
   double clip_grad_value = 0;             // max |gradient element| (0: no value clipping)
+  int64_t micro_batches = 0;  // parts of each batch, shared by the ranks (0: one per rank)
+  bool deterministic_reduction = false;  // sum the parts' gradients in part order (bit-exact)
   bool attention_statistics = true;  // evaluations log each attention layer's entropy, max weight
   SearchOptions decode;  // how evaluation decodes a SequenceTransducer: beam_size, length_penalty
   static TrainOptions from_config(const Config& config);
@@ -127,13 +138,26 @@ class Trainer {
   /// The batch size an evaluation of `split` reads it in: train.eval_batch_size, or for "train"
   /// laid out as streams (data.carry_state) the train.batch_size it was cut for.
   int64_t eval_batch_size(const std::string& split) const;
+  /// parallel_, with several ranks or micro-batches; throws heed::RecipeError for a
+  /// train.micro_batches the ranks cannot share or a recipe they cannot run.
+  void build_data_parallel(const Config& train);
   /// The model's carried state back to zeros (data.carry_state), or nothing.
   void reset_carried_state();
   /// A checkpoint's /carried_state into the model; throws heed::Error naming the group when it
   /// is missing with data.carry_state, present without, or not the model's (names, shapes).
   void restore_carried_state(const std::optional<StateDict>& state);
-  /// One optimizer step on `batch`, its loss and metrics into the log window.
-  void train_step(const Batch& batch);
+  /// One optimizer step on the examples `indices` of the train split, its loss and metrics into
+  /// the log window.
+  void train_step(const std::vector<int64_t>& indices);
+  /// The forward and backward passes of a step on one process, in one batch: its loss (the
+  /// model's, without a surrogate) and metrics; the gradients are left on the parameters.
+  ParallelStep local_step(const std::vector<int64_t>& indices);
+  /// A stop request, as the ranks agreed on it at the last step (one rank: as it is now).
+  bool stop_agreed() const;
+  /// The run's elapsed time that its budget reads: the ranks' agreed one with several.
+  int64_t budget_elapsed_ms() const;
+  /// The dev or test evaluation of `split`: rank 0's, on every rank.
+  nlohmann::json evaluate_on_root(const std::string& split);
   /// Skips the step about to be taken (on_nonfinite "skip") or throws that the run diverged.
   void skip_or_stop(const std::string& what, bool parameters_finite, double seconds);
   /// Feeds an evaluation to the schedule and early stopping; true when the run should stop.
@@ -181,6 +205,12 @@ class Trainer {
   double last_momentum_ = 0;   // its momentum, when the schedule cycles it
   int64_t skipped_steps_ = 0;  // steps skipped for a non-finite loss or gradient, in all
   std::unique_ptr<Loader> loader_;
+  const Communicator& comm_;
+  bool writer_;                             // this process writes the run directory (rank 0)
+  std::unique_ptr<DataParallel> parallel_;  // with several ranks or micro-batches
+  bool agreed_stop_ = false;                // what the ranks agreed at the last step
+  int64_t agreed_elapsed_ms_ = 0;
+  double communication_s_ = 0;  // rank 0's waits on the other ranks, this session (seconds)
   Progress progress_;
   bool restored_ = false;
   int64_t last_saved_step_ = -1;  // the step of the newest last.h5 (-1: none yet)

@@ -23,6 +23,7 @@ packages=(
   dataset-fashion-mnist   # the data: /usr/share/datasets/fashion-mnist
   festlex-cmu             # CMUdict for G2P: /usr/share/festival/dicts/cmu/cmudict-0.4.out
   fortunes                # text for character LMs: /usr/share/games/fortunes
+  libopenmpi-dev openmpi-bin  # MPI: mpirun -np N heed train/compare (docs/distributed.md)
 )
 if [ "$preset" = torch ]; then
   # tools/torch_load.py and the bench/ reference, run by /usr/bin/python3; OpenBLAS, or PyTorch

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "framework/communicator.h"
 #include "framework/error.h"
 #include "framework/files.h"
 #include "framework/run_dir.h"
@@ -25,6 +26,8 @@
 #include "framework/study.h"
 #include "framework/study_report.h"
 #include "framework/trainer.h"
+
+extern char** environ;
 
 namespace heed::cli {
 
@@ -57,6 +60,19 @@ std::string hms(double seconds) {
   return out.str();
 }
 
+// This process's environment without what an MPI launcher set: a run started by a rank of
+// `mpirun heed compare` is a process of its own, not a rank of the job.
+std::vector<std::string> environment_for_runs() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string var = *e;
+    if (var.rfind("OMPI_", 0) == 0 || var.rfind("PMI_", 0) == 0 || var.rfind("PMIX_", 0) == 0)
+      continue;
+    env.push_back(var);
+  }
+  return env;
+}
+
 // Starts `argv` with stdout and stderr appended to `log`, in a process group of its own (the
 // terminal's Ctrl-C reaches this command alone, which passes it on once) that gets SIGTERM if
 // this process dies (so no run trains on unattended).
@@ -64,6 +80,10 @@ pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  const std::vector<std::string> env = environment_for_runs();
+  std::vector<char*> envp;
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   HEED_CHECK(fd >= 0, "compare: cannot open ", log.string(), ": ", std::strerror(errno));
   const pid_t parent = ::getpid();
@@ -77,7 +97,7 @@ pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   const int error = errno;
@@ -387,6 +407,20 @@ void make_report(const Study& study, const fs::path& dir) {
 }
 
 // Builds every run's model and data as `heed train --dry-run` does; prints one line a run.
+// The runs this rank trains under `mpirun heed compare`: every size-th of those left, from its
+// rank on, so that whole runs spread over the ranks (with the ended ones, which it counts).
+std::vector<Job> ranks_share(std::vector<Job> jobs, const Communicator& world) {
+  if (world.size() == 1) return jobs;
+  std::vector<Job> mine;
+  size_t left = 0;
+  for (Job& job : jobs) {
+    if (job.state == RunState::Ended) continue;
+    if (left++ % static_cast<size_t>(world.size()) == static_cast<size_t>(world.rank()))
+      mine.push_back(std::move(job));
+  }
+  return mine;
+}
+
 int dry_run(const std::vector<Job>& jobs, const Study& study) {
   for (const Job& job : jobs) {
     try {
@@ -424,10 +458,13 @@ int CompareCommand::run() const {
   }
   if (dry_run_) return dry_run(jobs, study);
 
+  const Communicator& world = Communicator::world();
   fs::create_directories(dir);
-  std::string holder;
-  const int lock = try_lock(dir, "heed compare " + study_, holder);
-  HEED_CHECK(lock >= 0, "study directory ", dir.string(), " is in use by ", holder);
+  if (world.root()) {
+    std::string holder;
+    const int lock = try_lock(dir, "heed compare " + study_, holder);
+    HEED_CHECK(lock >= 0, "study directory ", dir.string(), " is in use by ", holder);
+  }
   std::string stale;
   for (Job& job : jobs) {
     job.state = run_state(job.dir.string());
@@ -437,14 +474,23 @@ int CompareCommand::run() const {
   }
   HEED_CHECK(stale.empty(), "study ", study.path, " changed since these runs began (move them ",
              "away to train them anew, or restore the study):", stale);
+  std::string recipes;  // every run's, as this rank's study files give them
+  for (const Job& job : jobs) recipes += job.run.recipe.dump();
+  world.require_same("the study", recipes);
+  // Every rank has seen the runs' states before any starts one.
+  world.barrier();
   const int64_t cores = omp_get_num_procs();
-  const int64_t threads = std::max<int64_t>(1, cores / jobs_);
+  const int64_t threads = std::max<int64_t>(1, cores / (jobs_ * world.local_size()));
   std::cerr << "study " << study.path << ": " << jobs.size() << " runs in " << dir.string() << ", "
-            << jobs_ << " at a time with " << threads << " thread(s) each\n";
-  const int status = Scheduler(std::move(jobs), study, jobs_, threads).run();
+            << jobs_ << " at a time" << (world.size() > 1 ? " on each of " : "")
+            << (world.size() > 1 ? std::to_string(world.size()) + " ranks" : "") << " with "
+            << threads << " thread(s) each\n";
+  double status = Scheduler(ranks_share(std::move(jobs), world), study, jobs_, threads).run();
+  // The job's status: a stop or a failure on any rank.
+  world.allreduce_max(&status, 1);
   // Every run ended or failed: the report of those that ended.
-  if (status == 0 || status == 1) make_report(study, dir);
-  return status;
+  if ((status == 0 || status == 1) && world.root()) make_report(study, dir);
+  return static_cast<int>(status);
 }
 
 }  // namespace heed::cli

@@ -13,6 +13,12 @@
 // now gives it (the study file or its base changed) is named with its first difference, and
 // nothing runs until it is moved away or the study restored.
 //
+// Under `mpirun -np N heed compare` (framework/communicator.h, docs/distributed.md) whole runs
+// spread over the ranks: rank r trains every N-th run left (from the r-th), --jobs at a time with
+// the machine's cores divided among its ranks and jobs; each run is an ordinary one-process `heed
+// train`. Rank 0 holds the lock and writes the report once every rank is done. The study
+// directory must be on a file system every rank sees.
+//
 // Ctrl-C (SIGINT) or SIGTERM is passed once to every running run, which checkpoints and stops;
 // the command then exits with 130 or 143. A run that fails is reported with its log and the
 // others go on; the command then exits with 1.

@@ -15,16 +15,22 @@
 // Every failure prints one line "heed: error: ..." to stderr and exits with status 1, or 2 for
 // an error in the arguments themselves (with a hint: "see heed train --help"); a training run
 // stopped by SIGINT or SIGTERM exits with 130 or 143 after saving its checkpoint.
+//
+// Under an MPI launcher (`mpirun -np N heed train ...`, docs/distributed.md) every rank runs the
+// command; rank 0 alone prints and writes the run directory, the others print only their errors
+// ("heed: error: rank 1: ..."), and an error on any rank ends the whole job.
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "framework/cli/compare.h"
 #include "framework/cli/predict.h"
 #include "framework/cli/show.h"
+#include "framework/communicator.h"
 #include "framework/config.h"
 #include "framework/files.h"
 #include "framework/recipe.h"
@@ -101,28 +107,45 @@ heed::RunDir claim_run_dir(const TrainArgs& a, const nlohmann::json& recipe) {
   return heed::RunDir::create_numbered(base, g_command_line);
 }
 
+// Every rank must train the same recipe with the same program: a difference would only show as
+// parameters drifting apart.
+void require_same_job(const nlohmann::json& recipe) {
+  const heed::Communicator& world = heed::Communicator::world();
+  if (world.size() == 1) return;
+  world.require_same("the recipe", recipe.dump());
+  world.require_same("the heed binary", heed::files::read("/proc/self/exe", "program"));
+}
+
 int train_new(const TrainArgs& a) {
   const nlohmann::json recipe = heed::load_recipe(a.recipe, a.sets);
+  require_same_job(recipe);
   if (a.dry_run) {
     heed::Trainer trainer(recipe, "(dry run)");
     std::cout << trainer.describe();
     std::cout << "recipe " << a.recipe << " is valid; --dry-run trains nothing\n";
     return 0;
   }
-  heed::RunDir dir = claim_run_dir(a, recipe);
+  // Rank 0 claims the directory; the others learn its name.
+  const heed::Communicator& world = heed::Communicator::world();
+  std::optional<heed::RunDir> dir;
+  std::string path;
+  if (world.root()) dir = claim_run_dir(a, recipe), path = dir->path();
+  world.broadcast(path);
   std::unique_ptr<heed::Trainer> trainer;
   try {
-    trainer = std::make_unique<heed::Trainer>(recipe, dir.path());
+    trainer = std::make_unique<heed::Trainer>(recipe, path);
   } catch (...) {
-    dir.discard_if_unused();
+    if (dir) dir->discard_if_unused();
     throw;
   }
   std::cout << trainer->describe();
-  write_json(fs::path(dir.path()) / "recipe.resolved.json", recipe);
-  std::cerr << "run directory: " << dir.path()
-            << (dir.reused() ? " (reused: its earlier run stopped before its first checkpoint)"
-                             : "")
-            << "\n";
+  if (dir) {
+    write_json(fs::path(path) / "recipe.resolved.json", recipe);
+    std::cerr << "run directory: " << path
+              << (dir->reused() ? " (reused: its earlier run stopped before its first checkpoint)"
+                                : "")
+              << (world.size() > 1 ? " (" + std::to_string(world.size()) + " ranks)" : "") << "\n";
+  }
   return run_training(*trainer);
 }
 
@@ -160,14 +183,18 @@ std::string restore_newest(heed::Trainer& trainer, const fs::path& dir) {
 }
 
 int train_resume(const TrainArgs& a) {
-  heed::RunDir dir = heed::RunDir::open(a.resume, g_command_line);
-  const fs::path path = dir.path();
+  const heed::Communicator& world = heed::Communicator::world();
+  std::optional<heed::RunDir> dir;  // rank 0 holds the lock
+  if (world.root()) dir = heed::RunDir::open(a.resume, g_command_line);
+  world.barrier();  // the others read it once rank 0 holds it
+  const fs::path path = a.resume;
   const fs::path recipe_file = path / "recipe.resolved.json";
   if (!fs::exists(recipe_file))
     throw Error("run " + a.resume + " has no recipe.resolved.json: it stopped before it began; " +
                 "start it again with `heed train RECIPE --out " + a.resume + "`");
   nlohmann::json recipe = read_json(recipe_file);
   heed::apply_overrides(recipe, a.sets);
+  require_same_job(recipe);
   heed::Trainer trainer(recipe, a.resume);
   if (const std::string ckpt = restore_newest(trainer, path); !ckpt.empty()) {
     std::cerr << "resuming " << a.resume << " from " << ckpt << "\n";
@@ -175,7 +202,7 @@ int train_resume(const TrainArgs& a) {
     std::cerr << "run " << a.resume << " has no checkpoint yet (it stopped before its first "
               << "one): starting it from the beginning\n";
   }
-  if (!a.sets.empty()) write_json(recipe_file, recipe);
+  if (!a.sets.empty() && world.root()) write_json(recipe_file, recipe);
   return run_training(trainer);
 }
 
@@ -304,13 +331,59 @@ int parse_arguments(CLI::App& app, int argc, char** argv) {
   return -1;
 }
 
+// A stream buffer that drops everything: the output of ranks other than 0.
+class NullBuffer : public std::streambuf {
+ protected:
+  int overflow(int c) override { return c; }
+};
+
+// The command under an MPI launcher: rank 0 alone prints; any error ends every rank.
+int run_ranked(int (*command)(CLI::App&, int, char**), CLI::App& app, int argc, char** argv) {
+  const heed::Communicator& world = heed::Communicator::world();
+  NullBuffer null;
+  // The streams get their buffers back before `null` goes: they flush at exit.
+  struct Silence {
+    std::streambuf *out, *err;
+    ~Silence() { std::cout.rdbuf(out), std::cerr.rdbuf(err); }
+  } silence{std::cout.rdbuf(), std::cerr.rdbuf()};
+  if (!world.root()) {
+    std::cout.rdbuf(&null);
+    std::cerr.rdbuf(&null);
+  }
+  try {
+    return command(app, argc, argv);
+  } catch (const std::exception& e) {
+    std::string where = world.size() > 1 ? "rank " + std::to_string(world.rank()) + ": " : "";
+    std::fprintf(stderr, "heed: error: %s%s\n", where.c_str(), e.what());
+    std::fflush(stderr);
+    if (world.size() > 1) world.abort(1);
+    return 1;
+  }
+}
+
+int run_command(CLI::App& app, int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
   heed::install_stop_signals();  // first: every thread created later inherits the blocked signals
+  try {
+    heed::Communicator::init(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "heed: error: " << e.what() << "\n";
+    return 1;
+  }
+  CLI::App app{"heed: train, resume, evaluate and compare models from JSON recipes"};
+  const int status = run_ranked(run_command, app, argc, argv);
+  heed::Communicator::finalize();
+  return status;
+}
+
+namespace {
+
+int run_command(CLI::App& app, int argc, char** argv) {
   g_command_line = "heed";
   for (int i = 1; i < argc; ++i) g_command_line += std::string(" ") + argv[i];
-  CLI::App app{"heed: train, resume, evaluate and compare models from JSON recipes"};
   app.require_subcommand(1);
   TrainArgs train_args;
   EvalArgs eval_args;
@@ -389,22 +462,23 @@ int main(int argc, char** argv) {
   if (const int status = parse_arguments(app, argc, argv); status >= 0) return status;
   if (train->parsed() && train_args.recipe.empty() && train_args.resume.empty())
     return usage_error("train: give a recipe file or --resume RUN_DIR", "train");
-  try {
-    if (train->parsed()) {
-      return train_args.resume.empty() ? train_new(train_args) : train_resume(train_args);
-    }
-    if (eval->parsed()) return evaluate(eval_args);
-    if (insp->parsed()) return inspect(inspect_args);
-    if (gen->parsed()) return generate(gen_args);
-    if (predict.parsed()) {
-      std::string ckpt;
-      return predict.run(*restored_run({predict.run_dir(), predict.checkpoint()}, ckpt));
-    }
-    if (show.parsed()) return show.run();
-    if (compare.parsed()) return compare.run();
-    return list_registered();
-  } catch (const std::exception& e) {
-    std::cerr << "heed: error: " << e.what() << "\n";
-    return 1;
+  if (train->parsed()) {
+    return train_args.resume.empty() ? train_new(train_args) : train_resume(train_args);
   }
+  if (compare.parsed()) return compare.run();
+  if (const int ranks = heed::Communicator::world().size(); ranks > 1)
+    throw Error("heed " + app.get_subcommands().front()->get_name() + " runs on one process, and " +
+                std::to_string(ranks) + " were started: under mpirun, heed runs `train` and " +
+                "`compare` only");
+  if (eval->parsed()) return evaluate(eval_args);
+  if (insp->parsed()) return inspect(inspect_args);
+  if (gen->parsed()) return generate(gen_args);
+  if (predict.parsed()) {
+    std::string ckpt;
+    return predict.run(*restored_run({predict.run_dir(), predict.checkpoint()}, ckpt));
+  }
+  if (show.parsed()) return show.run();
+  return list_registered();
 }
+
+}  // namespace
