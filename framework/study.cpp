@@ -238,8 +238,12 @@ std::string dotted(nlohmann::json::json_pointer pointer) {
 std::string recipe_mismatch(const std::string& run_dir, const nlohmann::json& recipe) {
   nlohmann::json there = read_run_json((fs::path(run_dir) / "recipe.resolved.json").string());
   nlohmann::json here = recipe;
+  // What only sets how fast or in how much memory a run computes the same numbers, or which
+  // statistics its evaluations add, may change.
   for (nlohmann::json* r : {&there, &here})
-    if (r->contains("train") && (*r)["train"].is_object()) (*r)["train"].erase("threads");
+    if (r->contains("train") && (*r)["train"].is_object())
+      for (const char* key : {"threads", "eval_batch_size", "attention_statistics"})
+        (*r)["train"].erase(key);
   const nlohmann::json patch = nlohmann::json::diff(there, here);
   if (patch.empty()) return "";
   const nlohmann::json& first = patch.front();

@@ -84,7 +84,9 @@ enum class RunState { New, Started, Ended };
 RunState run_state(const std::string& run_dir);
 
 /// "" when the run in `run_dir` trains `recipe` (its recipe.resolved.json equals it, train.threads
-/// aside, as the cores of a study are divided anew each time); else the first difference, as
+/// aside, as the cores of a study are divided anew each time, train.eval_batch_size, which sets
+/// only the memory an evaluation takes, and train.attention_statistics, which adds to its lines);
+/// else the first difference, as
 /// `"model.decoder.attention" is "none" there, "additive" in the study`.
 std::string recipe_mismatch(const std::string& run_dir, const nlohmann::json& recipe);
 

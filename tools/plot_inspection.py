@@ -122,6 +122,9 @@ def vocab(f, name):
     return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 
+LABELLED = 60  # the most tokens a map labels one by one
+
+
 def tokens(ids, names):
     """The tokens of one padded row of ids, up to its first <pad> (id 0)."""
     out = []
@@ -139,11 +142,16 @@ def plot_tokens_sample(f, records, b, path):
     index = int(f["indices"][b])
     drawn = [name for name, kind in panels(records) if kind == "heads"]
     width = max([records[n].shape[1] for n in drawn] + [1])
+    # A third of an inch a token, up to LABELLED tokens a side; longer sequences (a copy task of
+    # 1,000 steps) shrink to that size and are labelled by position.
+    longest = max(len(target), len(source), 1)
+    cell = 0.35 * min(1.0, LABELLED / longest)
     fig, axes = plt.subplots(max(len(drawn), 1), width, squeeze=False,
-                             figsize=(0.35 * len(source) * width + 2.5,
-                                      0.35 * max(len(target), len(source)) * max(len(drawn), 1) + 1.5))
+                             figsize=(cell * len(source) * width + 2.5,
+                                      cell * longest * max(len(drawn), 1) + 1.5))
     sep = "" if all(len(t) == 1 for t in source) else " "
-    fig.suptitle(f"example {index}: {sep.join(source)} -> {' '.join(target)}", fontsize=10)
+    title = f"example {index}: {sep.join(source)} -> {' '.join(target)}"
+    fig.suptitle(title if len(title) <= 160 else title[:157] + "...", fontsize=10)
     for row, name in enumerate(drawn):
         data = records[name][b]
         # A decoder's attention has a row per target token; self-attention one per input token.
@@ -160,8 +168,11 @@ def plot_tokens_sample(f, records, b, path):
             ax = axes[row][h]
             im = ax.imshow(data[h][:rows, :len(keys)], cmap="viridis", vmin=0, vmax=1,
                            aspect="auto")
-            ax.set_xticks(range(len(keys)), keys, fontsize=8)
-            ax.set_yticks(range(rows), queries[:rows], fontsize=8)
+            if len(keys) <= LABELLED and rows <= LABELLED:
+                ax.set_xticks(range(len(keys)), keys, fontsize=8)
+                ax.set_yticks(range(rows), queries[:rows], fontsize=8)
+            else:
+                xlabel, ylabel = "key position", "query position"
             ax.set_xlabel(xlabel, fontsize=8)
             ax.set_ylabel(ylabel, fontsize=8)
             ax.set_title(f"{name}" + (f", head {h}" if data.shape[0] > 1 else ""), fontsize=8)
