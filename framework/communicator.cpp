@@ -229,10 +229,13 @@ void Communicator::abort(int status) const {
   std::exit(status);
 }
 
+// One rank: nothing to sum with, so nothing is ever pending.
 struct ReductionQueue::Pending {};
 ReductionQueue::ReductionQueue(const Communicator& comm) : comm_(comm), pending_(nullptr) {}
 ReductionQueue::~ReductionQueue() = default;
-void ReductionQueue::sum(float*, int64_t) {}
+void ReductionQueue::sum(float*, int64_t) {
+  HEED_CHECK(comm_.size() == 1 && pending_ == nullptr, "ReductionQueue: one rank has no other");
+}
 void ReductionQueue::progress() {}
 void ReductionQueue::wait() {}
 
