@@ -271,6 +271,7 @@ void Trainer::restore(const std::string& path) {
                           "train.seeds");
   if (c.data_rng) data_gen_.set_state(*c.data_rng);
   progress_ = c.progress;
+  agreed_elapsed_ms_ = progress_.elapsed_ms;  // the ranks' budget until their first step agrees
   restored_ = true;
   last_saved_step_ = progress_.step;
 }
