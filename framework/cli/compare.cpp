@@ -406,9 +406,8 @@ void make_report(const Study& study, const fs::path& dir) {
             << "report.json\n";
 }
 
-// Builds every run's model and data as `heed train --dry-run` does; prints one line a run.
 // The runs this rank trains under `mpirun heed compare`: every size-th of those left, from its
-// rank on, so that whole runs spread over the ranks (with the ended ones, which it counts).
+// rank on, so that whole runs spread over the ranks.
 std::vector<Job> ranks_share(std::vector<Job> jobs, const Communicator& world) {
   if (world.size() == 1) return jobs;
   std::vector<Job> mine;
@@ -421,6 +420,7 @@ std::vector<Job> ranks_share(std::vector<Job> jobs, const Communicator& world) {
   return mine;
 }
 
+// Builds every run's model and data as `heed train --dry-run` does; prints one line a run.
 int dry_run(const std::vector<Job>& jobs, const Study& study) {
   for (const Job& job : jobs) {
     try {
