@@ -151,11 +151,7 @@ DataParallel::Local DataParallel::compute_parts(const Dataset& data,
     local.loss_sum += loss * out.loss_count;  // a non-finite loss makes the total say which
     local.finite = std::isfinite(loss);
     if (!local.finite) break;
-    for (const auto& [name, m] : out.metrics) {
-      Metric& t = local.metrics.try_emplace(name, Metric{0, 0, m.finish}).first->second;
-      t.sum += m.sum;
-      t.count += m.count;
-    }
+    add_metrics(local.metrics, out.metrics);
     if (!sampled.empty()) out.loss = out.loss + sampled.surrogate(out.example_log_likelihood);
     // The part's sum, not its mean: parts of unequal counts then weigh as in one batch.
     const Tensor seed = Tensor::full(out.loss.shape(), static_cast<float>(out.loss_count));
@@ -192,13 +188,13 @@ ParallelStep DataParallel::agree(const Local& local, bool stop, int64_t elapsed_
     result.finite = result.finite && r.at("finite").get<bool>();
     result.stop = result.stop || r.at("stop").get<bool>();
     result.elapsed_ms = std::max(result.elapsed_ms, r.at("elapsed_ms").get<int64_t>());
+    std::map<std::string, Metric> theirs;  // with this rank's finish, which JSON cannot carry
     for (const auto& [name, v] : r.at("metrics").items()) {
       const auto own = local.metrics.find(name);
-      const auto finish = own == local.metrics.end() ? nullptr : own->second.finish;
-      Metric& t = result.metrics.try_emplace(name, Metric{0, 0, finish}).first->second;
-      t.sum += v.at(0).get<double>();
-      t.count += v.at(1).get<double>();
+      theirs[name] = {v.at(0).get<double>(), v.at(1).get<double>(),
+                      own == local.metrics.end() ? nullptr : own->second.finish};
     }
+    add_metrics(result.metrics, theirs);
   }
   result.loss = result.count > 0 ? result.loss / result.count : 0;
   return result;

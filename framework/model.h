@@ -27,6 +27,17 @@ struct Metric {
   }
 };
 
+/// Adds a batch's metrics into running totals (sum to sum, count to count; a new name keeps its
+/// finish), so that a total over batches is its sum over its count.
+inline void add_metrics(std::map<std::string, Metric>& totals,
+                        const std::map<std::string, Metric>& batch) {
+  for (const auto& [name, m] : batch) {
+    Metric& total = totals.try_emplace(name, Metric{0, 0, m.finish}).first->second;
+    total.sum += m.sum;
+    total.count += m.count;
+  }
+}
+
 struct ModelOutput {
   Tensor loss;            // scalar, the mean over loss_count items
   double loss_count = 0;  // the examples (classifiers) or real tokens (token models) it averages

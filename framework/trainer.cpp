@@ -447,11 +447,7 @@ nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& 
     if (inspector) add_attention_statistics(attention, *inspector, *model_, batch);
     loss.sum += out.loss.item() * out.loss_count;
     loss.count += out.loss_count;
-    for (const auto& [name, m] : out.metrics) {
-      Metric& total = metrics.try_emplace(name, Metric{0, 0, m.finish}).first->second;
-      total.sum += m.sum;
-      total.count += m.count;
-    }
+    add_metrics(metrics, out.metrics);
     seen += batch.size();
   }
   // A sequence model is also judged by what it outputs without teacher forcing.
