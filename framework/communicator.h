@@ -10,7 +10,8 @@
 //
 // Collectives are called by every rank in the same order, as MPI's are. A failing MPI call ends
 // the whole job (MPI_ERRORS_ARE_FATAL), and a rank that exits or is killed makes the launcher end
-// the others, naming the rank; abort() ends every rank after an error on one.
+// the others, naming the rank; abort() ends every rank after an error on one. A rank that hangs
+// is found by the watchdog thread each rank runs (framework/watchdog.h), which ends the job.
 //
 //   int main(int argc, char** argv) {
 //     heed::Communicator::init(argc, argv);  // after install_stop_signals()
@@ -19,6 +20,8 @@
 //   }
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,11 +29,13 @@ namespace heed {
 
 class Communicator {
  public:
-  /// Starts MPI (MPI_THREAD_FUNNELED: only the main thread calls it) when a launcher started this
-  /// process; else world() is one rank. Call it once, early in main. Throws heed::Error when a
-  /// launcher started it and heed was built without MPI.
+  /// Starts MPI (MPI_THREAD_MULTIPLE: the watchdog thread calls it too) and, with more than one
+  /// rank, the watchdog, when a launcher started this process; else world() is one rank. Call it
+  /// once, early in main. Throws heed::Error when a launcher started it and heed was built without
+  /// MPI, or when HEED_HEARTBEAT_TIMEOUT or HEED_STALL_TIMEOUT is not a positive number.
   static void init(int& argc, char**& argv);
-  /// Ends MPI (MPI_Finalize) if init started it; call it before main returns.
+  /// Stops the watchdog (telling the other ranks this one is done) and ends MPI (MPI_Finalize) if
+  /// init started it; call it before main returns.
   static void finalize();
   /// True when this heed was built with MPI.
   static bool available();
@@ -43,7 +48,8 @@ class Communicator {
   int local_size() const { return local_size_; }
   bool root() const { return rank_ == 0; }
 
-  /// Every rank's `bytes` becomes rank 0's.
+  /// Every rank's `bytes` becomes rank 0's. The others wait asleep (rank 0's evaluations are
+  /// long): MPI's blocking calls would spin a core rank 0 may need.
   void broadcast(std::string& bytes) const;
   /// Every rank's data[0, n) becomes rank `root`'s.
   void broadcast(float* data, int64_t n, int root = 0) const;
@@ -61,7 +67,9 @@ class Communicator {
   /// Throws heed::Error naming the ranks whose `value` differs from rank 0's (compared by a
   /// 64-bit hash): `what` says what it is ("the recipe", "the heed binary").
   void require_same(const std::string& what, const std::string& value) const;
-  /// Waits until every rank reaches it.
+  /// Waits until every rank reaches it, asleep (MPI_Ibarrier, tested every 5 ms): a rank that
+  /// waits long (for the others' study runs) leaves the cores to them, where MPI's blocking calls
+  /// would spin.
   void barrier() const;
   /// Ends every rank of the job with `status` (MPI_Abort); one rank alone exits.
   [[noreturn]] void abort(int status) const;
@@ -92,6 +100,29 @@ class ReductionQueue {
   struct Pending;
   const Communicator& comm_;
   Pending* pending_;
+};
+
+/// The items 0 .. n-1 handed out one at a time as ranks ask (`mpirun heed compare`'s runs), so
+/// that a rank whose items end early takes more: rank 0 holds them and answers the others from a
+/// thread of its own. Every rank of `comm` makes one, takes items with next() until it has none or
+/// wants no more, and destroys it; rank 0's destructor waits until every rank has destroyed its
+/// own. On one rank, a counter.
+///   WorkQueue queue(world, runs.size());
+///   while (auto i = queue.next()) train(runs[*i]);
+class WorkQueue {
+ public:
+  WorkQueue(const Communicator& comm, size_t n);
+  ~WorkQueue();
+  WorkQueue(const WorkQueue&) = delete;
+  WorkQueue& operator=(const WorkQueue&) = delete;
+  /// The next item no rank has taken, or none when all are taken.
+  std::optional<size_t> next();
+  /// The items no rank has taken yet, as rank 0 (or one rank) knows; 0 on the other ranks.
+  size_t left() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace heed

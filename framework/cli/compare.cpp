@@ -161,21 +161,26 @@ std::optional<RunProgress> run_progress(const fs::path& dir) {
 
 class Scheduler {
  public:
-  Scheduler(std::vector<Job> jobs, const Study& study, int64_t parallel, int64_t threads)
-      : jobs_(std::move(jobs)), study_(study), parallel_(parallel), threads_(threads) {}
+  // The jobs this process trains are those `queue` hands it (every job's index, in order; under
+  // mpirun shared with the other ranks as each frees a slot).
+  Scheduler(std::vector<Job> jobs, WorkQueue& queue, const Study& study, int64_t parallel,
+            int64_t threads)
+      : jobs_(std::move(jobs)),
+        queue_(queue),
+        study_(study),
+        parallel_(parallel),
+        threads_(threads) {}
 
   // Runs every job that has not ended; the exit status of the command.
   int run() {
     heed_ = fs::read_symlink("/proc/self/exe").string();
-    for (size_t i = 0; i < jobs_.size(); ++i)
-      if (jobs_[i].state == RunState::Ended)
-        ++ended_;
-      else
-        pending_.push_back(i);
-    while (!pending_.empty() || !children_.empty()) {
-      while (!stop_requested() && children_.size() < static_cast<size_t>(parallel_) &&
-             !pending_.empty())
-        start(pending_.front()), pending_.erase(pending_.begin());
+    for (const Job& job : jobs_) ended_ += job.state == RunState::Ended;
+    while (!exhausted_ || !children_.empty()) {
+      while (!stop_requested() && children_.size() < static_cast<size_t>(parallel_))
+        if (const std::optional<size_t> j = claim())
+          start(*j);
+        else
+          break;
       if (children_.empty()) break;
       if (stop_requested()) pass_on_stop();
       reap();
@@ -186,6 +191,16 @@ class Scheduler {
   }
 
  private:
+  // The next job the queue hands out that has not ended.
+  std::optional<size_t> claim() {
+    while (!exhausted_) {
+      const std::optional<size_t> j = queue_.next();
+      exhausted_ = !j;
+      if (j && jobs_[*j].state != RunState::Ended) return j;
+    }
+    return std::nullopt;
+  }
+
   void start(size_t j) {
     const Job& job = jobs_[j];
     fs::create_directories(job.dir.parent_path());
@@ -269,7 +284,11 @@ class Scheduler {
       left += p->elapsed_s * (1 - p->done) / p->done;
     }
     if (wholes == 0) return "";
-    left += static_cast<double>(pending_.size()) * whole / static_cast<double>(wholes);
+    // The queue hands out jobs in order: those not taken are the last ones.
+    size_t pending = 0;
+    for (size_t j = jobs_.size() - queue_.left(); j < jobs_.size(); ++j)
+      pending += jobs_[j].state != RunState::Ended;
+    left += static_cast<double>(pending) * whole / static_cast<double>(wholes);
     return "; ETA " + hms(left / static_cast<double>(parallel_));
   }
 
@@ -290,10 +309,11 @@ class Scheduler {
   }
 
   std::vector<Job> jobs_;
+  WorkQueue& queue_;
   const Study& study_;
   int64_t parallel_, threads_;
   std::string heed_;
-  std::vector<size_t> pending_;
+  bool exhausted_ = false;  // the queue has nothing more for this process
   std::vector<Child> children_;
   std::vector<std::string> failed_;
   size_t ended_ = 0, timed_ = 0;
@@ -406,20 +426,6 @@ void make_report(const Study& study, const fs::path& dir) {
             << "report.json\n";
 }
 
-// The runs this rank trains under `mpirun heed compare`: every size-th of those left, from its
-// rank on, so that whole runs spread over the ranks.
-std::vector<Job> ranks_share(std::vector<Job> jobs, const Communicator& world) {
-  if (world.size() == 1) return jobs;
-  std::vector<Job> mine;
-  size_t left = 0;
-  for (Job& job : jobs) {
-    if (job.state == RunState::Ended) continue;
-    if (left++ % static_cast<size_t>(world.size()) == static_cast<size_t>(world.rank()))
-      mine.push_back(std::move(job));
-  }
-  return mine;
-}
-
 // Builds every run's model and data as `heed train --dry-run` does; prints one line a run.
 int dry_run(const std::vector<Job>& jobs, const Study& study) {
   for (const Job& job : jobs) {
@@ -485,8 +491,15 @@ int CompareCommand::run() const {
             << jobs_ << " at a time" << (world.size() > 1 ? " on each of " : "")
             << (world.size() > 1 ? std::to_string(world.size()) + " ranks" : "") << " with "
             << threads << " thread(s) each\n";
-  double status = Scheduler(ranks_share(std::move(jobs), world), study, jobs_, threads).run();
-  // The job's status: a stop or a failure on any rank.
+  double status = 0;
+  {
+    // Under mpirun each rank takes the next run as soon as one of its slots is free.
+    WorkQueue queue(world, jobs.size());
+    status = Scheduler(std::move(jobs), queue, study, jobs_, threads).run();
+  }
+  // The job's status: a stop or a failure on any rank, once every rank's runs have ended (asleep
+  // till then: a blocking reduction would spin a core their runs need).
+  world.barrier();
   world.allreduce_max(&status, 1);
   // Every run ended or failed: the report of those that ended.
   if ((status == 0 || status == 1) && world.root()) make_report(study, dir);
