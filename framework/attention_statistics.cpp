@@ -69,6 +69,21 @@ void AttentionStatistics::add(const std::string& name, const Tensor& weights,
   total.rows += rows;
 }
 
+nlohmann::json AttentionStatistics::sums() const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, s] : sums_) out[name] = {s.entropy, s.max_weight, s.rows};
+  return out;
+}
+
+void AttentionStatistics::add_sums(const nlohmann::json& sums) {
+  for (const auto& [name, v] : sums.items()) {
+    Sums& total = sums_[name];
+    total.entropy += v.at(0).get<double>();
+    total.max_weight += v.at(1).get<double>();
+    total.rows += v.at(2).get<int64_t>();
+  }
+}
+
 nlohmann::json AttentionStatistics::result() const {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, s] : sums_) {

@@ -41,6 +41,11 @@ class AttentionStatistics {
   /// names in order; an empty object when nothing was added.
   nlohmann::json result() const;
 
+  /// The running sums, {name: [entropy, max_weight, rows]}, as ranks exchange them, and their
+  /// addition into these: adding each batch's sums in batch order adds what add() adds.
+  nlohmann::json sums() const;
+  void add_sums(const nlohmann::json& sums);
+
  private:
   struct Sums {
     double entropy = 0, max_weight = 0;

@@ -28,11 +28,17 @@
 // sequential hops, and each part's gradient kept apart.
 //
 // What is not the single-process computation: batch normalization normalizes each part by its
-// own statistics, and every rank's running statistics (all float buffers: also a REINFORCE
-// baseline) are rank 0's after each step, as PyTorch's DistributedDataParallel does by default
-// (broadcast_buffers).
+// own statistics (unless `sync_batch_norm`: then, with one part per rank, by the global batch's,
+// except in a last batch smaller than the rank count), and every rank's running statistics (all
+// float buffers: also a REINFORCE baseline) are rank 0's after each step, as PyTorch's
+// DistributedDataParallel does by default (broadcast_buffers).
 //
-//   DataParallel parallel(Communicator::world(), micro_batches, deterministic, model, gen, params);
+// A model that carries its state across batches (data.carry_state: row r of each batch continues
+// stream r) is given, per part, its rows of that state, and leaves its rows of the next; after
+// each step the ranks exchange their rows, so that every rank holds the whole state, which
+// checkpoints and evaluations read as on one process (carry_state()).
+//
+//   DataParallel parallel(world, micro_batches, deterministic, sync_bn, model, gen, params);
 //   parallel.broadcast_state();  // every rank starts from rank 0's parameters
 //   ParallelStep s = parallel.step(dataset, loader.next_indices(), step, stop_requested(), ms);
 //   if (s.finite) optimizer.step();   // params' gradients are the global batch's mean
@@ -63,14 +69,20 @@ struct ParallelStep {
   /// Seconds this rank waited on the others after its last backward pass: the reductions that
   /// the backward pass did not hide, the agreement, the buffers' broadcast (0 on one process).
   double communication_s = 0;
+  /// Every rank's communication_s summed over the steps before this one (seconds, rank order):
+  /// whether rank 0 waits on a slower rank or every rank on the reduction.
+  std::vector<double> waited_s_by_rank;
 };
 
 class DataParallel {
  public:
   /// Steps of `model`, whose layers draw from `gen`, for the gradients of `params` (the
-  /// optimizer's). Throws heed::Error unless micro_batches >= 1 and a multiple of comm.size().
-  DataParallel(const Communicator& comm, int64_t micro_batches, bool deterministic, Model& model,
-               Generator& gen, const StateDict& params);
+  /// optimizer's); with `sync_batch_norm`, batch norms take the statistics of the global batch
+  /// (framework/ops/sync_batch_norm.h). Throws heed::Error unless micro_batches >= 1 and a
+  /// multiple of comm.size(), and equal to it with sync_batch_norm (parts computed one after the
+  /// other cannot share their statistics).
+  DataParallel(const Communicator& comm, int64_t micro_batches, bool deterministic,
+               bool sync_batch_norm, Model& model, Generator& gen, const StateDict& params);
 
   /// Part k's examples [first, last) of a batch of n cut into k_parts.
   static std::pair<int64_t, int64_t> part(int64_t n, int64_t k_parts, int64_t k);
@@ -87,6 +99,10 @@ class DataParallel {
 
   int64_t micro_batches() const { return k_parts_; }
 
+  /// Cuts `carrier`'s carried state among the parts by rows (dimension 1 of every tensor, the
+  /// batch's streams, as in PyTorch's h_n [num_layers, batch, hidden]) at every step from now on.
+  void carry_state(StateCarryingModel& carrier) { carrier_ = &carrier; }
+
  private:
   /// A run of consecutive parameters [first, last) whose gradients are reduced in one message.
   struct Bucket {
@@ -98,6 +114,7 @@ class DataParallel {
     double count = 0, loss_sum = 0;
     std::map<std::string, Metric> metrics;
     bool finite = true;
+    std::vector<StateDict> carried;  // each part's state at its end (carry_state)
   };
   // About 1 MiB a bucket: small enough that the first reduction starts early in the backward pass
   // of heed's models (0.1 to 2 M parameters), large enough that a message's latency is small.
@@ -112,11 +129,13 @@ class DataParallel {
   Local compute_parts(const Dataset& data, const std::vector<int64_t>& indices,
                       int64_t step_number);
   ParallelStep agree(const Local& local, bool stop, int64_t elapsed_ms) const;
+  StateDict gather_carried(const std::vector<StateDict>& parts, int64_t rows) const;
 
   const Communicator& comm_;
   int64_t k_parts_;
-  bool deterministic_;
+  bool deterministic_, sync_batch_norm_;
   Model& model_;
+  StateCarryingModel* carrier_ = nullptr;
   Generator& gen_;
   StateDict params_;
   std::vector<float> sum_;                 // the flat gradient: this rank's, then every rank's
@@ -128,6 +147,8 @@ class DataParallel {
   std::vector<bool> folded_;  // this step's, with the overlapped reduction
   size_t next_bucket_ = 0;    // the next bucket to start, in order
   std::unique_ptr<ReductionQueue> queue_;
+  std::pair<int, int64_t> stall_{-1, -1};  // HEED_TEST_STALL's rank and step
+  double waited_s_ = 0;                    // this rank's communication_s, summed
 };
 
 }  // namespace heed

@@ -63,14 +63,15 @@ std::vector<std::vector<int64_t>> target_rows(const Batch& batch) {
 }  // namespace
 
 ErrorRates decoded_error_rates(const SequenceTransducer& model, const Dataset& data,
-                               const SearchOptions& options, int64_t batch_size) {
+                               const SearchOptions& options, int64_t batch_size, int64_t shard,
+                               int64_t shards) {
   const auto* groups = dynamic_cast<const ReferenceGroups*>(&data);
   const int64_t n = groups ? groups->num_groups() : data.size();
   auto group = [&](int64_t g) {
     return groups ? groups->group(g) : std::pair<int64_t, int64_t>{g, 1};
   };
   ErrorRates rates;
-  for (int64_t begin = 0; begin < n; begin += batch_size) {
+  for (int64_t begin = shard * batch_size; begin < n; begin += shards * batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
     std::vector<int64_t> firsts, all;
     for (int64_t g = begin; g < end; ++g) {

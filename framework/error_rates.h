@@ -34,7 +34,10 @@ struct ErrorRates {
 /// Decodes every group of `data` once (its first example's input; every example its own group
 /// unless `data` is ReferenceGroups) in batches of `batch_size`, and scores the outputs against
 /// the groups' targets, each less its final </s>. Without gradients; the caller sets eval mode.
+/// With `shards` > 1 only every shards-th batch from the shard-th (a rank's share: the ranks'
+/// rates, whole counts, add up to the whole split's in any order).
 ErrorRates decoded_error_rates(const SequenceTransducer& model, const Dataset& data,
-                               const SearchOptions& options, int64_t batch_size);
+                               const SearchOptions& options, int64_t batch_size, int64_t shard = 0,
+                               int64_t shards = 1);
 
 }  // namespace heed

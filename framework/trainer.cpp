@@ -127,6 +127,7 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   o.clip_grad_value = c.get<double>("clip_grad_value", o.clip_grad_value, range::non_negative);
   o.micro_batches = c.get<int64_t>("micro_batches", o.micro_batches, range::size_or_zero);
   o.deterministic_reduction = c.get<bool>("deterministic_reduction", o.deterministic_reduction);
+  o.sync_batch_norm = c.get<bool>("sync_batch_norm", o.sync_batch_norm);
   c.has("early_stopping");  // read by the trainer
   c.finish();
   return o;
@@ -204,13 +205,16 @@ void Trainer::build_data_parallel(const Config& train) {
                     comm_.size());
   HEED_RECIPE_CHECK(parts <= options_.batch_size, train.path_of("micro_batches"), " is ", parts,
                     ", more than train.batch_size (", options_.batch_size, ")");
-  if (carrier_)
-    throw recipe_error("data.carry_state",
-                       " is true, which micro-batches and ranks do not support yet (each would "
-                       "carry a part of the streams): run it on one process with "
-                       "train.micro_batches 1");
-  parallel_ = std::make_unique<DataParallel>(comm_, parts, options_.deterministic_reduction,
-                                             *model_, gen_, optimizer_->params());
+  HEED_RECIPE_CHECK(!options_.sync_batch_norm || parts == comm_.size(),
+                    train.path_of("sync_batch_norm"), " is true with ", parts, " micro-batches on ",
+                    comm_.size(),
+                    " rank(s): synchronized batch norm needs "
+                    "one micro-batch per rank (parts computed one after the other cannot share "
+                    "their statistics); leave train.micro_batches at 0");
+  parallel_ =
+      std::make_unique<DataParallel>(comm_, parts, options_.deterministic_reduction,
+                                     options_.sync_batch_norm, *model_, gen_, optimizer_->params());
+  if (carrier_) parallel_->carry_state(*carrier_);  // each part carries its streams' rows
 }
 
 std::string Trainer::describe() const {
@@ -427,42 +431,86 @@ int64_t Trainer::eval_batch_size(const std::string& split) const {
                                                     : options_.eval_batch_size;
 }
 
+// Under mpirun the ranks share an evaluation's batches: rank r evaluates every N-th from the
+// r-th, and rank 0 adds every batch's totals in batch order, as one process adds them, so the
+// result is one process's bit for bit (loss and metrics are sums over sums; PER and WER whole
+// counts); but rank 0 evaluates alone a model that carries its state from batch to batch. The
+// others return null: evaluate_on_root gives them rank 0's result.
 nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& decode) {
-  Loader loader(split_data(split), eval_batch_size(split), /*shuffle=*/false);
+  // A model carrying its state reads the split as streams, batch after batch: rank 0 alone.
+  if (carrier_ && !writer_) return nullptr;
+  const int64_t shards = carrier_ ? 1 : comm_.size(), shard = carrier_ ? 0 : comm_.rank();
+  const std::shared_ptr<Dataset> data = split_data(split);
+  Loader loader(data, eval_batch_size(split), /*shuffle=*/false);
   // An evaluation carries its own state from zeros, and training continues from where it was.
   const StateDict training_state = carrier_ ? carrier_->carried_state() : StateDict();
   reset_carried_state();
   NoGradGuard no_grad;
   model_->eval();
+  nlohmann::json mine = {{"batches", nlohmann::json::array()}};
+  std::map<std::string, double (*)(double)> finishes;  // a metric's finish, which JSON cannot carry
+  for (int64_t b = 0; !loader.epoch_done(); ++b) {
+    const std::vector<int64_t> indices = loader.next_indices();
+    if (b % shards != shard) continue;
+    const Batch batch = data->get(indices);
+    std::optional<Inspector> inspector;
+    if (options_.attention_statistics) inspector.emplace();
+    const ModelOutput out = model_->forward(batch);
+    AttentionStatistics attention;
+    if (inspector) add_attention_statistics(attention, *inspector, *model_, batch);
+    nlohmann::json metrics = nlohmann::json::object();
+    for (const auto& [name, m] : out.metrics) metrics[name] = {m.sum, m.count};
+    for (const auto& [name, m] : out.metrics) finishes[name] = m.finish;
+    mine["batches"].push_back({{"loss", {out.loss.item() * out.loss_count, out.loss_count}},
+                               {"metrics", metrics},
+                               {"attention", attention.sums()},
+                               {"samples", batch.size()}});
+  }
+  // A sequence model is also judged by what it outputs without teacher forcing.
+  const auto* transducer = dynamic_cast<const SequenceTransducer*>(model_.get());
+  if (transducer) {
+    const ErrorRates r =
+        decoded_error_rates(*transducer, *data, decode, eval_batch_size(split), shard, shards);
+    mine["rates"] = {r.per.sum, r.per.count, r.wer.sum, r.wer.count};
+  }
+  model_->train();
+  if (carrier_) carrier_->set_carried_state(training_state, options_.batch_size);
+  std::vector<nlohmann::json> ranks;  // each rank's batches and rates
+  if (shards == 1)
+    ranks.push_back(std::move(mine));
+  else
+    for (const std::string& text : comm_.allgather(mine.dump()))
+      ranks.push_back(nlohmann::json::parse(text));
+  if (!writer_) return nullptr;
   // Sums and counts over the whole split (Metric), never means of batch means.
   Metric loss;
   std::map<std::string, Metric> metrics;
   AttentionStatistics attention;
   int64_t seen = 0;
-  while (!loader.epoch_done()) {
-    const Batch batch = loader.next();
-    std::optional<Inspector> inspector;
-    if (options_.attention_statistics) inspector.emplace();
-    const ModelOutput out = model_->forward(batch);
-    if (inspector) add_attention_statistics(attention, *inspector, *model_, batch);
-    loss.sum += out.loss.item() * out.loss_count;
-    loss.count += out.loss_count;
-    add_metrics(metrics, out.metrics);
-    seen += batch.size();
+  size_t batches = 0;
+  for (const nlohmann::json& r : ranks) batches += r["batches"].size();
+  for (size_t b = 0; b < batches; ++b) {  // batch b is rank b % N's (b / N)-th
+    const nlohmann::json& batch = ranks[b % ranks.size()]["batches"][b / ranks.size()];
+    loss.sum += batch["loss"][0].get<double>();
+    loss.count += batch["loss"][1].get<double>();
+    std::map<std::string, Metric> batch_metrics;
+    for (const auto& [name, v] : batch["metrics"].items())
+      batch_metrics[name] = {v[0].get<double>(), v[1].get<double>(), finishes[name]};
+    add_metrics(metrics, batch_metrics);
+    attention.add_sums(batch["attention"]);
+    seen += batch["samples"].get<int64_t>();
   }
-  // A sequence model is also judged by what it outputs without teacher forcing.
-  if (const auto* transducer = dynamic_cast<const SequenceTransducer*>(model_.get())) {
-    const ErrorRates rates =
-        decoded_error_rates(*transducer, *split_data(split), decode, eval_batch_size(split));
-    metrics["per"] = rates.per;
-    metrics["wer"] = rates.wer;
+  if (transducer) {
+    for (const nlohmann::json& r : ranks) {
+      const std::vector<double> rates = r["rates"].get<std::vector<double>>();
+      metrics["per"].sum += rates[0], metrics["per"].count += rates[1];
+      metrics["wer"].sum += rates[2], metrics["wer"].count += rates[3];
+    }
   }
-  model_->train();
-  if (carrier_) carrier_->set_carried_state(training_state, options_.batch_size);
   nlohmann::json result = {{"split", split}, {"loss", loss.value()}, {"samples", seen}};
   for (const auto& [name, m] : metrics) result[name] = m.value();
   if (nlohmann::json a = attention.result(); !a.empty()) result["attention"] = std::move(a);
-  if (dynamic_cast<const SequenceTransducer*>(model_.get())) result["beam_size"] = decode.beam_size;
+  if (transducer) result["beam_size"] = decode.beam_size;
   return result;
 }
 
@@ -498,7 +546,8 @@ nlohmann::json Trainer::logged_evaluation(const std::string& split, const nlohma
 
 nlohmann::json Trainer::evaluate_on_root(const std::string& split) {
   if (comm_.size() == 1) return evaluate(split);
-  std::string result = writer_ ? evaluate(split).dump() : "";
+  const nlohmann::json mine = evaluate(split);  // every rank evaluates its share
+  std::string result = writer_ ? mine.dump() : "";
   comm_.broadcast(result);
   return nlohmann::json::parse(result);
 }
@@ -512,8 +561,9 @@ nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
 // After the last checkpoint: loading best.h5's weights changes nothing a resume would read.
 nlohmann::json Trainer::run_test(ProgressLine& bar) {
   const fs::path best = fs::path(run_dir_) / "checkpoints" / "best.h5";
+  comm_.barrier();  // best.h5 as rank 0 wrote it last, for every rank
   const bool from_best = options_.test_checkpoint == "best" && fs::exists(best);
-  if (from_best && writer_) load_weights(best.string());  // rank 0 alone evaluates
+  if (from_best) load_weights(best.string());  // every rank evaluates its share
   // "step" and "epoch" are where the run ended; the weights tested are best.h5's, from the
   // evaluation it holds, which checkpoint_step and checkpoint_epoch name.
   int64_t step = progress_.step, epoch = progress_.epoch;
@@ -569,6 +619,7 @@ void Trainer::train_step(const std::vector<int64_t>& indices) {
   agreed_stop_ = step.stop;
   agreed_elapsed_ms_ = step.elapsed_ms;
   communication_s_ += step.communication_s;
+  waited_s_by_rank_ = step.waited_s_by_rank;
   if (!step.finite) {
     // The loss is where it shows, but an earlier update may be the cause: name that tensor too.
     const std::string bad = first_nonfinite(model_->named_parameters(), false);
@@ -654,6 +705,7 @@ nlohmann::json Trainer::summary(const std::string& status) const {
   if (comm_.size() > 1) {
     s["ranks"] = comm_.size();
     s["communication_s"] = communication_s_;
+    s["communication_s_by_rank"] = waited_s_by_rank_;
   }
   return s;
 }

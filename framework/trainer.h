@@ -34,9 +34,10 @@
 // Data parallel (docs/distributed.md): under `mpirun -np N` (framework/communicator.h), or with
 // train.micro_batches > 1 on one process, each step's global batch is cut into micro-batches
 // that the ranks share (framework/data_parallel.h), and every decision that ends a loop (a stop
-// request, the wall-clock budget) is one the ranks agreed on at the last step. Rank 0 alone
-// evaluates (the others wait for its result), writes metrics.jsonl, checkpoints and
-// summary.json; every rank reads the checkpoint it resumes from.
+// request, the wall-clock budget) is one the ranks agreed on at the last step. The ranks share
+// each evaluation's batches and rank 0 adds their totals in batch order (one process's result,
+// bit for bit) and gives every rank the result; rank 0 alone writes metrics.jsonl, checkpoints and
+// summary.json; every rank reads the checkpoint it resumes from (and best.h5 for the test).
 //
 // A non-finite loss or gradient stops the run (train.on_nonfinite "stop"): summary.json says
 // status "diverged" with the step and the tensor, the last checkpoint (all finite) is kept, and
@@ -90,6 +91,7 @@ struct TrainOptions {
   double clip_grad_value = 0;             // max |gradient element| (0: no value clipping)
   int64_t micro_batches = 0;  // parts of each batch, shared by the ranks (0: one per rank)
   bool deterministic_reduction = false;  // sum the parts' gradients in part order (bit-exact)
+  bool sync_batch_norm = false;  // batch norms take the global batch's statistics over the ranks
   bool attention_statistics = true;  // evaluations log each attention layer's entropy, max weight
   SearchOptions decode;  // how evaluation decodes a SequenceTransducer: beam_size, length_penalty
   static TrainOptions from_config(const Config& config);
@@ -211,6 +213,7 @@ class Trainer {
   bool agreed_stop_ = false;                // what the ranks agreed at the last step
   int64_t agreed_elapsed_ms_ = 0;
   double communication_s_ = 0;  // rank 0's waits on the other ranks, this session (seconds)
+  std::vector<double> waited_s_by_rank_;  // every rank's, to the step before the last
   Progress progress_;
   bool restored_ = false;
   int64_t last_saved_step_ = -1;  // the step of the newest last.h5 (-1: none yet)

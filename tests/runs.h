@@ -98,10 +98,45 @@ inline void check_same_end(const fs::path& dir, const fs::path& reference) {
   CHECK(a.rng == b.rng);
   CHECK(same_tensors(a.model, b.model));
   CHECK(same_tensors(a.optimizer, b.optimizer));
+  REQUIRE(a.carried_state.has_value() == b.carried_state.has_value());
+  if (a.carried_state) CHECK(same_tensors(*a.carried_state, *b.carried_state));
   CHECK(logged(dir) == logged(reference));
   for (const fs::path& d : {dir, dir / "checkpoints"})
     for (const auto& entry : fs::directory_iterator(d))
       CHECK_FALSE(files::is_temporary(entry.path().filename().string()));
+}
+
+// 400 pseudo-random letters (a linear congruential generator): train 360, dev 20, test 20.
+inline std::string write_letters(const fs::path& file) {
+  std::string text;
+  for (uint32_t x = 7; text.size() < 400;) {
+    x = x * 1103515245u + 12345u;
+    text += static_cast<char>('a' + (x >> 16) % 26);
+  }
+  std::ofstream(file, std::ios::binary) << text;
+  return file.string();
+}
+
+// A tiny LSTM language model carrying its state across windows, with dropout (the random stream)
+// and a dev evaluation every 5 steps (which must set the training state aside and put it back):
+// train is 4 streams of 90 characters, 12 windows of 8 (the last of 1) each, so 12 steps an
+// epoch; dev is 2 streams of 10.
+inline nlohmann::json carry_recipe(const std::string& corpus, int64_t max_steps) {
+  return {{"data", {{"name", "text"}, {"path", corpus}, {"bptt", 8}, {"carry_state", true}}},
+          {"model",
+           {{"type", "language_model"},
+            {"embedding_size", 6},
+            {"dropout", 0.2},
+            {"encoder", {{"type", "lstm"}, {"hidden_size", 10}, {"num_layers", 2}}}}},
+          {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
+          {"train",
+           {{"epochs", 2},
+            {"max_steps", max_steps},
+            {"batch_size", 4},
+            {"eval_batch_size", 2},
+            {"eval_interval", 5},
+            {"seed", 3},
+            {"log_interval", 4}}}};
 }
 
 }  // namespace heed::testing

@@ -225,6 +225,7 @@ int evaluate(const EvalArgs& a) {
   if (a.beam > 0) decode.beam_size = a.beam;
   if (a.length_penalty >= 0.f) decode.length_penalty = a.length_penalty;
   nlohmann::json result = trainer->evaluate(a.split, decode);
+  if (result.is_null()) return 0;  // under mpirun, a rank other than 0: rank 0 prints the result
   result["checkpoint"] = ckpt;
   std::cout << result.dump() << "\n";
   return 0;

@@ -4,6 +4,7 @@
 
 #include "framework/autograd.h"
 #include "framework/dnnl.h"
+#include "framework/ops/sync_batch_norm.h"
 
 namespace heed::ops {
 
@@ -87,6 +88,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
              "batch_norm: running_mean and running_var must be both given or both undefined");
   HEED_CHECK(training || running_mean.defined(),
              "batch_norm: eval mode needs running_mean and running_var");
+  if (const Communicator* ranks = SyncBatchNorm::active(); training && ranks != nullptr)
+    return sync_batch_norm(x, running_mean, running_var, weight, bias, *ranks, momentum, eps);
   const int64_t per_channel = x.numel() / std::max<int64_t>(x.size(1), 1);
   HEED_CHECK(!training || per_channel > 1,
              "batch_norm: expected more than 1 value per channel when training, got input ",

@@ -15,8 +15,9 @@ namespace heed::ops {
 ///   running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)   (unbiased),
 /// with n = batch * prod(*). Eval (training false): running_mean and running_var are used instead
 /// and left alone. weight and bias [channels] are both given (affine) or both undefined.
-/// Throws heed::Error naming the shapes on a channel mismatch, on missing running statistics in
-/// eval, and (as PyTorch) when training sees only one value per channel.
+/// Inside a SyncBatchNorm scope (framework/ops/sync_batch_norm.h), training takes the statistics
+/// of every rank's batch. Throws heed::Error naming the shapes on a channel mismatch, on missing
+/// running statistics in eval, and (as PyTorch) when training sees only one value per channel.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, float momentum = 0.1f,
                   float eps = 1e-5f);
