@@ -47,10 +47,6 @@ void in_pieces(int64_t n, F&& f) {
     f(at, static_cast<int>(std::min(kMaxCount, n - at)));
 }
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 // Until `request` completes, asleep between tests: MPI's blocking calls spin a core.
 void wait_asleep(MPI_Request& request) {
   for (int done = 0;;) {
@@ -91,10 +87,10 @@ class Watchdog {
   };
 
   void run() {
-    for (Peer& p : peers_) p.heard = now_s(), listen(p);
+    for (Peer& p : peers_) p.heard = watchdog_clock_s(), listen(p);
     double last_beat = -kBeatS;
     while (!stop_) {
-      const double now = now_s();
+      const double now = watchdog_clock_s();
       if (now - last_beat >= kBeatS) {
         for (Peer& p : peers_) beat(p, kAlive);
         last_beat = now;

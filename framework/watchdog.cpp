@@ -22,10 +22,6 @@ double env_seconds(const char* name, double fallback) {
   return s;
 }
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 // When this rank began waiting at a step's collectives; negative: it is not waiting.
 std::atomic<double> g_waiting_since{-1};
 
@@ -37,6 +33,10 @@ std::string rank_list(const std::vector<int>& ranks) {
 }
 
 }  // namespace
+
+double watchdog_clock_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 WatchdogTimeouts WatchdogTimeouts::from_environment() {
   WatchdogTimeouts t;
@@ -79,7 +79,7 @@ std::string hung_ranks(const std::vector<RankBeat>& ranks, const WatchdogTimeout
 }
 
 StepWait::StepWait() {
-  g_waiting_since = now_s();
+  g_waiting_since = watchdog_clock_s();
 }
 
 StepWait::~StepWait() {
@@ -88,7 +88,7 @@ StepWait::~StepWait() {
 
 double StepWait::seconds() {
   const double since = g_waiting_since;
-  return since < 0 ? -1 : now_s() - since;
+  return since < 0 ? -1 : watchdog_clock_s() - since;
 }
 
 }  // namespace heed

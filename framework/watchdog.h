@@ -37,6 +37,10 @@ struct RankBeat {
   bool done = false;      // it said goodbye (its command ended): no longer watched
 };
 
+/// The watchdog's clock: seconds on std::chrono::steady_clock (never jumps with the wall clock),
+/// from an arbitrary origin; only differences mean anything.
+double watchdog_clock_s();
+
 /// An error message naming the hung ranks and why, or "" when none has hung.
 std::string hung_ranks(const std::vector<RankBeat>& ranks, const WatchdogTimeouts& timeouts);
 
