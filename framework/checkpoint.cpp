@@ -223,6 +223,10 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
       file.create_group("carried_state");  // empty at an epoch's start
       write_tensors(file, "carried_state", *ckpt.carried_state);
     }
+    if (ckpt.averaged_model) {
+      file.create_group("averaged_model");
+      write_tensors(file, "averaged_model", *ckpt.averaged_model);
+    }
   });
 }
 
@@ -233,6 +237,7 @@ Checkpoint load_checkpoint(const std::string& path, CheckpointPart part) {
   const int64_t version = read_version(file);
   Checkpoint c;
   c.model = read_tensors(file, "model");
+  if (file.has("averaged_model")) c.averaged_model = read_tensors(file, "averaged_model");
   if (part == CheckpointPart::weights) return c;
   // Versions 1 and 2 stored no /optimizer group for an optimizer without state (plain SGD).
   if (version >= 3 || file.has("optimizer")) c.optimizer = read_tensors(file, "optimizer");

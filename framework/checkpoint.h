@@ -8,8 +8,9 @@
 // elapsed_ms, epoch_started, metrics_bytes} (int64 scalars), /recipe (the resolved recipe, JSON
 // text), /train_state (the schedule's and early stopping's state, JSON text), optionally
 // /carried_state/<name> (float32: the state a model carries into its next batch, framework/
-// model.h StateCarryingModel; present exactly when the run carries state) and root attributes
-// format="heed-checkpoint", format_version=3. Versions 1 and 2 still load.
+// model.h StateCarryingModel; present exactly when the run carries state), optionally
+// /averaged_model/<parameter name> (float32: train.weight_average's average, once it holds one)
+// and root attributes format="heed-checkpoint", format_version=3. Versions 1 and 2 still load.
 //
 // save_checkpoint builds the file in memory and writes it with h5::write_atomically: a 512-byte
 // heed header with the file's length and CRC-32, then plain HDF5 that h5py and h5dump read as it
@@ -64,6 +65,9 @@ struct Checkpoint {
   /// The state the model carries into the next batch (data.carry_state; empty at an epoch's
   /// start); nullopt for a run that carries none, which writes no /carried_state group.
   std::optional<StateDict> carried_state;
+  /// The run's averaged weights by parameter name (train.weight_average, framework/
+  /// weight_average.h) once it has averaged any; nullopt otherwise (no /averaged_model group).
+  std::optional<StateDict> averaged_model;
 };
 
 /// What load_checkpoint reads, and so requires.
@@ -72,8 +76,9 @@ enum class CheckpointPart {
   /// and /train_state (version 3; versions 1 and 2 lack what they never had), and /carried_state
   /// when the file has it.
   all,
-  /// /model only (heed eval, init_from, heed show's parameter table): the other groups are
-  /// neither read nor required, and the other fields of the Checkpoint keep their defaults.
+  /// /model, and /averaged_model when the file has it (heed eval, init_from, heed show's
+  /// parameter table): the other groups are neither read nor required, and the other fields of
+  /// the Checkpoint keep their defaults.
   weights,
 };
 
@@ -92,9 +97,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 /// /optimizer holding NaN or infinity, a progress value out of range (step, epoch, position,
 /// elapsed_ms negative; metrics_bytes below -1; epoch_started not 0 or 1; a position inside an
 /// epoch not started), /rng/state not 4 words or all zero, /recipe or /train_state not a JSON
-/// object, a float tensor of /carried_state holding NaN or infinity (its names and shapes are the
-/// model's to check). A file without the heed header (written by h5py, say to convert weights) is
-/// read without the checksum but with every other check.
+/// object, a float tensor of /carried_state or /averaged_model holding NaN or infinity (their names
+/// and shapes are the model's to check). A file without the heed header (written by h5py, say to
+/// convert weights) is read without the checksum but with every other check.
 Checkpoint load_checkpoint(const std::string& path, CheckpointPart part = CheckpointPart::all);
 
 }  // namespace heed

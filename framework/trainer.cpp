@@ -128,6 +128,8 @@ TrainOptions TrainOptions::from_config(const Config& c) {
   o.micro_batches = c.get<int64_t>("micro_batches", o.micro_batches, range::size_or_zero);
   o.deterministic_reduction = c.get<bool>("deterministic_reduction", o.deterministic_reduction);
   o.sync_batch_norm = c.get<bool>("sync_batch_norm", o.sync_batch_norm);
+  if (c.has("weight_average"))
+    o.weight_average = WeightAverageOptions::from_config(c.child("weight_average"));
   c.has("early_stopping");  // read by the trainer
   c.finish();
   return o;
@@ -163,6 +165,8 @@ Trainer::Trainer(const nlohmann::json& recipe, const std::string& run_dir)
   }
   init_from_ = apply_init_from(root, *model_, run_dir_);  // framework/warm_start.h
   optimizer_ = build_optimizer(root.child("optimizer"), model_->named_parameters());
+  if (options_.weight_average)
+    average_ = std::make_unique<WeightAverage>(*options_.weight_average, optimizer_->params());
   // Streams are served in order: batch k + 1 continues batch k row by row.
   loader_ = std::make_unique<Loader>(data_.train, options_.batch_size,
                                      /*shuffle=*/!data_.info.carry_state,
@@ -222,6 +226,7 @@ std::string Trainer::describe() const {
   out << model_->to_string() << "parameters: " << model_->num_parameters() << "\n"
       << "optimizer: " << optimizer_->repr() << "\n"
       << "schedule: " << scheduler_->repr() << "\n"
+      << (average_ ? "weight average: " + average_->repr() + "\n" : "")
       << "data: " << data_.train->size() << " train / " << (data_.dev ? data_.dev->size() : 0)
       << " dev / " << data_.test->size() << " test examples, " << loader_->batches_per_epoch()
       << " batches of " << options_.batch_size << " per epoch\n";
@@ -262,6 +267,7 @@ void Trainer::restore(const std::string& path) {
     last_lr_ = optimizer_->lr();
     loader_->restore({c.progress.epoch_key, c.progress.position});
     restore_carried_state(c.carried_state);
+    restore_average(state, c.averaged_model);
   } catch (const Error& e) {
     throw Error("checkpoint " + path + ": " + e.what());
   } catch (const nlohmann::json::exception& e) {
@@ -297,6 +303,19 @@ void Trainer::restore_carried_state(const std::optional<StateDict>& state) {
   }
 }
 
+void Trainer::restore_average(const nlohmann::json& train_state,
+                              const std::optional<StateDict>& averaged) {
+  if (!average_) {
+    HEED_CHECK(!averaged,
+               "group averaged_model is present, but the recipe has no "
+               "train.weight_average");
+    return;
+  }
+  const nlohmann::json none = {{"method", options_.weight_average->method}, {"n_averaged", 0}};
+  average_->load_state_dict(train_state.value("weight_average", none),
+                            averaged.value_or(StateDict()));
+}
+
 void Trainer::reset_carried_state() {
   if (carrier_) carrier_->set_carried_state({}, options_.batch_size);
 }
@@ -305,6 +324,12 @@ void Trainer::load_weights(const std::string& path) {
   const Checkpoint c = load_checkpoint(path, CheckpointPart::weights);
   try {
     model_->load_state_dict(c.model);
+    // The run evaluated, selected and tested the average: it is the run's model.
+    if (c.averaged_model) {
+      const StateDict params = model_->named_parameters();
+      const StateDict averaged = in_parameter_order(params, *c.averaged_model);
+      for (size_t k = 0; k < params.size(); ++k) params[k].second.copy_(averaged[k].second);
+    }
   } catch (const Error& e) {
     throw Error("checkpoint " + path + ": " + e.what());
   }
@@ -323,11 +348,13 @@ void Trainer::save(const std::string& file) {
   c.model = model_->state_dict();
   c.optimizer = optimizer_->state_dict();
   if (carrier_) c.carried_state = carrier_->carried_state();
+  if (average_ && average_->count() > 0) c.averaged_model = average_->averaged();
   StateDict none;
   for (const auto& [group, tensors] :
        {std::pair{"model", &c.model},
         {"optimizer", &c.optimizer},
-        {"carried_state", c.carried_state ? &*c.carried_state : &none}})
+        {"carried_state", c.carried_state ? &*c.carried_state : &none},
+        {"averaged_model", c.averaged_model ? &*c.averaged_model : &none}})
     if (const std::string bad = first_nonfinite(*tensors, false); !bad.empty())
       throw NonFinite("step " + std::to_string(progress_.step) + ": " + group + " tensor " + bad +
                       " is not finite");
@@ -381,6 +408,7 @@ nlohmann::json Trainer::train_state() const {
                       {"log_window", log_.window_state()},
                       {"skipped_steps", skipped_steps_}};
   if (early_stopping_) s["early_stopping"] = early_stopping_->state_dict();
+  if (average_) s["weight_average"] = average_->state_dict();
   if (!best_eval_.is_null()) s["best_eval"] = best_eval_;
   if (!last_eval_.is_null()) s["last_eval"] = last_eval_;
   return s;
@@ -554,6 +582,7 @@ nlohmann::json Trainer::evaluate_on_root(const std::string& split) {
 
 nlohmann::json Trainer::run_evaluation(ProgressLine& bar) {
   if (!data_.dev) return nullptr;
+  const SwappedIn averaged(average_.get());  // selection judges the averaged weights
   last_eval_ = logged_evaluation("dev", {{"kind", "eval"}}, bar);
   return last_eval_;
 }
@@ -564,6 +593,8 @@ nlohmann::json Trainer::run_test(ProgressLine& bar) {
   comm_.barrier();  // best.h5 as rank 0 wrote it last, for every rank
   const bool from_best = options_.test_checkpoint == "best" && fs::exists(best);
   if (from_best) load_weights(best.string());  // every rank evaluates its share
+  // The run is over: the model keeps the weights tested (best.h5 holds the average, if any).
+  if (!from_best && average_) average_->swap();
   // "step" and "epoch" are where the run ended; the weights tested are best.h5's, from the
   // evaluation it holds, which checkpoint_step and checkpoint_epoch name.
   int64_t step = progress_.step, epoch = progress_.epoch;
@@ -642,6 +673,7 @@ void Trainer::train_step(const std::vector<int64_t>& indices) {
   optimizer_->zero_grad();
   scheduler_->on_step();
   ++progress_.step;
+  if (average_) average_->update(progress_.step);
   std::map<std::string, double> values;  // the batch's; a train line averages its steps'
   for (const auto& [name, m] : step.metrics) values[name] = m.value();
   log_.add_step(step.loss, values, grad_norm, seconds());

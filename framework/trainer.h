@@ -39,6 +39,12 @@
 // bit for bit) and gives every rank the result; rank 0 alone writes metrics.jsonl, checkpoints and
 // summary.json; every rank reads the checkpoint it resumes from (and best.h5 for the test).
 //
+// With train.weight_average (framework/weight_average.h) an average of the parameters is updated
+// after every step past its start_step; dev and test evaluations (and so model selection and
+// best.h5) judge the average, swapped in for the evaluation and out after it, and checkpoints
+// hold it beside the parameters the optimizer continues from (/averaged_model), which heed eval,
+// predict and generate then read.
+//
 // A non-finite loss or gradient stops the run (train.on_nonfinite "stop"): summary.json says
 // status "diverged" with the step and the tensor, the last checkpoint (all finite) is kept, and
 // train() throws heed::Error. With "skip", such a step changes no parameter and is counted.
@@ -57,6 +63,7 @@
 #include "framework/random.h"
 #include "framework/registry.h"
 #include "framework/train_log.h"
+#include "framework/weight_average.h"
 
 namespace heed {
 
@@ -93,6 +100,8 @@ struct TrainOptions {
   bool deterministic_reduction = false;  // sum the parts' gradients in part order (bit-exact)
   bool sync_batch_norm = false;  // batch norms take the global batch's statistics over the ranks
   bool attention_statistics = true;  // evaluations log each attention layer's entropy, max weight
+  /// train.weight_average: evaluate an average of the weights (framework/weight_average.h).
+  std::optional<WeightAverageOptions> weight_average;
   SearchOptions decode;  // how evaluation decodes a SequenceTransducer: beam_size, length_penalty
   static TrainOptions from_config(const Config& config);
 };
@@ -109,7 +118,8 @@ class Trainer {
   /// schedule, log window); train() then cuts metrics.jsonl back to the checkpoint's size.
   /// Throws heed::Error naming the file when it is not a checkpoint of this recipe's run.
   void restore(const std::string& checkpoint_path);
-  /// Loads only the model's weights, for evaluation and inspection.
+  /// Loads only the model's weights, for evaluation and inspection: the averaged ones
+  /// (/averaged_model) when the checkpoint holds them.
   void load_weights(const std::string& checkpoint_path);
   /// Trains to the end of the recipe (or a stop request); returns summary.json's content. Throws
   /// heed::Error when the run diverges (after writing summary.json) or a file cannot be written.
@@ -148,6 +158,9 @@ class Trainer {
   /// A checkpoint's /carried_state into the model; throws heed::Error naming the group when it
   /// is missing with data.carry_state, present without, or not the model's (names, shapes).
   void restore_carried_state(const std::optional<StateDict>& state);
+  /// The weight average's count (train state "weight_average") and tensors (/averaged_model);
+  /// throws heed::Error when they do not match the recipe and the model.
+  void restore_average(const nlohmann::json& train_state, const std::optional<StateDict>& averaged);
   /// One optimizer step on the examples `indices` of the train split, its loss and metrics into
   /// the log window.
   void train_step(const std::vector<int64_t>& indices);
@@ -201,6 +214,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LRScheduler> scheduler_;
   std::unique_ptr<EarlyStopping> early_stopping_;
+  std::unique_ptr<WeightAverage> average_;  // with train.weight_average
   bool early_stopped_ = false;
   nlohmann::json best_eval_;   // the evaluation best.h5 holds (with early stopping)
   double last_lr_ = 0;         // the lr of the last step taken (group 0)

@@ -88,8 +88,9 @@ inline bool same_tensors(const StateDict& a, const StateDict& b) {
   return true;
 }
 
-/// The run in `dir` ended exactly where `reference` ended: the same parameters, optimizer state
-/// and random stream bit for bit, the same metrics.jsonl lines, and no temporary file left.
+/// The run in `dir` ended exactly where `reference` ended: the same parameters, optimizer state,
+/// random stream and averaged weights bit for bit, the same metrics.jsonl lines, and no temporary
+/// file left.
 inline void check_same_end(const fs::path& dir, const fs::path& reference) {
   const Checkpoint a = load_checkpoint((dir / "checkpoints" / "last.h5").string());
   const Checkpoint b = load_checkpoint((reference / "checkpoints" / "last.h5").string());
@@ -100,6 +101,8 @@ inline void check_same_end(const fs::path& dir, const fs::path& reference) {
   CHECK(same_tensors(a.optimizer, b.optimizer));
   REQUIRE(a.carried_state.has_value() == b.carried_state.has_value());
   if (a.carried_state) CHECK(same_tensors(*a.carried_state, *b.carried_state));
+  REQUIRE(a.averaged_model.has_value() == b.averaged_model.has_value());
+  if (a.averaged_model) CHECK(same_tensors(*a.averaged_model, *b.averaged_model));
   CHECK(logged(dir) == logged(reference));
   for (const fs::path& d : {dir, dir / "checkpoints"})
     for (const auto& entry : fs::directory_iterator(d))

@@ -75,7 +75,7 @@ syntax = ["{", "}", "[", "]", ":", ",", '"', "true", "false", "null", "-1", "0",
 sets = ["data.", "model.", "model.encoder.", "model.layers.0.", "model.pooling.",
         "model.pooling.attention.", "optimizer.",
         "optimizer.param_groups.0.", "schedule.", "schedule.after.", "train.",
-        "train.early_stopping.", "init_from.", "output."]
+        "train.early_stopping.", "train.weight_average.", "init_from.", "output."]
 def quote(s):
     return s.replace("\\", "\\\\").replace('"', '\\"')
 lines = ["# libFuzzer dictionary for fuzz_recipe (docs/fuzzing.md), written by make_seeds.sh: JSON",
