@@ -23,8 +23,10 @@ WeightAverageOptions WeightAverageOptions::from_config(const Config& c) {
 StateDict in_parameter_order(const StateDict& params, const StateDict& averaged) {
   StateDict out;
   for (const auto& [name, p] : params) {
+    // C++17 lambdas cannot capture a structured binding (clang refuses it): name the key.
+    const std::string& key = name;
     const auto it = std::find_if(averaged.begin(), averaged.end(),
-                                 [&](const auto& entry) { return entry.first == name; });
+                                 [&](const auto& entry) { return entry.first == key; });
     HEED_CHECK(it != averaged.end(), "group averaged_model has no tensor ", name);
     HEED_CHECK(it->second.shape() == p.shape(), "group averaged_model: ", name, " has shape ",
                shape_str(it->second.shape()), ", the parameter ", shape_str(p.shape()));
