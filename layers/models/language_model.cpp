@@ -31,6 +31,7 @@ LanguageModelOptions LanguageModelOptions::from_config(const Config& c) {
   // A Transformer's embedding is d_model wide; only an RNN's has a size of its own.
   o.embedding_size = transformer ? 0 : c.get<int64_t>("embedding_size", 128, range::size);
   o.dropout = c.get<float>("dropout", 0.f, range::probability);
+  o.embedding_dropout = c.get<float>("embedding_dropout", 0.f, range::probability);
   o.tie_weights = c.get<bool>("tie_weights", false);
   o.label_smoothing = c.get<float>("label_smoothing", 0.f, range::probability);
   if (transformer) {
@@ -43,6 +44,8 @@ LanguageModelOptions LanguageModelOptions::from_config(const Config& c) {
     o.rnn.dropout = e.get<float>("dropout", 0.f, range::probability);
     o.rnn.locked_dropout = e.get<bool>("locked_dropout", false);
     o.rnn.weight_drop = e.get<float>("weight_drop", 0.f, range::below_one);
+    o.input_dropout = e.get<float>("input_dropout", 0.f, range::probability);
+    o.output_dropout = e.get<float>("output_dropout", 0.f, range::probability);
     if (o.encoder_type == "rnn")
       o.rnn.nonlinearity = e.choice("nonlinearity", "tanh", {"tanh", "relu"});
   }
@@ -71,10 +74,10 @@ LanguageModel::LanguageModel(const Config& c, const DataInfo& info, Generator& g
   // Built in this order (embedding, encoder, head), so a run's initial weights follow the
   // generator in the order the parameters are listed.
   if (!transformer)
-    embedding_ =
-        register_module("embedding", with_recipe_path(o.path, [&] {
-                          return std::make_shared<Embedding>(vocab_, o.embedding_size, gen);
-                        }));
+    embedding_ = register_module("embedding", with_recipe_path(o.path, [&] {
+                                   return std::make_shared<Embedding>(vocab_, o.embedding_size, gen,
+                                                                      -1, o.embedding_dropout);
+                                 }));
   dropout_ = register_module("dropout", std::make_shared<Dropout>(o.dropout, gen));
   with_recipe_path(o.encoder_path, [&] {
     width_ = transformer ? make_transformer(o, max_len, gen) : make_rnn(o, gen);
@@ -93,12 +96,19 @@ LanguageModel::LanguageModel(const Config& c, const DataInfo& info, Generator& g
 
 int64_t LanguageModel::make_rnn(const LanguageModelOptions& options, Generator& gen) {
   const RNNOptions& o = options.rnn;
+  // Registered only when used, so a model without them prints (and draws) as before.
+  if (options.input_dropout > 0.f)
+    input_dropout_ = register_module("input_dropout",
+                                     std::make_shared<LockedDropout>(options.input_dropout, gen));
   if (encoder_type_ == "rnn")
     rnn_ = register_module<RNNBase>("rnn", std::make_shared<RNN>(o, gen));
   else if (encoder_type_ == "lstm")
     rnn_ = register_module<RNNBase>("lstm", std::make_shared<LSTM>(o, gen));
   else
     rnn_ = register_module<RNNBase>("gru", std::make_shared<GRU>(o, gen));
+  if (options.output_dropout > 0.f)
+    output_dropout_ = register_module("output_dropout",
+                                      std::make_shared<LockedDropout>(options.output_dropout, gen));
   return o.hidden_size;
 }
 
@@ -110,7 +120,8 @@ int64_t LanguageModel::make_transformer(const LanguageModelOptions& options, int
   HEED_CHECK((positional != "learned" && positional != "sinusoidal") || max_len > 0,
              "language_model: positional \"", positional,
              "\" needs the data's longest input (DataInfo::input_shape [max_len])");
-  embedding_ = register_module("embedding", std::make_shared<Embedding>(vocab_, o.d_model, gen));
+  embedding_ = register_module("embedding", std::make_shared<Embedding>(vocab_, o.d_model, gen, -1,
+                                                                        options.embedding_dropout));
   if (positional == "learned")
     pos_embedding_ = register_module(
         "pos_embedding", std::make_shared<LearnedPositionalEmbedding>(max_len, o.d_model, gen));
@@ -128,8 +139,9 @@ Tensor LanguageModel::logits(const Tensor& input, const Tensor& input_lengths,
   Tensor x = dropout_->forward(embedding_->forward(input));
   Tensor h;
   if (rnn_) {
+    if (input_dropout_) x = input_dropout_->forward(x);
     RNNOutput out = rnn_->forward(x, input_lengths, start.h, start.c);
-    h = out.output;
+    h = output_dropout_ ? output_dropout_->forward(out.output) : out.output;
     if (end) *end = {out.h_n, out.c_n};
   } else {
     if (pos_embedding_) x = pos_embedding_->forward(x);

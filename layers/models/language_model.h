@@ -3,10 +3,15 @@
 // "language_model" (and bench/lstm_lm.cpp, bench/transformer_lm.cpp build through the registry):
 //   input  int64 [batch, seq]  token ids of DataInfo::input_vocab (<pad> = 0 after each end)
 //   target int64 [batch, seq]  the next token at each position (<pad> where there is none)
-//   embedding ("embedding", Embedding [vocab, embedding_size]) -> dropout ("dropout")
+//   embedding ("embedding", Embedding [vocab, embedding_size], with embedding_dropout: whole
+//   character types dropped per batch, AWD-LSTM's dropoute) -> dropout ("dropout")
 //   -> an encoder, one of
 //      "rnn" | "lstm" | "gru": nn::RNN / LSTM / GRU (child named as the type), unidirectional,
-//        reading input_lengths (steps past an end output zeros and are never read);
+//        reading input_lengths (steps past an end output zeros and are never read); with the
+//        encoder keys input_dropout and output_dropout, LockedDropout ("input_dropout",
+//        "output_dropout": one mask per stream and feature for the window) on its input and
+//        output, AWD-LSTM's dropouti and dropout (Merity et al. 2018, sec. 4.2), as the sequence
+//        classifier's recurrent encoder has them (layers/encoders/recurrent.h);
 //      "transformer": positions (learned: child "pos_embedding" [max_len, d_model]; sinusoidal;
 //        rope or alibi inside attention; none) + TransformerEncoder ("encoder") under the causal
 //        mask (step t sees steps 0..t only) and the key-padding mask from input_lengths; any
@@ -49,6 +54,9 @@ struct LanguageModelOptions {
   std::string encoder_type;    // "rnn" | "lstm" | "gru" | "transformer"
   int64_t embedding_size = 0;  // rnn/lstm/gru (a Transformer's embedding is d_model wide)
   float dropout = 0.f;
+  float embedding_dropout = 0.f;  // dropoute (Embedding's embedding_dropout)
+  float input_dropout = 0.f;      // rnn/lstm/gru: LockedDropout before the encoder (dropouti)
+  float output_dropout = 0.f;     // rnn/lstm/gru: LockedDropout after it
   bool tie_weights = false;
   float label_smoothing = 0.f;
   RNNOptions rnn;                                 // rnn/lstm/gru, input_size = embedding_size
@@ -99,12 +107,13 @@ class LanguageModel : public Model, public NextTokenModel, public StateCarryingM
   RecurrentState carried_;  // detached; undefined h: the next batch starts from zeros
   std::shared_ptr<Embedding> embedding_;
   std::shared_ptr<Dropout> dropout_;
-  std::shared_ptr<RNNBase> rnn_;                               // "rnn" | "lstm" | "gru"
-  std::shared_ptr<LearnedPositionalEmbedding> pos_embedding_;  // transformer, learned
-  std::shared_ptr<SinusoidalPositionalEncoding> sinusoidal_;   // transformer, sinusoidal
-  std::shared_ptr<TransformerEncoder> encoder_;                // "transformer"
-  std::shared_ptr<Linear> head_;                               // untied
-  Tensor head_bias_;                                           // tied
+  std::shared_ptr<RNNBase> rnn_;                                   // "rnn" | "lstm" | "gru"
+  std::shared_ptr<LockedDropout> input_dropout_, output_dropout_;  // rnn; null when p is 0
+  std::shared_ptr<LearnedPositionalEmbedding> pos_embedding_;      // transformer, learned
+  std::shared_ptr<SinusoidalPositionalEncoding> sinusoidal_;       // transformer, sinusoidal
+  std::shared_ptr<TransformerEncoder> encoder_;                    // "transformer"
+  std::shared_ptr<Linear> head_;                                   // untied
+  Tensor head_bias_;                                               // tied
 };
 
 }  // namespace heed::nn

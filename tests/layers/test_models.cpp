@@ -24,6 +24,7 @@
 #include "layers/attention/alignment.h"
 #include "layers/attention/registry.h"
 #include "layers/decoders/decoder.h"
+#include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"
 #include "layers/models/language_model.h"
@@ -280,6 +281,53 @@ TEST_CASE("language_model: the loss is the cross-entropy of its parts over the n
     CHECK(out.loss.item() == doctest::Approx(hand_cross_entropy(logits, batch.target)));
     CHECK(out.metrics.count("token_accuracy") == 1);
   }
+}
+
+TEST_CASE("language_model: AWD-LSTM's dropoute, dropouti and output dropout, composed by hand") {
+  // model.embedding_dropout (Embedding's), encoder.input_dropout and encoder.output_dropout
+  // (LockedDropout before and after the LSTM): in training the model's loss is that of its parts
+  // with the generator replayed; in eval, and at p = 0, the model is the one without the keys
+  // (the same parameters from the same seed, the same loss).
+  const Batch batch = padded({{4, 5, 6}, {7, 8, 9, 4, 5}}, {{5, 6, 2}, {8, 9, 4, 5, 2}});
+  json c = kTinyLstmLM;
+  c["embedding_dropout"] = 0.3;
+  c["encoder"]["input_dropout"] = 0.2;
+  c["encoder"]["output_dropout"] = 0.4;
+  Generator gen(3);
+  const auto model = build_model(Config(c, "model"), token_info(10, 10, 6), gen);
+  const std::string tree = model->to_string();
+  CHECK(tree.find("(embedding): Embedding(10, 4, embedding_dropout=0.3)") != std::string::npos);
+  CHECK(tree.find("  (input_dropout): LockedDropout(p=0.2)\n  (lstm): LSTM(") != std::string::npos);
+  CHECK(tree.find("locked_dropout=false)\n  (output_dropout): LockedDropout(p=0.4)\n") !=
+        std::string::npos);
+  const auto plain = build(kTinyLstmLM, token_info(10, 10, 6), 3);
+  CHECK(plain->to_string().find("LockedDropout") == std::string::npos);
+  const StateDict params = model->named_parameters(), plain_params = plain->named_parameters();
+  REQUIRE(params.size() == plain_params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    CHECK(params[i].first == plain_params[i].first);
+    CHECK(params[i].second.to_vector() == plain_params[i].second.to_vector());
+  }
+
+  Generator replay(0);  // the parts draw their masks from it, set to the model's state below
+  nn::Embedding embedding(10, 4, replay, -1, 0.3f);
+  embedding.load_state_dict(sub_state(*model, "embedding"));
+  nn::LSTM lstm({.input_size = 4, .hidden_size = 5}, replay);
+  lstm.load_state_dict(sub_state(*model, "lstm"));
+  nn::Linear head(5, 10, replay);
+  head.load_state_dict(sub_state(*model, "head"));
+  replay.set_state(gen.state());
+  model->train();
+  const ModelOutput out = model->forward(batch);
+  const Tensor x = nn::locked_dropout(embedding.forward(batch.input), 0.2f, true, replay);
+  const Tensor h = lstm.forward(x, batch.input_lengths).output;
+  const Tensor logits = head.forward(nn::locked_dropout(h, 0.4f, true, replay));
+  CHECK(out.loss.item() == doctest::Approx(hand_cross_entropy(logits, batch.target)));
+  CHECK(gen.state() == replay.state());  // three draws each: the same masks
+  model->eval();
+  plain->eval();
+  CHECK(model->forward(batch).loss.item() == plain->forward(batch).loss.item());
+  CHECK(out.loss.item() != model->forward(batch).loss.item());
 }
 
 TEST_CASE("seq2seq: the loss is the teacher-forced cross-entropy of its parts") {
@@ -591,6 +639,18 @@ TEST_CASE("token models: bad options and data are recipe errors naming the key")
   c = kTinyLstmLM;
   c["encoder"]["bidirectional"] = true;
   CHECK(error_of([&] { build(c, info); }).find("model.encoder.bidirectional") != std::string::npos);
+  c = kTinyTransformerLM;
+  c["encoder"]["input_dropout"] = 0.1;  // the recurrent encoders' key
+  CHECK(error_of([&] { build(c, info); }).find("unknown key \"model.encoder.input_dropout\"") !=
+        std::string::npos);
+  c = kTinyLstmLM;
+  c["encoder"]["output_dropuot"] = 0.1;
+  CHECK(error_of([&] { build(c, info); }).find("did you mean \"output_dropout\"") !=
+        std::string::npos);
+  c = kTinyLstmLM;
+  c["embedding_dropout"] = 1.5;
+  CHECK(error_of([&] { build(c, info); }).find("\"model.embedding_dropout\" must be in [0, 1]") !=
+        std::string::npos);
   CHECK(error_of([&] {
           build(kTinyLstmLM, DataInfo{{6, 3}, 10});
         }).find("language_model: needs token inputs") != std::string::npos);
