@@ -91,6 +91,7 @@ const json& values() {
       {"encoder", {{"type", "lstm"}, {"hidden_size", 8}}},
       {"pooling", "mean"},
       {"dropout", 0.1},
+      {"embedding_dropout", 0.1},
       {"label_smoothing", 0.1},
       {"loss", "cross_entropy"},
       {"huber_delta", 0.5},
