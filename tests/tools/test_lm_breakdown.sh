@@ -5,11 +5,7 @@
 # 1e-4 on test and dev, and its parts add up (targets to the split's, shares to 1). Skipped
 # (status 77) where /usr/bin/python3 lacks torch or h5py (`tools/bootstrap.sh torch`).
 set -euo pipefail
-heed="$1"
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-/usr/bin/python3 -c "import torch, h5py" 2>/dev/null || { echo "no torch/h5py: skipped"; exit 77; }
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/setup.sh" "$1" torch h5py
 mkdir "$tmp/corpus"
 for i in $(seq 1 60); do echo "the quick brown fox $i jumps over the lazy dog."; done > "$tmp/corpus/a"
 for i in $(seq 1 12); do echo "ARE WE HAVING FUN YET? zippy says $i"; done > "$tmp/corpus/b"

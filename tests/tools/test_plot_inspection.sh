@@ -3,11 +3,7 @@
 # images, one PNG per image. Skipped (status 77) where /usr/bin/python3 lacks h5py or matplotlib
 # (`tools/bootstrap.sh tools` installs them).
 set -euo pipefail
-heed="$1"
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-/usr/bin/python3 -c "import h5py, matplotlib" 2>/dev/null || { echo "no h5py/matplotlib: skipped"; exit 77; }
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/setup.sh" "$1" h5py matplotlib
 cat > "$tmp/r.json" <<'JSON'
 {"data": {"name": "fashion_mnist", "max_train_samples": 64, "max_test_samples": 16},
  "model": {"type": "sequence_classifier",

@@ -5,11 +5,7 @@
 # exactly. Skipped (status 77) where /usr/bin/python3 lacks torch or h5py (`tools/bootstrap.sh
 # torch` installs them; CI has no PyTorch).
 set -euo pipefail
-heed="$1"
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-/usr/bin/python3 -c "import torch, h5py" 2>/dev/null || { echo "no torch/h5py: skipped"; exit 77; }
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/setup.sh" "$1" torch h5py
 
 # 256 training examples (4 steps of 64), 200 test examples in eval batches of 64 (the last one
 # partial, so the batch-weighted mean is tested too).
