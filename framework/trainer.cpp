@@ -542,6 +542,26 @@ nlohmann::json Trainer::evaluate(const std::string& split, const SearchOptions& 
   return result;
 }
 
+nlohmann::json Trainer::evaluate_dynamic(const std::string& split,
+                                         const DynamicEvaluationOptions& options) {
+  HEED_CHECK(dynamic_cast<const NextTokenModel*>(model_.get()),
+             "dynamic evaluation needs a language_model, and this run's model is ", model_->repr());
+  HEED_CHECK(comm_.size() == 1, "dynamic evaluation runs on one process, not under mpirun (",
+             comm_.size(), " ranks)");
+  const StateDict training_state = carrier_ ? carrier_->carried_state() : StateDict();
+  reset_carried_state();
+  const DynamicEvaluationTotals totals =
+      dynamic_evaluation(*model_, *split_data(split), eval_batch_size(split), options);
+  model_->train();
+  if (carrier_) carrier_->set_carried_state(training_state, options_.batch_size);
+  nlohmann::json result = {{"split", split},
+                           {"loss", totals.loss.value()},
+                           {"samples", totals.samples},
+                           {"dynamic", {{"lr", options.lr}, {"decay", options.decay}}}};
+  for (const auto& [name, m] : totals.metrics) result[name] = m.value();
+  return result;
+}
+
 nlohmann::json Trainer::inspect(const std::string& split, const std::vector<int64_t>& indices,
                                 const std::string& path, const std::string& checkpoint) {
   reset_carried_state();  // the examples chosen are no batch of the stream order

@@ -58,6 +58,7 @@
 #include "framework/checkpoint.h"
 #include "framework/communicator.h"
 #include "framework/data_parallel.h"
+#include "framework/dynamic_evaluation.h"
 #include "framework/erasure.h"
 #include "framework/loader.h"
 #include "framework/random.h"
@@ -131,6 +132,13 @@ class Trainer {
   /// none.
   nlohmann::json evaluate(const std::string& split);
   nlohmann::json evaluate(const std::string& split, const SearchOptions& decode);
+  /// The dynamic evaluation of a split (framework/dynamic_evaluation.h), read in its
+  /// train.eval_batch_size streams from a zero carried state: its loss and metrics as evaluate()
+  /// gives them, and "dynamic": {"lr", "decay"}. The parameters are the trained ones again
+  /// afterwards. Throws heed::Error for an option out of range, a model that is no language
+  /// model, several ranks, or a split as evaluate() does.
+  nlohmann::json evaluate_dynamic(const std::string& split,
+                                  const DynamicEvaluationOptions& options);
   const TrainOptions& options() const { return options_; }
   /// `heed inspect`: examples `indices` of a split through the model with an Inspector, written
   /// to `path` with the checkpoint's name for provenance (framework/inspect.h, docs/inspect.md).

@@ -3,6 +3,7 @@
 //   heed train RECIPE.json [--out DIR] [--set path.to.key=value ...] [--dry-run]
 //   heed train --resume RUN_DIR [--set ...]
 //   heed eval RUN_DIR [--checkpoint FILE] [--split test|dev|train] [--beam K] [--length-penalty A]
+//             [--dynamic-lr LR [--dynamic-decay D]] [--set path.to.key=value ...]
 //   heed inspect RUN_DIR [--checkpoint FILE] [--split test|dev|train] [--samples N | --index I ...]
 //                [--out FILE.h5]
 //   heed generate RUN_DIR --prompt TEXT [--length N] [--temperature T] [--top-k K] [--seed S]
@@ -53,8 +54,11 @@ struct TrainArgs {
 
 struct EvalArgs {
   std::string run_dir, checkpoint, split = "test";
-  int64_t beam = 0;             // 0: the recipe's train.beam_size
-  float length_penalty = -1.f;  // < 0: the recipe's train.length_penalty
+  int64_t beam = 0;                  // 0: the recipe's train.beam_size
+  float length_penalty = -1.f;       // < 0: the recipe's train.length_penalty
+  std::optional<double> dynamic_lr;  // dynamic evaluation's step size, when given
+  double dynamic_decay = 0;
+  std::vector<std::string> sets;  // recipe overrides for this evaluation (the run's file unchanged)
 };
 
 struct InspectArgs {
@@ -211,8 +215,11 @@ int train_resume(const TrainArgs& a) {
 std::unique_ptr<heed::Trainer> restored_run(const EvalArgs& a, std::string& ckpt) {
   const fs::path dir = a.run_dir;
   if (!fs::is_directory(dir)) throw Error("run " + a.run_dir + ": no such directory");
-  auto trainer =
-      std::make_unique<heed::Trainer>(read_json(dir / "recipe.resolved.json"), a.run_dir);
+  nlohmann::json recipe = read_json(dir / "recipe.resolved.json");
+  // Dynamic evaluation reads the split as one stream in text order (Krause et al. 2018).
+  if (a.dynamic_lr) recipe["train"]["eval_batch_size"] = 1;
+  heed::apply_overrides(recipe, a.sets);
+  auto trainer = std::make_unique<heed::Trainer>(recipe, a.run_dir);
   ckpt = a.checkpoint.empty() ? (dir / "checkpoints" / "last.h5").string() : a.checkpoint;
   trainer->load_weights(ckpt);
   return trainer;
@@ -224,7 +231,9 @@ int evaluate(const EvalArgs& a) {
   heed::SearchOptions decode = trainer->options().decode;
   if (a.beam > 0) decode.beam_size = a.beam;
   if (a.length_penalty >= 0.f) decode.length_penalty = a.length_penalty;
-  nlohmann::json result = trainer->evaluate(a.split, decode);
+  nlohmann::json result = a.dynamic_lr
+                              ? trainer->evaluate_dynamic(a.split, {*a.dynamic_lr, a.dynamic_decay})
+                              : trainer->evaluate(a.split, decode);
   if (result.is_null()) return 0;  // under mpirun, a rank other than 0: rank 0 prints the result
   result["checkpoint"] = ckpt;
   std::cout << result.dump() << "\n";
@@ -418,6 +427,20 @@ int run_command(CLI::App& app, int argc, char** argv) {
                    "seq2seq: beam search ranks by log-probability / length^A (default: the "
                    "recipe's train.length_penalty)")
       ->check(CLI::Range(0.f, 100.f));
+  CLI::Option* dynamic_lr =
+      eval->add_option("--dynamic-lr", eval_args.dynamic_lr,
+                       "language model: dynamic evaluation (Krause et al. 2018), one gradient "
+                       "step of this size after each window it has scored, the split read as one "
+                       "stream; tune it on dev")
+          ->check(CLI::NonNegativeNumber);
+  eval->add_option("--dynamic-decay", eval_args.dynamic_decay,
+                   "dynamic evaluation: the pull back towards the trained weights after each "
+                   "window, in [0, 1] (default 0)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(dynamic_lr);
+  eval->add_option("--set", eval_args.sets,
+                   "override a recipe key for this evaluation: path.to.key=value (repeatable; "
+                   "e.g. data.bptt, train.eval_batch_size)");
 
   InspectArgs inspect_args;
   CLI::App* insp = app.add_subcommand(
@@ -475,8 +498,10 @@ int run_command(CLI::App& app, int argc, char** argv) {
   if (insp->parsed()) return inspect(inspect_args);
   if (gen->parsed()) return generate(gen_args);
   if (predict.parsed()) {
+    EvalArgs run;
+    run.run_dir = predict.run_dir(), run.checkpoint = predict.checkpoint();
     std::string ckpt;
-    return predict.run(*restored_run({predict.run_dir(), predict.checkpoint()}, ckpt));
+    return predict.run(*restored_run(run, ckpt));
   }
   if (show.parsed()) return show.run();
   return list_registered();

@@ -2,7 +2,8 @@
 # tools/lm_breakdown.py against `heed eval`: tiny character LMs (an LSTM carrying its state over
 # streams, with weight drop and locked dropouts; a tied GRU reading windows from zeros) trained on
 # a two-file corpus written here; the tool's whole-split bpc equals heed eval's bits_per_token to
-# 1e-4 on test and dev, and its parts add up (targets to the split's, shares to 1). Skipped
+# 1e-4 on test and dev, statically and with dynamic evaluation (heed eval --dynamic-lr against
+# the tool's PyTorch loop), and its parts add up (targets to the split's, shares to 1). Skipped
 # (status 77) where /usr/bin/python3 lacks torch or h5py (`tools/bootstrap.sh torch`).
 set -euo pipefail
 source "$(dirname "$0")/setup.sh" "$1" torch h5py
@@ -27,9 +28,12 @@ cat > "$tmp/gru.json" <<JSON
 JSON
 for r in lstm gru; do
   "$heed" train "$tmp/$r.json" --out "$tmp/$r" > /dev/null 2> "$tmp/$r.log" || { cat "$tmp/$r.log"; exit 1; }
-  for split in test dev; do
-    "$heed" eval "$tmp/$r" --split "$split" > "$tmp/$r.$split.heed"
-    /usr/bin/python3 "$root/tools/lm_breakdown.py" "$tmp/$r" --split "$split" > "$tmp/$r.$split.tool"
+  for split in test dev dynamic; do
+    args=(--split "$split")
+    # Dynamic evaluation of dev: heed's against the tool's PyTorch loop.
+    [ "$split" = dynamic ] && args=(--split dev --dynamic-lr 0.05 --dynamic-decay 0.02)
+    "$heed" eval "$tmp/$r" "${args[@]}" > "$tmp/$r.$split.heed"
+    /usr/bin/python3 "$root/tools/lm_breakdown.py" "$tmp/$r" "${args[@]}" > "$tmp/$r.$split.tool"
     /usr/bin/python3 - "$tmp/$r.$split.heed" "$tmp/$r.$split.tool" "$r $split" <<'PY'
 import json, sys
 heed = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
@@ -42,6 +46,7 @@ for kind in ("by_file", "by_class"):
     assert abs(sum(p["share"] for p in parts) - 1) < 1e-9, (what, kind)
     total = sum(p["bpc"] * p["targets"] for p in parts) / tool["targets"]
     assert abs(total - tool["bpc"]) < 1e-9, (what, kind)
+assert tool.get("dynamic") == heed.get("dynamic"), (what, tool.get("dynamic"), heed.get("dynamic"))
 print(what, "bpc", round(tool["bpc"], 5), "heed", round(heed["bits_per_token"], 5),
       "files", sorted(tool["by_file"]))
 PY
