@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "cli.h"
 #include "datasets/text.h"
@@ -45,14 +46,21 @@ nlohmann::json recipe(const std::string& corpus) {
   return r;
 }
 
+// A Trainer for that recipe holding the weights of its 20 steps, trained in `tmp`/run.
+std::unique_ptr<Trainer> trained(const TempDir& tmp) {
+  const nlohmann::json r = recipe(write_corpus(tmp.fs_path() / "corpus.txt"));
+  Trainer(r, (tmp.fs_path() / "run").string()).train();
+  auto t = std::make_unique<Trainer>(r, (tmp.fs_path() / "eval").string());
+  t->load_weights((tmp.fs_path() / "run" / "checkpoints" / "last.h5").string());
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("dynamic evaluation: lr 0 is the static one; adapting reads a repeated text better") {
   TempDir tmp;
-  const nlohmann::json r = recipe(write_corpus(tmp.fs_path() / "corpus.txt"));
-  Trainer(r, (tmp.fs_path() / "run").string()).train();
-  Trainer t(r, (tmp.fs_path() / "eval").string());
-  t.load_weights((tmp.fs_path() / "run" / "checkpoints" / "last.h5").string());
+  const std::unique_ptr<Trainer> run = trained(tmp);
+  Trainer& t = *run;
   const StateDict trained = t.model().state_dict();
   const nlohmann::json fixed = t.evaluate("dev");
 
@@ -79,10 +87,8 @@ TEST_CASE("dynamic evaluation: lr 0 is the static one; adapting reads a repeated
 
 TEST_CASE("dynamic evaluation: each window scored, then SGD's step and the pull back") {
   TempDir tmp;
-  const nlohmann::json r = recipe(write_corpus(tmp.fs_path() / "corpus.txt"));
-  Trainer(r, (tmp.fs_path() / "run").string()).train();
-  Trainer t(r, (tmp.fs_path() / "eval").string());
-  t.load_weights((tmp.fs_path() / "run" / "checkpoints" / "last.h5").string());
+  const std::unique_ptr<Trainer> run = trained(tmp);
+  Trainer& t = *run;
   Model& model = t.model();
   auto& carrier = dynamic_cast<StateCarryingModel&>(model);
   // Two streams of 45 characters (ids 4..29 are the letters), windows of 7.
