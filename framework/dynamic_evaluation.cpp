@@ -32,6 +32,13 @@ DynamicEvaluationTotals dynamic_evaluation(Model& model, const Dataset& data, in
   const StateDict params = model.named_parameters();
   StateDict trained;  // θ_g, and what the parameters are set back to at the end
   for (const auto& [name, p] : params) trained.emplace_back(name, p.detach().clone());
+  // The trained weights come back however the loop ends (a forward that throws included).
+  struct Restore {
+    const StateDict &params, &trained;
+    ~Restore() {
+      for (size_t i = 0; i < params.size(); ++i) params[i].second.copy_(trained[i].second);
+    }
+  } restore{params, trained};
   model.eval();
   model.zero_grad();
   DynamicEvaluationTotals totals;
@@ -55,7 +62,6 @@ DynamicEvaluationTotals dynamic_evaluation(Model& model, const Dataset& data, in
     }
     model.zero_grad();
   }
-  for (size_t i = 0; i < params.size(); ++i) params[i].second.copy_(trained[i].second);
   return totals;
 }
 
